@@ -1,0 +1,188 @@
+"""Command line: `python -m sim COMMAND` (also the `sim` console script).
+
+Commands owned by other packages are declared in COMMANDS and imported lazily: each module
+offers `add_arguments(parser)` and `main(args) -> int`. Scenario errors print one
+`FILE:LINE: key.path: message` line each and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from sim.scenario.errors import ScenarioError
+
+# command -> (module offering add_arguments/main, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("sim.cli", "run a scenario's replications and write results"),
+    "validate": ("sim.cli", "check scenario files without running them"),
+    "list": ("sim.cli", "list registered systems, components, workloads, faults and metrics"),
+    "sweep": ("sim.runner.sweep", "run a scenario's parameter sweep (serial, processes or dask)"),
+    "plot": ("sim.analysis.cli", "write standard figures beside a result directory"),
+    "report": ("sim.analysis.report", "write an HTML/Markdown report of a result directory"),
+    "campaign": ("sim.check.campaign", "run replications with random fault schedules and check invariants"),
+    "replay": ("sim.check.replay", "re-run one replication of a result directory exactly"),
+    "validate-models": ("sim.check.theory", "compare component models with queueing theory"),
+}
+
+
+# --- run ------------------------------------------------------------------------------------------
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--out", help="result directory (default results/<name>/<UTC time>-<hash>/)")
+    p.add_argument("--seed", type=int, help="base seed (replication r uses seed + r)")
+    p.add_argument("--replications", type=int, help="number of replications")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
+    p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.add_argument("--check-determinism", action="store_true",
+                   help="run one replication twice and compare a hash of its event sequence")
+
+
+def run_main(args: argparse.Namespace) -> int:
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario, parse_set_arguments
+
+    scenario = load_scenario(args.scenario, parse_set_arguments(args.set))
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError([_cli_error("--replications", "must be >= 1")])
+    if args.check_determinism:
+        from sim.check.determinism import check_determinism
+
+        ok, message = check_determinism(scenario, seed=args.seed)
+        print(message)
+        return 0 if ok else 1
+    res = run_scenario(scenario, args.out, seed=args.seed, replications=args.replications,
+                       progress=not args.no_progress and sys.stderr.isatty())
+    print_summary(res.metrics)
+    for err in res.errors:
+        print(f"replication failed: {err.splitlines()[0]}", file=sys.stderr)
+    if res.violations:
+        print(f"{len(res.violations)} invariant violation(s); first: {res.violations[0]['invariant']}: "
+              f"{res.violations[0]['detail']}", file=sys.stderr)
+    print(f"results: {res.out_dir}")
+    return 1 if res.errors else 0
+
+
+def print_summary(metrics) -> None:
+    """A short table: mean (and min..max over replications) of each metric."""
+    import math
+
+    if metrics.empty:
+        print("no metrics")
+        return
+    cols = [c for c in metrics.columns if c not in ("replication", "seed")]
+    n = len(metrics)
+    print(f"{'metric':<34} {'mean':>14} {'min':>12} {'max':>12}   (n={n})")
+    for c in cols:
+        s = metrics[c].astype(float)
+        mean = s.mean()
+        fmt = (lambda v: f"{v:.6g}" if not math.isnan(v) else "nan")
+        print(f"{c:<34} {fmt(mean):>14} {fmt(s.min()):>12} {fmt(s.max()):>12}")
+
+
+def _cli_error(path: str, msg: str):
+    from sim.scenario.errors import ErrorItem
+
+    return ErrorItem("<command line>", 0, path, msg)
+
+
+# --- validate ---------------------------------------------------------------------------------------
+def add_validate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenarios", nargs="+", help="scenario YAML files")
+
+
+def validate_main(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    bad = 0
+    for path in args.scenarios:
+        try:
+            load_scenario(path)
+            print(f"{path}: ok")
+        except ScenarioError as e:
+            bad += 1
+            for item in e.items:
+                print(str(item), file=sys.stderr)
+    return 2 if bad else 0
+
+
+# --- list -------------------------------------------------------------------------------------------
+def add_list_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", nargs="?", choices=["systems", "components", "workloads", "faults", "metrics"])
+
+
+def list_main(args: argparse.Namespace) -> int:
+    from sim.core import registry
+
+    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    for kind in kinds:
+        print(f"{kind}:")
+        entries = registry.entries(kind)
+        if not entries:
+            print("  (none)")
+        for e in entries:
+            print(f"  {e.name:<28} {e.description}")
+    return 0
+
+
+_LOCAL = {
+    "run": (add_run_arguments, run_main),
+    "validate": (add_validate_arguments, validate_main),
+    "list": (add_list_arguments, list_main),
+}
+
+
+def _command(name: str):
+    module, _help = COMMANDS[name]
+    if name in _LOCAL:
+        return _LOCAL[name]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    return mod.add_arguments, mod.main
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sim", description="Simulate data-protection and recovery mechanisms.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if only is None or only == name:
+            cmd = _command(name)
+            if cmd is not None:
+                cmd[0](p)
+                p.set_defaults(_main=cmd[1])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only if only in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    fn = getattr(args, "_main", None)
+    if fn is None:
+        print(f"sim {args.command}: not available in this installation", file=sys.stderr)
+        return 2
+    try:
+        return int(fn(args) or 0)
+    except ScenarioError as e:
+        for item in e.items:
+            print(str(item), file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"{e.filename or Path(str(e))}:0: file not found", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

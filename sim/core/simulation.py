@@ -1,0 +1,164 @@
+"""The simulation context: one object per replication holding everything a model needs.
+
+Wraps `simpy.Environment` (time in seconds, float) with the run's named random streams, its
+metrics recorder, optional time-series probes and event trace, the deadlock detector, and the
+run loop with its watchdogs. A replication is a pure function of (resolved scenario, seed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from sim.core.deadlock import Deadlock, DeadlockDetector
+from sim.core.metrics import Recorder
+from sim.core.random import Streams
+
+
+@dataclass
+class RunOutcome:
+    """How the run loop ended."""
+
+    end_time: float = 0.0
+    deadlock: Deadlock | None = None
+    wall_timeout: bool = False
+    wall_time_s: float = 0.0
+    stopped_reason: str | None = None
+
+
+@dataclass
+class Trace:
+    """Optional per-event trace (off by default); bounded by `limit` records."""
+
+    limit: int = 1_000_000
+    records: list[tuple] = field(default_factory=list)
+    dropped: int = 0
+
+    def emit(self, t: float, kind: str, *fields: Any) -> None:
+        if len(self.records) < self.limit:
+            self.records.append((t, kind, *fields))
+        else:
+            self.dropped += 1
+
+
+class Simulation:
+    """Per-replication context handed to systems, components, workloads and faults."""
+
+    def __init__(
+        self,
+        seed: int,
+        duration: float,
+        warmup: float = 0.0,
+        *,
+        check_interval: float | None = None,
+        wall_timeout: float | None = None,
+        timeseries_interval: float | None = None,
+        trace: bool = False,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.seed = seed
+        self.duration = duration
+        self.warmup = warmup
+        self.streams = Streams(seed)
+        self.recorder = Recorder(self.env, self.streams)
+        self.deadlock = DeadlockDetector()
+        self.check_interval = check_interval or max(duration / 200.0, 1e-9)
+        self.wall_timeout = wall_timeout
+        self.timeseries_interval = timeseries_interval
+        self.trace: Trace | None = Trace() if trace else None
+        self.events: list[dict[str, Any]] = []  # notable events (faults, recoveries): small, for plots
+        self._probes: dict[str, Callable[[], float]] = {}
+        self._series: list[tuple[float, ...]] = []
+        self._checks: list[Callable[[], str | None]] = []
+        self._stop_reason: str | None = None
+        self.outcome = RunOutcome()
+
+    # --- conveniences -------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def rng(self, name: str):
+        """The named random stream `name` (numpy Generator)."""
+        return self.streams.get(name)
+
+    def process(self, gen):
+        return self.env.process(gen)
+
+    def note(self, kind: str, **fields: Any) -> None:
+        """Record a notable event (fault start/end, recovery done) for the manifest and plots."""
+        self.events.append({"time_s": self.env.now, "event": kind, **fields})
+
+    def add_probe(self, name: str, fn: Callable[[], float]) -> None:
+        """A quantity sampled every `timeseries_interval` when the scenario asks for time series."""
+        self._probes[name] = fn
+
+    def add_check(self, fn: Callable[[], str | None]) -> None:
+        """A callable run at every check interval; returning a string stops the run with that reason."""
+        self._checks.append(fn)
+
+    def stop(self, reason: str) -> None:
+        """Ask the run loop to end at the next check (e.g. a model that has finished its work)."""
+        self._stop_reason = reason
+
+    # --- run loop -----------------------------------------------------------------------------
+    def _warmup_proc(self):
+        yield self.env.timeout(self.warmup)
+        self.recorder.reset_all()
+
+    def _sampler(self):
+        names = list(self._probes)
+        fns = [self._probes[n] for n in names]
+        self._series_names = names
+        interval = self.timeseries_interval
+        env = self.env
+        while True:
+            self._series.append((env.now, *[f() for f in fns]))
+            yield env.timeout(interval)
+
+    def timeseries(self):
+        """Sampled probes as a DataFrame (time_s plus one column per probe), or None."""
+        if not self._series:
+            return None
+        import pandas as pd
+
+        return pd.DataFrame(self._series, columns=["time_s", *self._series_names])
+
+    def run(self) -> RunOutcome:
+        env = self.env
+        if self.warmup > 0:
+            env.process(self._warmup_proc())
+        if self.timeseries_interval and self._probes:
+            env.process(self._sampler())
+        wall0 = time.monotonic()
+        out = self.outcome
+        until = self.duration
+        step = self.check_interval
+        while env.now < until:
+            env.run(until=min(until, env.now + step))
+            if self._stop_reason is not None:
+                out.stopped_reason = self._stop_reason
+                break
+            if self.deadlock.active:
+                dl = self.deadlock.find(env.now)
+                if dl is not None:
+                    out.deadlock = dl
+                    self.note("deadlock", cycle=dl.describe())
+                    break
+            for chk in self._checks:
+                reason = chk()
+                if reason:
+                    out.stopped_reason = reason
+                    break
+            if out.stopped_reason:
+                break
+            if self.wall_timeout and time.monotonic() - wall0 > self.wall_timeout:
+                out.wall_timeout = True
+                break
+        out.end_time = env.now
+        out.wall_time_s = time.monotonic() - wall0
+        return out

@@ -1,0 +1,76 @@
+"""The contract every modelled system fulfils (see ARCHITECTURE.md).
+
+A system is a class registered by name with a pydantic `Params` model (and optionally a
+`Workload` model), a constructor taking the Simulation and its validated params and workload,
+`start()` which starts its SimPy processes, `metrics()` and `violations()`. Faults reach it
+through `fault_targets()` / `inject()` / `heal()`. The runner does the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from sim.core.simulation import Simulation
+
+
+class Params(BaseModel):
+    """Base for system, component and workload parameter models: strict keys, finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+@dataclass
+class Violation:
+    """An invariant that did not hold: a result of the run, not a crash."""
+
+    invariant: str
+    detail: str
+    time_s: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class System:
+    """Base class for modelled systems. Subclasses set `Params` (and `Workload`) and register."""
+
+    name: ClassVar[str] = ""
+    Params: ClassVar[type[BaseModel]] = Params
+    Workload: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, sim: Simulation, params: BaseModel, workload: BaseModel | None = None) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.params = params
+        self.workload = workload
+
+    def start(self) -> None:
+        """Start the system's SimPy processes."""
+        raise NotImplementedError
+
+    def metrics(self) -> dict[str, float]:
+        """One flat dict of scalar metrics, names carrying their unit (`_s`, `_bytes`, `_ops_s`, `_usd`)."""
+        raise NotImplementedError
+
+    def violations(self) -> list[Violation]:
+        """Invariants checked against the system's oracle at the end of the run."""
+        return []
+
+    # --- faults ------------------------------------------------------------------------------
+    def fault_targets(self) -> dict[str, Any]:
+        """Names that a scenario's `faults:` may target, mapped to the objects they denote."""
+        return {}
+
+    def inject(self, fault: Any) -> None:
+        """Start a fault on its target: by default delegates to `target.inject(fault)`."""
+        target = self.fault_targets()[fault.target]
+        target.inject(fault)
+
+    def heal(self, fault: Any) -> None:
+        """End a fault (restart, repair, reconnect): by default delegates to `target.heal(fault)`."""
+        target = self.fault_targets()[fault.target]
+        target.heal(fault)
