@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator
 
 _NUM = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
-_QTY = re.compile(r"^\s*" + _NUM + r"\s*([A-Za-zµ/%]*)\s*(?:/\s*([A-Za-z]+))?\s*$")
+_QTY = re.compile(r"^\s*" + _NUM + r"\s*([A-Za-zµ%]*)\s*(?:/\s*([A-Za-z]+))?\s*$")
 
 DURATION_UNITS = {
     "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
