@@ -29,6 +29,7 @@ class ReplicationResult:
     timeseries: Any = None  # pandas DataFrame or None
     error: str | None = None
     wall_time_s: float = 0.0
+    trace: list[tuple] | None = None  # per-event trace records (t, kind, *fields) when asked for
 
 
 def build(resolved: dict[str, Any], seed: int):
@@ -96,4 +97,5 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
         events=events,
         timeseries=sim.timeseries(),
         wall_time_s=outcome.wall_time_s,
+        trace=sim.trace.records if sim.trace is not None else None,
     )

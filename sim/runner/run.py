@@ -6,6 +6,7 @@ whose row says `seed = S`, and every sweep point sees the same seeds (common ran
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,5 +108,11 @@ def run_scenario(
         atomic_write_parquet(out_dir / "metrics.parquet", metrics)
         if timeseries is not None:
             atomic_write_parquet(out_dir / "timeseries.parquet", timeseries)
+        traces = [(r.replication, rec) for r in results if r.trace for rec in r.trace]
+        if traces:
+            atomic_write_parquet(out_dir / "trace.parquet", pd.DataFrame({
+                "replication": [r for r, _ in traces], "time_s": [rec[0] for _, rec in traces],
+                "event": [rec[1] for _, rec in traces],
+                "fields": [json.dumps(list(rec[2:]), default=str) for _, rec in traces]}))
         atomic_write_json(out_dir / "manifest.json", manifest)  # last: its presence marks a complete run
     return Result(metrics=metrics, timeseries=timeseries, manifest=manifest, out_dir=out_dir, replications=results)
