@@ -119,12 +119,25 @@ def list_main(args: argparse.Namespace) -> int:
     kinds = [args.kind] if args.kind else list(registry.KINDS)
     for kind in kinds:
         print(f"{kind}:")
-        entries = registry.entries(kind)
-        if not entries:
+        rows = [(e.name, e.description) for e in registry.entries(kind)]
+        if kind == "metrics":
+            rows += [(name, f"[{s.name}] {doc}") for s in (e.obj for e in registry.entries("systems"))
+                     for name, doc in getattr(s, "metric_docs", {}).items()]
+            rows += [(name, f"[every run] {doc}") for name, doc in RUNNER_METRICS.items()]
+        if not rows:
             print("  (none)")
-        for e in entries:
-            print(f"  {e.name:<28} {e.description}")
+        for name, doc in rows:
+            print(f"  {name:<32} {doc}")
     return 0
+
+
+RUNNER_METRICS = {
+    "deadlocked": "1 if the wait-for graph found a cycle (the replication ended early), else 0",
+    "time_to_deadlock_s": "simulated time the deadlock cycle formed (NaN without deadlock)",
+    "invariant_violations": "number of invariants that did not hold against the system's oracle",
+    "watchdog_timeout": "1 if the wall-clock watchdog ended the replication",
+    "sim_time_s": "simulated time the replication reached",
+}
 
 
 _LOCAL = {

@@ -139,7 +139,8 @@ class Simulation:
         until = self.duration
         step = self.check_interval
         while env.now < until:
-            env.run(until=min(until, env.now + step))
+            nxt = min(until, env.now + step)
+            env.run(until=nxt if nxt > env.now else until)
             if self._stop_reason is not None:
                 out.stopped_reason = self._stop_reason
                 break

@@ -41,6 +41,8 @@ class System:
     name: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = Params
     Workload: ClassVar[type[BaseModel] | None] = None
+    #: metric name -> one-line description (shown by `sim list metrics`)
+    metric_docs: ClassVar[dict[str, str]] = {}
 
     def __init__(self, sim: Simulation, params: BaseModel, workload: BaseModel | None = None) -> None:
         self.sim = sim
