@@ -7,8 +7,11 @@ run loop with its watchdogs. A replication is a pure function of (resolved scena
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,40 @@ class Trace:
             self.dropped += 1
 
 
+@contextmanager
+def wall_clock_alarm(seconds: float | None, grace: float = 0.1):
+    """Back-stop of the wall-clock watchdog for a model stuck in a zero-time loop.
+
+    The run loop checks wall time between chunks of simulated time, which never come if a process
+    loops without advancing time. This arms a SIGALRM timer (`seconds + grace`); its handler
+    ends the current `env.run` (SimPy's StopSimulation) so the loop's own check stops the run as a
+    watchdog timeout. Only in the main thread on POSIX, and only if no other ITIMER_REAL is armed
+    (e.g. pytest-timeout); elsewhere it does nothing (the in-loop check still applies).
+    """
+    usable = (seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+              and signal.getitimer(signal.ITIMER_REAL)[0] == 0.0)
+    if not usable:
+        yield
+        return
+    run_code = simpy.Environment.run.__code__
+
+    def handler(signum, frame):
+        f = frame
+        while f is not None:
+            if f.f_code is run_code:
+                raise simpy.core.StopSimulation(None)
+            f = f.f_back
+        signal.setitimer(signal.ITIMER_REAL, 0.01)  # between chunks: the loop's check will see it
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds + grace)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Simulation:
     """Per-replication context handed to systems, components, workloads and faults."""
 
@@ -58,6 +95,7 @@ class Simulation:
         wall_timeout: float | None = None,
         timeseries_interval: float | None = None,
         trace: bool = False,
+        checks: dict[str, Any] | None = None,
     ) -> None:
         self.env = simpy.Environment()
         self.seed = seed
@@ -76,6 +114,10 @@ class Simulation:
         self._checks: list[Callable[[], str | None]] = []
         self._stop_reason: str | None = None
         self.outcome = RunOutcome()
+        # the scenario's `checks:` options (heal_phase, continuous_invariants...), read by sim.faults/sim.check
+        self.checks: dict[str, Any] = dict(checks or {})
+        self.faults: Any = None  # the FaultScheduler of this replication (set by sim.faults.schedule)
+        self._final_checks: list[Callable[[RunOutcome], list]] = []
 
     # --- conveniences -------------------------------------------------------------------------
     @property
@@ -89,7 +131,7 @@ class Simulation:
     def process(self, gen):
         return self.env.process(gen)
 
-    def note(self, kind: str, **fields: Any) -> None:
+    def note(self, kind: str, /, **fields: Any) -> None:
         """Record a notable event (fault start/end, recovery done) for the manifest and plots."""
         self.events.append({"time_s": self.env.now, "event": kind, **fields})
 
@@ -100,6 +142,17 @@ class Simulation:
     def add_check(self, fn: Callable[[], str | None]) -> None:
         """A callable run at every check interval; returning a string stops the run with that reason."""
         self._checks.append(fn)
+
+    def add_final_check(self, fn: Callable[[RunOutcome], list]) -> None:
+        """A callable run once after the run loop: returns a list of `Violation`s (liveness, etc.)."""
+        self._final_checks.append(fn)
+
+    def final_violations(self) -> list:
+        """Violations found by the final checks (the runner adds them to the system's own)."""
+        out: list = []
+        for fn in self._final_checks:
+            out.extend(fn(self.outcome))
+        return out
 
     def stop(self, reason: str) -> None:
         """Ask the run loop to end at the next check (e.g. a model that has finished its work)."""
@@ -129,6 +182,11 @@ class Simulation:
         return pd.DataFrame(self._series, columns=["time_s", *self._series_names])
 
     def run(self) -> RunOutcome:
+        """Run to `duration` (or a stop, deadlock or wall-clock timeout); returns how it ended."""
+        with wall_clock_alarm(self.wall_timeout):
+            return self._run_loop()
+
+    def _run_loop(self) -> RunOutcome:
         env = self.env
         if self.warmup > 0:
             env.process(self._warmup_proc())

@@ -62,10 +62,39 @@ class System:
         """Invariants checked against the system's oracle at the end of the run."""
         return []
 
+    # --- optional check hooks (see docs/faults.md) --------------------------------------------
+    def check_invariants(self) -> list[Violation]:
+        """Invariants that must hold at every instant, checked at each check interval when the
+        scenario sets `checks: {continuous_invariants: true}`. Default: none."""
+        return []
+
+    def converged(self) -> str | None:
+        """Liveness after a campaign's heal phase (faults off): None when the system has recovered
+        (replicas caught up, throughput back), else a sentence saying what has not. Default: None."""
+        return None
+
     # --- faults ------------------------------------------------------------------------------
     def fault_targets(self) -> dict[str, Any]:
         """Names that a scenario's `faults:` may target, mapped to the objects they denote."""
         return {}
+
+    def fault_kinds(self) -> dict[str, tuple[str, ...] | None]:
+        """Fault kinds each target can take (checked at validation time, drawn from by campaigns);
+        None for a target means "any kind". Default: each target object's `fault_kinds` or
+        `FAULTS` attribute if it has one, else None."""
+        out: dict[str, tuple[str, ...] | None] = {}
+        for name, obj in self.fault_targets().items():
+            kinds = getattr(obj, "fault_kinds", None)
+            if kinds is None:
+                kinds = getattr(obj, "FAULTS", None)
+            out[name] = tuple(kinds) if kinds is not None else None
+        return out
+
+    def campaign_faults(self) -> list[dict[str, Any]] | None:
+        """Fault templates a campaign draws from: scenario-style entries without `at`, e.g.
+        `{"kind": "crash", "target": "primary", "restart_after": {"dist": "uniform", "low": 0.01,
+        "high": 0.1}}`. Default None: one template per (target, kind) from `fault_kinds`."""
+        return None
 
     def inject(self, fault: Any) -> None:
         """Start a fault on its target: by default delegates to `target.inject(fault)`."""

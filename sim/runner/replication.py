@@ -48,6 +48,7 @@ def build(resolved: dict[str, Any], seed: int):
         wall_timeout=checks.get("wall_timeout"),
         timeseries_interval=ts["interval"] if ts else None,
         trace=checks.get("trace", False),
+        checks=checks,
     )
     system = cls(sim, params, workload)
     return sim, system
@@ -72,6 +73,7 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
         outcome = sim.run()
         metrics = dict(system.metrics())
         violations = [v.to_dict() for v in system.violations()]
+        violations += [v.to_dict() for v in sim.final_violations()]  # liveness, continuous checks
     except Exception as exc:  # noqa: BLE001 - a failing run is a result, not a crash of the sweep
         tb = traceback.format_exc(limit=8)
         return ReplicationResult(replication, seed, {}, error=f"{type(exc).__name__}: {exc}\n{tb}",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 
 from sim.core import registry
@@ -34,6 +34,9 @@ class ChecksSpec(BaseModel):
     interval: PositiveDuration | None = Field(None, description="deadlock/invariant check interval (default duration/200)")
     wall_timeout: PositiveDuration = Field(600.0, description="wall-clock watchdog per replication")
     trace: bool = Field(False, description="record a per-event trace")
+    continuous_invariants: bool = Field(False, description="call system.check_invariants() at every check interval")
+    heal_phase: Duration | None = Field(None, description="last part of the run with faults off; the system "
+                                        "must have converged at the end (liveness)")
 
 
 class TopLevel(BaseModel):
@@ -56,6 +59,13 @@ class TopLevel(BaseModel):
     sweep: dict[str, Any] | None = None
     timeseries: TimeseriesSpec | None = None
     checks: ChecksSpec = Field(default_factory=ChecksSpec)
+
+    @field_validator("replications")
+    @classmethod
+    def _adaptive_replications(cls, v):
+        from sim.scenario.sweep import validate_replications
+
+        return validate_replications(v)
 
     @model_validator(mode="after")
     def _warmup_before_end(self):

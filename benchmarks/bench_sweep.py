@@ -1,0 +1,103 @@
+"""Benchmark: one 16-run sweep on the serial, process-pool and Dask LocalCluster executors.
+
+The sweep is `scenarios/nvlog_sweep.yaml` cut to 8 points (reservation on/off x 4 send-queue
+sizes at one load) x 2 replications = 16 runs, with the duration scaled so that one run takes
+about `--run-seconds` of wall time on this machine (calibrated with one serial run first). Prints
+wall time per executor, the speed-ups, and checks that all three give identical metric values.
+
+    python benchmarks/bench_sweep.py [--run-seconds 2] [--workers N]
+
+Figures go to benchmarks/sweep.md. Not a test: nothing is asserted except identical results.
+Timings include starting the executor (spawning the pool's workers, starting the LocalCluster),
+since a researcher pays that on every sweep; the Dask figure without cluster start is also shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from sim.runner.executors import available_cores  # noqa: E402
+from sim.runner.replication import run_replication  # noqa: E402
+from sim.runner.sweep import run_sweep  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "nvlog_sweep.yaml"
+RATE = "300k/s"
+
+
+def overrides(duration: float) -> dict:
+    return {"duration": duration, "warmup": duration / 10, "replications": 2, "workload.rate": RATE,
+            "sweep": {"grid": {"params.reservation": [False, True], "params.send_queue_slots": [6, 12, 24, 48]}}}
+
+
+def calibrate(target_s: float) -> float:
+    """A duration (simulated seconds) for which one run takes about `target_s` wall seconds."""
+    duration = 0.02
+    for _ in range(3):
+        sc = load_scenario(SCENARIO, overrides(duration))
+        cfg = dict(sc.resolved, sweep=None)
+        cfg["params"] = dict(cfg["params"], reservation=True, send_queue_slots=24)
+        t0 = time.perf_counter()
+        res = run_replication(cfg, 1)
+        wall = time.perf_counter() - t0
+        if res.error:
+            raise SystemExit(f"calibration run failed: {res.error}")
+        if abs(wall - target_s) / target_s < 0.1:
+            break
+        duration *= target_s / max(wall, 1e-3)
+    return duration
+
+
+def timed(label: str, duration: float, **kw) -> tuple[float, pd.DataFrame]:
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        res = run_sweep(SCENARIO, overrides=overrides(duration), out=Path(d) / "o", progress=False, **kw)
+        wall = time.perf_counter() - t0
+    assert res.failed == 0, res.manifest["errors"][:1]
+    assert len(res.runs) == 16
+    print(f"{label:<34} {wall:7.2f} s   ({res.manifest['executor']})", flush=True)
+    return wall, res.runs.drop(columns=["error"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run-seconds", type=float, default=2.0, help="wall time of one run to calibrate to")
+    ap.add_argument("--workers", type=int, default=None, help="workers for processes and dask (default: cores)")
+    args = ap.parse_args()
+    workers = args.workers or available_cores()
+
+    duration = calibrate(args.run_seconds)
+    print(f"machine: {platform.processor() or platform.machine()}, {available_cores()} cores, "
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+    print(f"16 runs (8 points x 2 replications) of nvlog_mirror, {duration * 1e3:.1f} ms simulated each "
+          f"(~{args.run_seconds:g} s wall), {workers} workers")
+    serial, a = timed("serial", duration, executor="serial")
+    procs, b = timed("processes (spawn pool)", duration, executor="processes", workers=workers)
+    dask, c = timed("dask LocalCluster (incl. start)", duration, executor="dask", workers=workers)
+
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            Client(cl) as client:
+        dask_warm, d = timed("dask LocalCluster (already up)", duration, executor=client)
+    for other in (b, c, d):
+        pd.testing.assert_frame_equal(a, other)
+    print("identical metric values on every executor: yes")
+    print(f"speed-up processes / serial: {serial / procs:.2f}x")
+    print(f"dask (incl. start) / processes: {dask / procs:.2f}  (already up: {dask_warm / procs:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

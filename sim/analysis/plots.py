@@ -1,0 +1,396 @@
+"""Standard figures: metric vs swept parameter with CI bands, CDFs, run timelines, trade-offs.
+
+Every function returns a `matplotlib.figure.Figure` built without pyplot (no global figure state,
+rendered with Agg when saved, shown inline in notebooks). Axis labels get their unit from the
+metric-name suffix (`_s`, `_bytes`, `_ops_s`, `_bytes_s`, `_usd`), scaled to a readable prefix
+(ms, MiB, k ops/s). `save(fig, stem)` writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.analysis.stats import is_binary, summarize
+
+FORMATS = ("png", "svg")
+DPI = 150
+
+# suffix -> (dimension, base unit); longest suffixes first
+UNIT_SUFFIXES: list[tuple[str, str, str]] = [
+    ("_bytes_s", "bandwidth", "B/s"),
+    ("_ops_s", "rate", "ops/s"),
+    ("_bytes", "size", "B"),
+    ("_usd", "cost", "USD"),
+    ("_s", "time", "s"),
+]
+_SCALES: dict[str, list[tuple[float, str]]] = {
+    "time": [(1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"), (86400.0, "d")],
+    "size": [(1, "B"), (2**10, "KiB"), (2**20, "MiB"), (2**30, "GiB"), (2**40, "TiB"), (2**50, "PiB")],
+    "bandwidth": [(1, "B/s"), (1e3, "kB/s"), (1e6, "MB/s"), (1e9, "GB/s"), (1e12, "TB/s")],
+    "rate": [(1, "ops/s"), (1e3, "k ops/s"), (1e6, "M ops/s"), (1e9, "G ops/s")],
+    "cost": [(1, "USD"), (1e3, "k USD"), (1e6, "M USD")],
+}
+_PREFIXES = ("params.", "workload.")
+
+
+def split_unit(name: str) -> tuple[str, str | None, str | None]:
+    """`'lag_p99_s'` -> ('lag_p99', 'time', 's'); names without a unit suffix -> (name, None, None)."""
+    for sfx, dim, unit in UNIT_SUFFIXES:
+        if name.endswith(sfx) and len(name) > len(sfx):
+            return name[: -len(sfx)], dim, unit
+    return name, None, None
+
+
+def unit_scale(name: str, values: Iterable[float] | None = None) -> tuple[float, str | None]:
+    """(divisor, unit label) that puts the typical |value| of `name` in a readable range."""
+    _base, dim, unit = split_unit(name)
+    if dim is None:
+        return 1.0, None
+    a = np.asarray(list(values) if values is not None else [], dtype=float)
+    a = np.abs(a[np.isfinite(a) & (a != 0)])
+    if a.size == 0:
+        return 1.0, unit
+    typical = float(a.max())  # ticks stay below 1000 of the chosen unit
+    factor, label = 1.0, unit
+    for f, lab in _SCALES[dim]:
+        if typical >= f * 0.999:
+            factor, label = f, lab
+    if dim == "time" and factor < 1e-9:
+        factor, label = 1.0, "s"
+    return float(factor), label
+
+
+def pretty(name: str) -> str:
+    """Human name of a column: `params.send_queue_slots` -> 'send queue slots'."""
+    for p in _PREFIXES:
+        if name.startswith(p):
+            name = name[len(p):]
+    base, _dim, _unit = split_unit(name)
+    base = re.sub(r"_p(\d+(?:\.\d+)?)$", r" p\1", base)
+    return base.replace("_", " ").replace(".", " ")
+
+
+def axis_label(name: str, values: Iterable[float] | None = None, binary: bool = False) -> tuple[str, float]:
+    """(axis label with unit, divisor to apply to the values)."""
+    if binary:
+        return f"P({pretty(name)})", 1.0
+    factor, unit = unit_scale(name, values)
+    return (f"{pretty(name)} ({unit})" if unit else pretty(name)), factor
+
+
+def _new_figure(width: float = 6.4, height: float = 4.0, nrows: int = 1, ncols: int = 1, sharex: bool = False):
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False)
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+    return fig, axes
+
+
+def _colors(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return [cmap(i % 10) for i in range(max(n, 1))]
+
+
+def _is_numeric_axis(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _order(values) -> list:
+    vals = list(pd.unique(pd.Series(values)))
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=str)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _auto_logx(xs: np.ndarray) -> bool:
+    xs = xs[np.isfinite(xs)]
+    if xs.size < 3 or np.any(xs <= 0):
+        return False
+    return float(xs.max() / xs.min()) >= 30.0
+
+
+def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue: str | None = None,
+                    *, confidence: float = 0.95, method: str = "auto", logx: bool | str = "auto",
+                    title: str | None = None, fixed: dict | None = None) -> Figure:
+    """Mean of `metric` against `x` with CI bands, one line per value of `hue`.
+
+    Several metrics give stacked panels sharing the x axis (e.g. deadlock probability and
+    throughput against send-queue slots). `method='auto'` uses Wilson intervals for 0/1 metrics
+    and Student-t otherwise. `fixed` filters rows first ({column: value}).
+    """
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    df = runs
+    for k, v in (fixed or {}).items():
+        df = df[df[k].astype(str) == str(v)]
+    for c in [x, *([hue] if hue else []), *metrics]:
+        if c not in df.columns:
+            raise KeyError(f"no column {c!r}")
+    if df.empty:
+        raise ValueError("no rows to plot")
+    by = ([hue] if hue else []) + [x]
+    summ = summarize(df, by, metrics, confidence=confidence, method=method)
+    numeric_x = _is_numeric_axis(df[x])
+    cats = _order(df[x]) if not numeric_x else None
+    hues = _order(df[hue]) if hue else [None]
+    colors = _colors(len(hues))
+    fig, axes = _new_figure(6.4, 3.2 * len(metrics) + 0.6, nrows=len(metrics), sharex=True)
+    for ax, m in zip(axes[:, 0], metrics, strict=True):
+        binary = method == "wilson" or (method == "auto" and is_binary(df[m]))
+        ylabel, yf = axis_label(m, df[m], binary)
+        xlabel, xf = axis_label(x, df[x] if numeric_x else None)
+        sm = summ[summ["metric"] == m]
+        for h, col in zip(hues, colors, strict=True):
+            g = sm if h is None else sm[sm[hue].astype(str) == str(h)]
+            if g.empty:
+                continue
+            pos = g[x].map(cats.index) if not numeric_x else g[x].astype(float)
+            g = g.assign(_pos=pos).sort_values("_pos")
+            xs = g["_pos"].to_numpy(dtype=float) / (xf if numeric_x else 1.0)
+            label = None if h is None else f"{pretty(hue)} = {_fmt(h)}"
+            ax.plot(xs, g["mean"].to_numpy(dtype=float) / yf, marker="o", ms=4, color=col, label=label)
+            lo, hi = g["ci_low"].to_numpy(dtype=float) / yf, g["ci_high"].to_numpy(dtype=float) / yf
+            if np.any(np.isfinite(lo)):
+                ax.fill_between(xs, lo, hi, color=col, alpha=0.2, linewidth=0)
+        ax.set_ylabel(ylabel)
+        if binary:
+            ax.set_ylim(-0.03, 1.03)
+        if not numeric_x:
+            ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats])
+        elif (logx is True) or (logx == "auto" and _auto_logx(df[x].to_numpy(dtype=float))):
+            ax.set_xscale("log")
+    axes[-1, 0].set_xlabel(xlabel)
+    if hue:
+        axes[0, 0].legend(fontsize="small", title=None)
+    n = summ["n"].max() if not summ.empty else 0
+    binaries = [m for m in metrics if method == "wilson" or (method == "auto" and is_binary(df[m]))]
+    kind = "Wilson CI for probabilities, t otherwise" if binaries and len(binaries) < len(metrics) else (
+        "Wilson CI" if binaries else "t CI")
+    ci_note = f"mean and {confidence:.0%} {kind}; {int(n)} replications per point"
+    names = " and ".join(f"P({pretty(m)})" if m in binaries else pretty(m) for m in metrics)
+    fig.suptitle(title or f"{names} vs {pretty(x)}\n({ci_note})", fontsize="medium")
+    return fig
+
+
+def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant: str, *,
+                      confidence: float = 0.95, method: str = "auto", title: str | None = None) -> Figure:
+    """Mean and CI of each metric per variant (e.g. two result directories), one panel per metric."""
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    summ = summarize(runs, [variant], metrics, confidence=confidence, method=method)
+    cats = _order(runs[variant])
+    ncols = min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig, axes = _new_figure(3.2 * ncols + 0.4, 2.8 * nrows + 0.6, nrows=nrows, ncols=ncols)
+    colors = _colors(len(cats))
+    for i, ax in enumerate(axes.flat):
+        if i >= len(metrics):
+            ax.set_visible(False)
+            continue
+        m = metrics[i]
+        binary = method == "wilson" or (method == "auto" and is_binary(runs[m]))
+        ylabel, yf = axis_label(m, runs[m], binary)
+        sm = summ[summ["metric"] == m]
+        for j, c in enumerate(cats):
+            r = sm[sm[variant].astype(str) == str(c)]
+            if r.empty:
+                continue
+            mean = float(r["mean"].iloc[0]) / yf
+            lo, hi = float(r["ci_low"].iloc[0]) / yf, float(r["ci_high"].iloc[0]) / yf
+            err = None if not math.isfinite(lo) else [[max(0.0, mean - lo)], [max(0.0, hi - mean)]]
+            ax.errorbar([j], [mean], yerr=err, fmt="o", color=colors[j], capsize=4)
+        ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats], rotation=20, fontsize="small")
+        ax.set_xlim(-0.5, len(cats) - 0.5)
+        ax.set_ylabel(ylabel, fontsize="small")
+        ax.set_xlabel(pretty(variant), fontsize="small")
+    fig.suptitle(title or f"Comparison by {pretty(variant)} (mean and {confidence:.0%} CI)", fontsize="medium")
+    return fig
+
+
+def cdf(data: pd.DataFrame, metric: str, hue: str | None = None, *, title: str | None = None,
+        source: str = "replications") -> Figure:
+    """Empirical CDF of `metric` values (per-replication metrics, or time-series samples), per `hue`."""
+    if metric not in data.columns:
+        raise KeyError(f"no column {metric!r}")
+    fig, axes = _new_figure()
+    ax = axes[0, 0]
+    all_vals = pd.to_numeric(data[metric], errors="coerce").astype(float)
+    xlabel, xf = axis_label(metric, all_vals)
+    groups = [(None, data)] if hue is None else [(h, data[data[hue].astype(str) == str(h)]) for h in _order(data[hue])]
+    colors = _colors(len(groups))
+    plotted = 0
+    for (h, g), col in zip(groups, colors, strict=True):
+        v = pd.to_numeric(g[metric], errors="coerce").astype(float).to_numpy()
+        v = np.sort(v[np.isfinite(v)]) / xf
+        if v.size == 0:
+            continue
+        y = np.arange(1, v.size + 1) / v.size
+        label = f"{pretty(hue)} = {_fmt(h)} (n={v.size})" if hue else f"n={v.size}"
+        ax.step(np.concatenate([[v[0]], v]), np.concatenate([[0.0], y]), where="post", color=col, label=label)
+        plotted += 1
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("cumulative fraction")
+    ax.set_ylim(0, 1.02)
+    if plotted:
+        ax.legend(fontsize="small")
+    fig.suptitle(title or f"CDF of {pretty(metric)} ({source})", fontsize="medium")
+    return fig
+
+
+def _event_spans(events: pd.DataFrame) -> tuple[list[tuple[float, float, str]], list[tuple[float, str]]]:
+    """Pair `<x>_start`/`<x>_end` events (same kind/target/index) into spans; others are instants.
+
+    A `fault_start` never ended is a span to the end of the run (a permanent fault); other unmatched
+    starts (`heal_phase_start`) are instants.
+    """
+    spans: list[tuple[float, float, str]] = []
+    instants: list[tuple[float, str]] = []
+    open_: dict[tuple, list[tuple[float, str]]] = {}
+    extra_key = [c for c in ("fault", "kind", "target", "index", "occurrence", "name") if c in events.columns]
+
+    def label_of(row) -> str:
+        parts = [str(row[c]) for c in ("kind", "target") if c in row.index and pd.notna(row[c])]
+        return " ".join(parts)
+
+    for _, row in events.sort_values("time_s", kind="stable").iterrows():
+        ev = str(row.get("event", ""))
+        t = float(row["time_s"])
+        key_extra = tuple(str(row[c]) for c in extra_key)
+        m = re.match(r"^(.*?)_(start|begin|injected)$", ev)
+        e = re.match(r"^(.*?)_(end|stop|healed)$", ev)
+        lab = label_of(row)
+        if m:
+            open_.setdefault((m.group(1), *key_extra), []).append((t, f"{ev} {lab}".strip()))
+        elif e and open_.get((e.group(1), *key_extra)):
+            t0, _ = open_[(e.group(1), *key_extra)].pop(0)
+            spans.append((t0, t, f"{e.group(1)} {lab}".strip()))
+        else:
+            instants.append((t, f"{ev} {lab}".strip()))
+    for key, starts in open_.items():
+        for t0, lab in starts:
+            if key[0] == "fault":
+                spans.append((t0, math.inf, f"{lab.replace('fault_start', 'fault')} (not healed)"))
+            else:
+                instants.append((t0, lab))
+    return spans, instants
+
+
+def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probes: Sequence[str] | None = None,
+             *, replication: int | None = None, result: str | None = None, title: str | None = None) -> Figure:
+    """Probes against time (one panel each: throughput, queue occupancy, lag...), with fault spans
+    shaded and other notable events (recovery, deadlock) as vertical lines, for one replication."""
+    ts = timeseries
+    if result is not None and "result" in ts.columns:
+        ts = ts[ts["result"] == result]
+    if "replication" in ts.columns:
+        rep = int(ts["replication"].min()) if replication is None else int(replication)
+        ts = ts[ts["replication"] == rep]
+    else:
+        rep = 0
+    if ts.empty:
+        raise ValueError("no time-series rows for this replication")
+    skip = {"time_s", "replication", "result", "point", "seed"}
+    probes = [c for c in ts.columns if c not in skip and _is_numeric_axis(ts[c])] if probes is None else list(probes)
+    if not probes:
+        raise ValueError("the time series has no probe columns")
+    ev = events if events is not None else pd.DataFrame()
+    if not ev.empty:
+        if result is not None and "result" in ev.columns:
+            ev = ev[ev["result"] == result]
+        if "replication" in ev.columns:
+            ev = ev[ev["replication"] == rep]
+    spans, instants = _event_spans(ev) if not ev.empty and "time_s" in ev.columns else ([], [])
+    t = ts["time_s"].to_numpy(dtype=float)
+    tlabel, tf = axis_label("time_s", t)
+    fig, axes = _new_figure(7.2, 1.9 * len(probes) + 1.0, nrows=len(probes), sharex=True)
+    colors = _colors(len(probes))
+    tmax = float(t.max()) / tf
+    span_colors = _colors(len(spans) + 3)[3:]
+    for ax, p, col in zip(axes[:, 0], probes, colors, strict=True):
+        ylabel, yf = axis_label(p, ts[p])
+        ax.plot(t / tf, ts[p].to_numpy(dtype=float) / yf, color=col, lw=1.2)
+        ax.set_ylabel(ylabel, fontsize="small")
+        for (t0, t1, lab), sc in zip(spans, span_colors, strict=False):
+            ax.axvspan(t0 / tf, min(t1 / tf, tmax), color=sc, alpha=0.15, label=lab)
+        for ti, lab in instants:
+            style = ("tab:red", "--") if "deadlock" in lab else ("tab:green", ":") if "recover" in lab else ("0.3", "-.")
+            ax.axvline(ti / tf, color=style[0], ls=style[1], lw=1.2, label=lab)
+    axes[-1, 0].set_xlabel(tlabel.replace("time", "simulated time"))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    seen: dict[str, object] = {}
+    for hnd, lab in zip(handles, labels, strict=True):
+        seen.setdefault(lab, hnd)
+    if seen:
+        axes[0, 0].legend(list(seen.values()), list(seen), fontsize="x-small", loc="best")
+    name = f"{result}: " if result else ""
+    fig.suptitle(title or f"{name}run timeline (replication {rep})", fontsize="medium")
+    return fig
+
+
+def tradeoff(runs: pd.DataFrame, cost: str, recovery: str, by: Sequence[str] | None = None,
+             hue: str | None = None, *, confidence: float = 0.95, title: str | None = None) -> Figure:
+    """Cost against recovery time: one point per configuration (`by` columns) with CI error bars
+    on both axes, coloured by `hue`. Lower-left is better."""
+    by = list(by or [])
+    if hue and hue not in by:
+        by = [hue, *by]
+    summ = summarize(runs, by, [cost, recovery], confidence=confidence, method="t")
+    fig, axes = _new_figure(6.4, 4.6)
+    ax = axes[0, 0]
+    xlabel, xf = axis_label(recovery, runs[recovery])
+    ylabel, yf = axis_label(cost, runs[cost])
+    key_cols = by
+    if key_cols:
+        cs, rs = (summ[summ["metric"] == m].set_index(key_cols) for m in (cost, recovery))
+        joined = cs.merge(rs, left_index=True, right_index=True, suffixes=("_c", "_r")).reset_index()
+    else:
+        c, r = (summ[summ["metric"] == m].reset_index(drop=True) for m in (cost, recovery))
+        joined = c.merge(r, left_index=True, right_index=True, suffixes=("_c", "_r"))
+    hues = _order(joined[hue]) if hue else [None]
+    colors = _colors(len(hues))
+    for h, col in zip(hues, colors, strict=True):
+        g = joined if h is None else joined[joined[hue].astype(str) == str(h)]
+        xe = g["half_width_r"].to_numpy(dtype=float) / xf
+        ye = g["half_width_c"].to_numpy(dtype=float) / yf
+        ax.errorbar(g["mean_r"].to_numpy(dtype=float) / xf, g["mean_c"].to_numpy(dtype=float) / yf,
+                    xerr=np.where(np.isfinite(xe), xe, 0), yerr=np.where(np.isfinite(ye), ye, 0),
+                    fmt="o", color=col, capsize=3, label=None if h is None else f"{pretty(hue)} = {_fmt(h)}")
+        others = [c for c in key_cols if c != hue]
+        if others and len(g) <= 30:
+            for _, row in g.iterrows():
+                ax.annotate(", ".join(_fmt(row[c]) for c in others), (row["mean_r"] / xf, row["mean_c"] / yf),
+                            textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if hue:
+        ax.legend(fontsize="small")
+    fig.suptitle(title or f"{pretty(cost)} vs {pretty(recovery)} ({confidence:.0%} CI)", fontsize="medium")
+    return fig
+
+
+def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write `stem.png`, `stem.svg` (or the given formats); returns the paths written."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fmt in formats:
+        p = stem.with_name(f"{stem.name}.{fmt}")
+        fig.savefig(p, format=fmt, dpi=DPI)
+        out.append(p)
+    return out

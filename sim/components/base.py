@@ -1,0 +1,313 @@
+"""Shared building blocks of the component library.
+
+- `Component`: base class with a name, its validated `params`, and the fault protocol
+  (`inject(fault)` / `heal(fault)` dispatching to `_inject_<kind>` / `_heal_<kind>`; an unsupported
+  kind is a `ValueError` naming the kinds the component takes).
+- `SharedBandwidth`: a capacity in bytes/s shared equally by the transfers in progress
+  (egalitarian processor sharing, the fluid model of fair sharing of a link or memory channel),
+  optionally capped per transfer. Event-driven: one pending timer, O(log n) per transfer.
+- `TokenBucket`: the rate limiter of cloud APIs (a sustained rate plus a burst allowance).
+- `RateGate`: admits one command every 1/rate seconds (a device's IOPS limit).
+- The exceptions components raise (throttling, outage, partition, lost or corrupt data).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any, ClassVar
+
+import simpy
+
+
+# --- errors a model may catch -------------------------------------------------------------------
+class ComponentError(Exception):
+    """Base of the errors a component raises at simulated time (the model decides what to do)."""
+
+
+class Throttled(ComponentError):
+    """A request refused by a rate limit (S3 503 SlowDown, Kinesis ProvisionedThroughputExceeded)."""
+
+
+class ServiceUnavailable(ComponentError):
+    """A cloud service in an outage (5xx for every request)."""
+
+
+class LinkDown(ComponentError):
+    """A network link is partitioned."""
+
+
+class NoSuchKey(ComponentError):
+    """An object that does not exist (never written, deleted, or lost by a `lose_data` fault)."""
+
+
+class CorruptData(ComponentError):
+    """Data whose checksum does not match (a `corrupt_data` fault); the reader detects it."""
+
+
+class RecordsExpired(ComponentError):
+    """Stream records asked for have passed the retention period and are gone."""
+
+
+class NotRunning(ComponentError):
+    """An operation on a stopped instance, a crashed node or a detached volume."""
+
+
+# --- fault protocol -------------------------------------------------------------------------------
+class Component:
+    """Base of every component: `sim`, `name`, validated `params`, and the fault protocol.
+
+    Subclasses list the fault kinds they take in `FAULTS` and implement `_inject_<kind>(fault)`
+    and optionally `_heal_<kind>(fault)`.
+    """
+
+    FAULTS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, sim, params: Any, name: str) -> None:
+        self.sim = sim
+        self.env: simpy.Environment = sim.env
+        self.params = params
+        self.name = name
+
+    @classmethod
+    def check_fault(cls, kind: str) -> None:
+        """Raise ValueError if this component cannot take fault `kind` (used at validation time too)."""
+        if kind not in cls.FAULTS:
+            took = ", ".join(cls.FAULTS) if cls.FAULTS else "none"
+            raise ValueError(f"{cls.__name__} cannot take fault {kind!r} (supported: {took})")
+
+    def inject(self, fault: Any) -> None:
+        """Start `fault` (an object with `.kind`, `.target`, `.params`) on this component."""
+        self.check_fault(fault.kind)
+        getattr(self, f"_inject_{fault.kind}")(fault)
+
+    def heal(self, fault: Any) -> None:
+        """End `fault` (restart, reconnect, repair); a no-op for kinds with nothing to undo."""
+        self.check_fault(fault.kind)
+        fn = getattr(self, f"_heal_{fault.kind}", None)
+        if fn is not None:
+            fn(fault)
+
+
+def fault_param(fault: Any, key: str, default: Any = None) -> Any:
+    params = getattr(fault, "params", None) or {}
+    return params.get(key, default)
+
+
+# --- bandwidth sharing ----------------------------------------------------------------------------
+class SharedBandwidth:
+    """`capacity` bytes/s shared equally by the transfers in progress (processor sharing).
+
+    Each active transfer receives `min(per_flow_cap, capacity / n)` bytes/s while n are active. A
+    virtual clock counts the bytes each active transfer has received, so a transfer of b bytes
+    starting at virtual time v finishes when the clock reaches v + b: one heap of finish times
+    and a single pending timer. `transfer(nbytes)` returns an event whose value is True when
+    the bytes have gone through, False if `abort_all()` cut it (e.g. a link partition).
+
+    Abstracts away packetisation, congestion-control dynamics and unequal weights: the fluid
+    limit of fair sharing that TCP flows or memory-channel arbitration approach.
+    """
+
+    __slots__ = ("env", "capacity", "per_flow_cap", "_v", "_t", "_heap", "_seq", "_gen", "bytes_done")
+
+    def __init__(self, env: simpy.Environment, capacity: float, per_flow_cap: float | None = None) -> None:
+        if capacity <= 0:
+            raise ValueError("bandwidth capacity must be > 0")
+        self.env = env
+        self.capacity = float(capacity)
+        self.per_flow_cap = per_flow_cap
+        self._v = 0.0
+        self._t = env.now
+        self._heap: list[tuple[float, int, simpy.Event, float]] = []
+        self._seq = 0
+        self._gen = 0
+        self.bytes_done = 0.0
+
+    @property
+    def active(self) -> int:
+        """Transfers in progress."""
+        return len(self._heap)
+
+    def flow_rate(self) -> float:
+        """Bytes/s each active transfer receives now."""
+        n = len(self._heap)
+        if n == 0:
+            return 0.0
+        r = self.capacity / n
+        cap = self.per_flow_cap
+        return r if cap is None or r < cap else cap
+
+    def _advance(self) -> None:
+        now = self.env.now
+        if self._heap:
+            self._v += (now - self._t) * self.flow_rate()
+        self._t = now
+
+    def transfer(self, nbytes: float) -> simpy.Event:
+        """Event triggered (value True) when `nbytes` have been carried."""
+        ev = self.env.event()
+        if nbytes <= 0:
+            ev.succeed(True)
+            return ev
+        self._advance()
+        self._seq += 1
+        heapq.heappush(self._heap, (self._v + nbytes, self._seq, ev, float(nbytes)))
+        self._reschedule()
+        return ev
+
+    def set_capacity(self, capacity: float, per_flow_cap: float | None = ...) -> None:  # type: ignore[assignment]
+        """Change the capacity (a degraded link); transfers in progress continue at the new share."""
+        if capacity <= 0:
+            raise ValueError("bandwidth capacity must be > 0")
+        self._advance()
+        self.capacity = float(capacity)
+        if per_flow_cap is not ...:
+            self.per_flow_cap = per_flow_cap
+        self._reschedule()
+
+    def abort_all(self) -> int:
+        """End every transfer in progress with value False; returns how many were cut."""
+        self._advance()
+        cut = self._heap
+        self._heap = []
+        self._gen += 1
+        for _fv, _s, ev, _b in cut:
+            ev.succeed(False)
+        return len(cut)
+
+    def _reschedule(self) -> None:
+        self._gen += 1
+        if not self._heap:
+            return
+        gen = self._gen
+        dt = (self._heap[0][0] - self._v) / self.flow_rate()
+        tm = self.env.timeout(dt if dt > 0 else 0.0)
+        tm.callbacks.append(lambda _e: self._on_timer(gen))
+
+    def _on_timer(self, gen: int) -> None:
+        if gen != self._gen:
+            return  # superseded by a later arrival, departure or capacity change
+        self._advance()
+        heap = self._heap
+        fv, _s, ev, b = heapq.heappop(heap)
+        if fv > self._v:
+            self._v = fv  # rounding: the timer was computed to land exactly on this finish
+        self.bytes_done += b
+        ev.succeed(True)
+        eps = 1e-9 * (abs(self._v) + 1.0)
+        while heap and heap[0][0] <= self._v + eps:
+            _fv, _s, ev, b = heapq.heappop(heap)
+            self.bytes_done += b
+            ev.succeed(True)
+        self._reschedule()
+
+
+# --- rate limits ----------------------------------------------------------------------------------
+class TokenBucket:
+    """A sustained `rate` (tokens/s) with a `burst` allowance: a request taking n tokens passes if n are there.
+
+    Long-run accepted rate is at most `rate` (plus `burst` once): the model of per-shard and
+    per-prefix API limits. `factor` scales the rate (a `throttle` fault).
+    """
+
+    __slots__ = ("rate", "burst", "tokens", "_t", "factor")
+
+    def __init__(self, rate: float, burst: float, now: float = 0.0) -> None:
+        if rate <= 0 or burst <= 0:
+            raise ValueError("token bucket rate and burst must be > 0")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self._t = now
+        self.factor = 1.0
+
+    def _refill(self, now: float) -> None:
+        t = self.tokens + (now - self._t) * self.rate * self.factor
+        self.tokens = t if t < self.burst else self.burst
+        self._t = now
+
+    def available(self, now: float) -> float:
+        self._refill(now)
+        return self.tokens
+
+    def try_take(self, now: float, n: float = 1.0) -> bool:
+        """Take `n` tokens if available (True), else take none (False)."""
+        self._refill(now)
+        if self.tokens + 1e-9 >= n:
+            self.tokens -= n
+            return True
+        return False
+
+
+class RateGate:
+    """Admits one command every `1/rate` s in arrival order: returns the wait before admission."""
+
+    __slots__ = ("gap", "_next")
+
+    def __init__(self, rate: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        self.gap = 1.0 / rate
+        self._next = 0.0
+
+    def delay(self, now: float) -> float:
+        start = self._next if self._next > now else now
+        self._next = start + self.gap
+        return start - now
+
+
+# --- processes that die with their host -----------------------------------------------------------
+class HostDown:
+    """The cause of the `simpy.Interrupt` delivered to a host's processes when it crashes or stops."""
+
+    __slots__ = ("host", "reason")
+
+    def __init__(self, host: str, reason: str) -> None:
+        self.host = host
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"HostDown({self.host!r}, {self.reason!r})"
+
+
+class ProcessGroup:
+    """Processes running on one host (node, instance): a crash interrupts them all.
+
+    `start(gen)` runs `gen` guarded: an interrupt whose cause is `HostDown` ends it quietly (its
+    volatile state is gone), unless the generator catches it itself to model cleanup.
+    """
+
+    __slots__ = ("env", "_procs", "_limit")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._procs: list[simpy.Process] = []
+        self._limit = 64
+
+    def start(self, gen) -> simpy.Process:
+        if len(self._procs) > self._limit:  # drop finished ones; amortised O(1) per start
+            self._procs = [p for p in self._procs if p.is_alive]
+            self._limit = max(64, 2 * len(self._procs))
+        proc = self.env.process(_guarded(gen))
+        self._procs.append(proc)
+        return proc
+
+    def interrupt_all(self, cause: HostDown) -> int:
+        alive = [p for p in self._procs if p.is_alive]
+        self._procs = []
+        for p in alive:
+            if p is not self.env.active_process:
+                p.interrupt(cause)
+        return len(alive)
+
+    @property
+    def alive(self) -> int:
+        return sum(1 for p in self._procs if p.is_alive)
+
+
+def _guarded(gen):
+    try:
+        return (yield from gen)
+    except simpy.Interrupt as intr:
+        if isinstance(intr.cause, HostDown):
+            return None
+        raise

@@ -1,0 +1,419 @@
+"""RDMA interconnect: a full-duplex link, a queue pair with a fixed-slot send queue, a completion queue.
+
+What it stands for: a reliable-connected (RC) queue pair between two nodes over one RDMA link.
+- `RdmaLink`: per direction, messages are serialised at the link bandwidth in FIFO order and
+  arrive one one-way latency later (store-and-forward of the whole message; MTU segmentation,
+  credits and switch queueing are abstracted away). Faults: `link_down` (nothing is delivered;
+  messages that reach the far end while the link is down are retransmitted when it comes back,
+  as RC retries would do, the QP error state after retry exhaustion is not modelled) and
+  `slow_link` (latency and/or bandwidth degraded for messages sent while the fault lasts).
+- `SendQueue`: `slots` work-request slots (device limit `max_qp_wr`, `ibv_query_device(3)`). A
+  slot is held from posting until its completion is *processed*. Two ways in:
+  `reserve(n)` / `send(reservation)` / `release(reservation)` (the reservation API: a caller that
+  cannot get its slots is told so at once and is called back when they are granted), and a
+  blocking `post(n)` (the plain verbs behaviour, where the caller has to wait for room).
+- `CompletionQueue`: work completions waiting to be polled; notifies its owner when it goes
+  from empty to non-empty (the interrupt that schedules a poller).
+- `QueuePair`: ties a send queue and a completion queue to one direction of a link. A send's
+  completion is generated when the far end's transport acknowledgement arrives back
+  (one round trip after the message left); `disconnect()` flushes the outstanding work requests
+  (`IBV_WC_WR_FLUSH_ERR`) and frees their slots at once.
+
+Hot-path cost: one SimPy event per message delivery and one per send completion; no process is
+created per message. Byte counts and times are SI floats.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from simpy.events import Event, Timeout
+
+from sim.core.registry import register
+
+LINK_FAULT_KINDS = ("link_down", "slow_link")
+
+
+class Reservation:
+    """Send-queue slots set aside for one caller; consumed by `send`, returned by `release`."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"Reservation(n={self.n})"
+
+
+class SendQueue:
+    """A send queue of `slots` work-request slots with a reservation API and a blocking post.
+
+    Slots are either free, reserved (set aside, not yet posted) or posted (in the queue until
+    their completion is processed and `complete(n)` is called). Waiters of both kinds are
+    served in FIFO order as slots free up; a waiter at the head that does not fit blocks those
+    behind it (no overtaking, so a large request cannot starve).
+    """
+
+    __slots__ = ("env", "slots", "posted", "reserved", "_res_waiters", "_post_waiters", "occupancy",
+                 "reservations_granted", "reservation_waits")
+
+    def __init__(self, env, slots: int, occupancy=None) -> None:
+        if slots < 1:
+            raise ValueError("a send queue needs at least one slot")
+        self.env = env
+        self.slots = int(slots)
+        self.posted = 0
+        self.reserved = 0
+        self._res_waiters: deque[list] = deque()  # [n, on_granted, ctx]
+        self._post_waiters: deque[list] = deque()  # [n, event]
+        self.occupancy = occupancy  # optional gauge with .set(level): posted slots over time
+        self.reservations_granted = 0
+        self.reservation_waits = 0
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def free(self) -> int:
+        return self.slots - self.posted - self.reserved
+
+    @property
+    def waiting(self) -> int:
+        """Requests (reservations and blocked posts) waiting for slots."""
+        return len(self._res_waiters) + len(self._post_waiters)
+
+    def _check(self, n: int) -> None:
+        if n < 1 or n > self.slots:
+            raise ValueError(f"cannot take {n} slots of a {self.slots}-slot send queue")
+
+    # --- reservation API --------------------------------------------------------------------------
+    def reserve(self, n: int, on_granted: Callable[[Any, Reservation], None] | None = None,
+                ctx: Any = None) -> Reservation | None:
+        """Reserve `n` slots now, or return None and call `on_granted(ctx, reservation)` later.
+
+        With `on_granted=None` this is a pure try: nothing is queued on failure.
+        """
+        if self.slots - self.posted - self.reserved >= n and not self._res_waiters and not self._post_waiters:
+            self.reserved += n
+            self.reservations_granted += 1
+            return Reservation(n)
+        self._check(n)
+        if on_granted is not None:
+            self.reservation_waits += 1
+            self._res_waiters.append([n, on_granted, ctx])
+        return None
+
+    def send(self, res: Reservation, n: int | None = None) -> None:
+        """Post `n` work requests (default: the whole reservation) using reserved slots."""
+        k = res.n if n is None else n
+        if k > res.n or k < 1:
+            raise ValueError(f"cannot send {k} work requests on a reservation of {res.n}")
+        res.n -= k
+        self.reserved -= k
+        self.posted += k
+        if self.occupancy is not None:
+            self.occupancy.set(self.posted)
+
+    def release(self, res: Reservation) -> None:
+        """Return the unused part of a reservation (abort path)."""
+        if res.n:
+            self.reserved -= res.n
+            res.n = 0
+            self._grant()
+
+    # --- plain verbs path -------------------------------------------------------------------------
+    def try_post(self, n: int) -> bool:
+        """Post `n` work requests if there is room now (the `ibv_post_send` ENOMEM case is False)."""
+        if self.slots - self.posted - self.reserved >= n and not self._post_waiters and not self._res_waiters:
+            self.posted += n
+            if self.occupancy is not None:
+                self.occupancy.set(self.posted)
+            return True
+        self._check(n)
+        return False
+
+    def post(self, n: int) -> Event | None:
+        """Post `n` work requests: None if posted at once, else an event fired when they are posted."""
+        if self.try_post(n):
+            return None
+        ev = Event(self.env)
+        self._post_waiters.append([n, ev])
+        return ev
+
+    # --- completions ------------------------------------------------------------------------------
+    def complete(self, n: int) -> None:
+        """`n` posted work requests' completions were processed: their slots are free again."""
+        self.posted -= n
+        if self.posted < 0:
+            raise RuntimeError("send queue completed more work requests than were posted")
+        if self.occupancy is not None:
+            self.occupancy.set(self.posted)
+        if self._res_waiters or self._post_waiters:
+            self._grant()
+
+    def _grant(self) -> None:
+        # Serve waiters in FIFO order while the head fits (reservations and posts alternate by
+        # arrival only within their own kind; a model uses one kind or the other).
+        while True:
+            free = self.slots - self.posted - self.reserved
+            if self._post_waiters and self._post_waiters[0][0] <= free:
+                n, ev = self._post_waiters.popleft()
+                self.posted += n
+                if self.occupancy is not None:
+                    self.occupancy.set(self.posted)
+                ev.succeed()
+                continue
+            if self._res_waiters and self._res_waiters[0][0] <= free:
+                n, cb, ctx = self._res_waiters.popleft()
+                self.reserved += n
+                self.reservations_granted += 1
+                cb(ctx, Reservation(n))
+                continue
+            return
+
+    def flush(self) -> None:
+        """All posted work requests completed in error (QP reset): their slots are free."""
+        self.posted = 0
+        if self.occupancy is not None:
+            self.occupancy.set(0)
+        self._grant()
+
+    def clear(self) -> None:
+        """Forget everything (the node holding the queue lost its volatile state)."""
+        self.posted = 0
+        self.reserved = 0
+        self._res_waiters.clear()
+        self._post_waiters.clear()
+        if self.occupancy is not None:
+            self.occupancy.set(0)
+
+
+class CompletionQueue:
+    """Work completions waiting to be polled; `on_nonempty()` fires on the empty -> non-empty edge."""
+
+    __slots__ = ("_q", "on_nonempty")
+
+    def __init__(self, on_nonempty: Callable[[], None] | None = None) -> None:
+        self._q: deque = deque()
+        self.on_nonempty = on_nonempty
+
+    def push(self, wc: Any) -> None:
+        q = self._q
+        q.append(wc)
+        if len(q) == 1 and self.on_nonempty is not None:
+            self.on_nonempty()
+
+    def poll(self, max_n: int) -> list:
+        """Up to `max_n` completions, oldest first (like `ibv_poll_cq`)."""
+        q = self._q
+        if len(q) <= max_n:
+            out = list(q)
+            q.clear()
+            return out
+        return [q.popleft() for _ in range(max_n)]
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def clear(self) -> None:
+        self._q.clear()
+
+
+@register("components", "rdma_link")
+class RdmaLink:
+    """Full-duplex point-to-point RDMA link: FIFO serialisation at `bandwidth` plus one-way `latency`.
+
+    Direction 0 carries traffic from end A to end B, direction 1 from B to A, each with its own
+    bandwidth. Fault kinds: `link_down` (partition; retransmission on heal) and `slow_link`
+    (params `latency`, `bandwidth`, `latency_factor`, `bandwidth_factor`; default 10x latency).
+    """
+
+    fault_kinds = LINK_FAULT_KINDS
+
+    def __init__(self, env, latency: float, bandwidth: float, name: str = "interconnect") -> None:
+        if latency < 0 or bandwidth <= 0:
+            raise ValueError("link latency must be >= 0 and bandwidth > 0")
+        self.env = env
+        self.name = name
+        self.base_latency = float(latency)
+        self.base_bandwidth = float(bandwidth)
+        self.latency = self.base_latency
+        self._inv_bw = 1.0 / self.base_bandwidth
+        self._busy = [0.0, 0.0]  # per direction: time the transmitter is free again
+        self._down = 0  # nesting depth of link_down faults
+        self._slow = 0
+        self._parked: list[tuple] = []  # messages that reached a downed link, in arrival order
+        self.messages = 0
+        self.bytes = 0.0
+        self.retransmitted = 0
+
+    @property
+    def up(self) -> bool:
+        return self._down == 0
+
+    def transfer(self, direction: int, nbytes: float, deliver: Callable[[Any], None], payload: Any) -> None:
+        """Send `nbytes` in `direction`; call `deliver(payload)` at the far end when it arrives."""
+        env = self.env
+        now = env.now
+        busy = self._busy[direction]
+        done = (now if now > busy else busy) + nbytes * self._inv_bw
+        self._busy[direction] = done
+        self.messages += 1
+        self.bytes += nbytes
+        Timeout(env, done + self.latency - now, (direction, nbytes, deliver, payload)).callbacks.append(self._arrive)
+
+    def _arrive(self, ev) -> None:
+        msg = ev._value
+        if self._down:
+            self._parked.append(msg)
+        else:
+            msg[2](msg[3])
+
+    def park(self, direction: int, nbytes: float, deliver: Callable[[Any], None], payload: Any) -> None:
+        """A message that reached the far end while the link is down: retransmitted after repair."""
+        self._parked.append((direction, nbytes, deliver, payload))
+
+    def one_way_time(self, nbytes: float) -> float:
+        """Unloaded one-way time of an `nbytes` message with the current settings."""
+        return self.latency + nbytes * self._inv_bw
+
+    # --- faults ------------------------------------------------------------------------------------
+    def inject(self, fault) -> None:
+        kind = fault.kind
+        if kind == "link_down":
+            self._down += 1
+        elif kind == "slow_link":
+            p = dict(getattr(fault, "params", None) or {})
+            lat = p.get("latency")
+            bw = p.get("bandwidth")
+            lf = p.get("latency_factor")
+            bf = p.get("bandwidth_factor")
+            if lat is None and bw is None and lf is None and bf is None:
+                lf = 10.0
+            latency = float(lat) if lat is not None else self.base_latency * float(lf if lf is not None else 1.0)
+            bandwidth = float(bw) if bw is not None else self.base_bandwidth * float(bf if bf is not None else 1.0)
+            if latency < 0 or bandwidth <= 0:
+                raise ValueError("slow_link needs latency >= 0 and bandwidth > 0")
+            self._slow += 1
+            self.latency = latency
+            self._inv_bw = 1.0 / bandwidth
+        else:
+            raise ValueError(f"link {self.name!r} cannot take fault kind {kind!r} (supported: {', '.join(LINK_FAULT_KINDS)})")
+
+    def heal(self, fault) -> None:
+        kind = fault.kind
+        if kind == "link_down":
+            if self._down == 0:
+                return
+            self._down -= 1
+            if self._down == 0 and self._parked:
+                parked, self._parked = self._parked, []
+                for direction, nbytes, deliver, payload in parked:
+                    self.retransmitted += 1
+                    self.transfer(direction, nbytes, deliver, payload)
+        elif kind == "slow_link":
+            if self._slow == 0:
+                return
+            self._slow -= 1
+            if self._slow == 0:  # overlapping slow_link faults: the settings of the last one hold until all end
+                self.latency = self.base_latency
+                self._inv_bw = 1.0 / self.base_bandwidth
+        else:
+            raise ValueError(f"link {self.name!r} cannot take fault kind {kind!r}")
+
+
+class QueuePair:
+    """One end of an RC queue pair: send queue + completion queue over one direction of a link.
+
+    A send goes through the link to `deliver(payload)` at the far end; its work completion
+    `(SEND, wc_payload, n_work_requests, epoch)` enters this end's completion queue when the far end's
+    transport acknowledgement is back (one more one-way latency). The owner polls the completion
+    queue and calls `complete(wc)` when it has processed a send completion, freeing its slots.
+    """
+
+    SEND = 0
+    RECV = 1
+
+    def __init__(self, env, link: RdmaLink, direction: int, send_queue_slots: int,
+                 on_completion: Callable[[], None] | None = None, occupancy=None) -> None:
+        self.env = env
+        self.link = link
+        self.direction = direction
+        self.sq = SendQueue(env, send_queue_slots, occupancy)
+        self.cq = CompletionQueue(on_completion)
+        self.connected = True
+        self.epoch = 0  # bumped on disconnect: completions of older sends are dropped
+
+    # --- reservation API (delegated to the send queue) -----------------------------------------------
+    def reserve(self, n: int, on_granted=None, ctx=None) -> Reservation | None:
+        return self.sq.reserve(n, on_granted, ctx)
+
+    def release(self, res: Reservation) -> None:
+        self.sq.release(res)
+
+    def send(self, res: Reservation, nbytes: float, deliver: Callable[[Any], None], payload: Any,
+             wc_payload: Any = None) -> None:
+        """Post the reserved work requests and transmit `nbytes` (never blocks)."""
+        n = res.n
+        self.sq.send(res)
+        self._transmit(n, nbytes, deliver, payload, wc_payload)
+
+    # --- blocking post -------------------------------------------------------------------------------
+    def post(self, n: int) -> Event | None:
+        """Take `n` slots: None if taken now, else an event fired once they are (then `transmit`)."""
+        return self.sq.post(n)
+
+    def transmit(self, n: int, nbytes: float, deliver: Callable[[Any], None], payload: Any,
+                 wc_payload: Any = None) -> None:
+        """Transmit a message whose `n` slots were taken with `post`."""
+        self._transmit(n, nbytes, deliver, payload, wc_payload)
+
+    def _transmit(self, n: int, nbytes: float, deliver, payload, wc_payload) -> None:
+        if not self.connected:
+            self.sq.complete(n)  # flushed at once: the QP is in error state
+            return
+        self.link.transfer(self.direction, nbytes, self._delivered, (deliver, payload, n, wc_payload, self.epoch))
+
+    def _delivered(self, msg) -> None:
+        deliver, payload, n, wc_payload, epoch = msg
+        deliver(payload)
+        # the far end's transport ACK travels back (a control packet: latency only); on arrival
+        # the send completes
+        Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
+
+    def _acked(self, ev) -> None:
+        wc = ev._value
+        if not self.link.up:  # the ACK met a downed link: it comes back after the repair
+            self.link.park(1 - self.direction, 0.0, self._acked_late, wc)
+        elif wc[3] == self.epoch:
+            self.cq.push(wc)
+
+    def _acked_late(self, wc) -> None:
+        if wc[3] == self.epoch:
+            self.cq.push(wc)
+
+    def complete(self, wc) -> None:
+        """A send completion was processed: free its slots."""
+        self.sq.complete(wc[2])
+
+    # --- connection state ----------------------------------------------------------------------------
+    def disconnect(self) -> None:
+        """Remote end lost: outstanding work requests complete in error and free their slots."""
+        self.connected = False
+        self.epoch += 1
+        # drop queued send completions of the old connection; keep receive completions
+        keep = [wc for wc in self.cq._q if wc[0] != QueuePair.SEND]
+        self.cq._q.clear()
+        self.cq._q.extend(keep)
+        self.sq.flush()
+
+    def connect(self) -> None:
+        self.connected = True
+
+    def reset(self) -> None:
+        """This end lost its volatile state (node crash): empty queues, a new connection epoch."""
+        self.epoch += 1
+        self.sq.clear()
+        self.cq.clear()
+        self.connected = True

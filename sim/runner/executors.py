@@ -1,0 +1,109 @@
+"""Executors for sweeps, all behind the `concurrent.futures.Executor` interface.
+
+- `serial`: runs each call in the calling process when it is submitted (debugging, tiny sweeps).
+- `processes` (default): `ProcessPoolExecutor` with an explicit *spawn* context, so it works the same
+  from a shell, a notebook or a thread, on every OS, without changing the global multiprocessing
+  start method (fork after threads have started is unsafe; notebooks cannot use fork reliably).
+- `dask`: `dask.distributed.Client.get_executor()` on an existing scheduler (`address`) or a
+  `LocalCluster` started here (one single-threaded worker process per core: runs are CPU-bound
+  Python and would fight over the GIL in threads). Dask is an optional extra.
+
+`open_executor(...)` is a context manager yielding `(executor, description, max_in_flight)` and
+closing everything it started on exit.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+EXECUTORS = ("serial", "processes", "dask")
+
+
+class SerialExecutor(cf.Executor):
+    """Runs each submitted call immediately in this process and returns its finished Future."""
+
+    def __init__(self) -> None:
+        self._shutdown = False
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        with self._lock:
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+        fut: cf.Future = cf.Future()
+        if not fut.set_running_or_notify_cancel():
+            return fut
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future, like other executors
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shutdown = True
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def open_executor(kind: str = "processes", workers: int | None = None,
+                  scheduler: str | None = None) -> Iterator[tuple[cf.Executor, str, int]]:
+    """Yield (executor, description, max_in_flight); shuts down what it started on exit."""
+    if kind not in EXECUTORS:
+        raise ValueError(f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
+    if workers is not None and workers < 1:
+        raise ValueError("workers must be >= 1")
+    if kind == "serial":
+        ex = SerialExecutor()
+        try:
+            yield ex, "serial", 1
+        finally:
+            ex.shutdown()
+        return
+    if kind == "processes":
+        n = workers or available_cores()
+        ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            yield ex, f"processes ({n} workers, spawn)", 2 * n
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+                proc.terminate()  # do not wait for the runs in flight: they are lost either way
+            raise
+        else:
+            ex.shutdown(wait=True)
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as e:  # pragma: no cover - depends on the installation
+        raise RuntimeError('the dask executor needs dask.distributed: pip install -e ".[dask]"') from e
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            client = stack.enter_context(Client(scheduler))
+            desc = f"dask ({scheduler})"
+        else:
+            n = workers or available_cores()
+            cluster = stack.enter_context(LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                       dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+            desc = f"dask LocalCluster ({n} workers)"
+        threads = sum(client.nthreads().values()) or 1
+        ex = client.get_executor()
+        try:
+            yield ex, desc, 2 * threads
+        finally:
+            ex.shutdown(wait=False)

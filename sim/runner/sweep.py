@@ -1,0 +1,518 @@
+"""`sim sweep`: run a scenario's sweep points x replications on an executor, resumably.
+
+Every run is `execute_run(config, seed, replication)`: a pure function of the point's resolved
+configuration and an explicit seed (replication r uses `seed + r` at every point: common random
+numbers), submitted to any `concurrent.futures.Executor` (serial, a spawn process pool, or Dask's
+`Client.get_executor()`), with a bounded number in flight so a sweep of tens of thousands of runs
+keeps only their metric rows in memory. Each finished run is appended to the directory's journal
+(`sim.runner.cache`) keyed by a hash of (config, seed, package version), so re-running into the same
+directory, or `--resume`, skips finished runs, and a kill loses only the runs in flight.
+
+Adaptive replications (`replications: {min, max, target_relative_ci | target_half_width, metric}`):
+a point runs `min` replications; whenever all its submitted runs are back, the t interval of
+`metric` is checked and more replications are added (at most doubling) until the target or `max`
+is reached. The decision uses only that point's own values, so it is the same on every executor.
+
+Output, each file written atomically: `runs.parquet` (swept parameters, `point`, `replication`,
+`seed`, metrics, `error`), `summary.parquet` (per point and metric: n, mean, std and the 95%
+Student-t half-width), `manifest.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import math
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.runner.cache import Journal, run_config, run_key
+from sim.runner.executors import EXECUTORS, open_executor
+from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
+from sim.scenario import Scenario, ScenarioError
+from sim.scenario.sweep import expand, resolve_point, swept_values
+
+ID_COLUMNS = ("point", "replication", "seed")
+MAX_ERRORS_KEPT = 100
+MAX_VIOLATIONS_KEPT = 20
+
+
+# --- the distributed function ---------------------------------------------------------------------
+def execute_run(config: dict[str, Any], seed: int, replication: int) -> dict[str, Any]:
+    """Run one replication of one point (in a worker); returns a small picklable record."""
+    from sim.runner.replication import run_replication
+
+    res = run_replication(config, seed, replication)
+    return {
+        "seed": seed,
+        "metrics": res.metrics,
+        "error": res.error,
+        "violations": res.violations[:3],
+        "wall_time_s": res.wall_time_s,
+    }
+
+
+# --- statistics -----------------------------------------------------------------------------------
+def t_half_width(std: np.ndarray | float, n: np.ndarray | float, confidence: float = 0.95):
+    """Half-width of the Student-t confidence interval of a mean (NaN when n < 2)."""
+    from scipy.stats import t
+
+    n_arr = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = t.ppf(0.5 + confidence / 2, np.where(n_arr >= 2, n_arr - 1, np.nan))
+        hw = q * np.asarray(std, dtype=float) / np.sqrt(n_arr)
+    return np.where(n_arr >= 2, hw, np.nan)
+
+
+def metric_columns(runs: pd.DataFrame, swept: list[str]) -> list[str]:
+    skip = set(swept) | set(ID_COLUMNS) | {"error"}
+    return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
+
+
+def summarize(runs: pd.DataFrame, swept: list[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Per point and metric: n (finite values), mean, std and the Student-t CI (half-width, low, high)."""
+    metrics = metric_columns(runs, swept)
+    cols = ["point", *swept, "metric", "n", "mean", "std", "ci95_half_width", "ci95_low", "ci95_high"]
+    if runs.empty or not metrics:
+        return pd.DataFrame(columns=cols)
+    ok = runs[runs["error"].isna()] if "error" in runs.columns else runs
+    long = ok.melt(id_vars=["point"], value_vars=metrics, var_name="metric", value_name="value")
+    long = long[np.isfinite(long["value"].astype(float))]
+    g = long.groupby(["point", "metric"], sort=False)["value"]
+    agg = g.agg(n="count", mean="mean", std="std").reset_index()
+    # every (point, metric) pair appears, with n = 0 when a metric had no finite value
+    points = runs[["point", *swept]].drop_duplicates("point")
+    full = points.merge(pd.DataFrame({"metric": metrics}), how="cross")
+    out = full.merge(agg, on=["point", "metric"], how="left")
+    out["n"] = out["n"].fillna(0).astype(int)
+    out["ci95_half_width"] = t_half_width(out["std"].to_numpy(), out["n"].to_numpy(), confidence)
+    out["ci95_low"] = out["mean"] - out["ci95_half_width"]
+    out["ci95_high"] = out["mean"] + out["ci95_half_width"]
+    order = {m: i for i, m in enumerate(metrics)}
+    out = out.sort_values(["point", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s,
+                          kind="stable").reset_index(drop=True)
+    return out[cols]
+
+
+# --- adaptive replications ------------------------------------------------------------------------
+@dataclass
+class ReplicationPlan:
+    initial: int
+    adaptive: dict[str, Any] | None = None  # {min, max, metric, target_relative_ci, target_half_width, confidence}
+
+    @classmethod
+    def of(cls, replications: int | dict[str, Any]) -> ReplicationPlan:
+        if isinstance(replications, dict):
+            return cls(int(replications["min"]), dict(replications))
+        return cls(int(replications))
+
+    def more(self, values: list[float], n_runs: int) -> tuple[int, bool]:
+        """(replications to add, target met) after `n_runs` runs with `values` of the target metric."""
+        a = self.adaptive
+        if a is None:
+            return 0, True
+        v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
+        if v.size < 2:
+            return 0, False  # nothing to estimate from (all failed, or the metric is undefined here)
+        mean, std = float(v.mean()), float(v.std(ddof=1))
+        hw = float(t_half_width(std, v.size, a.get("confidence", 0.95)))
+        targets = []
+        if a.get("target_relative_ci") is not None:
+            targets.append(a["target_relative_ci"] * abs(mean))
+        if a.get("target_half_width") is not None:
+            targets.append(a["target_half_width"])
+        target = max(targets)  # met when any target is met
+        if hw <= target:
+            return 0, True
+        room = int(a["max"]) - n_runs
+        if room <= 0:
+            return 0, False
+        needed = v.size * (hw / target) ** 2 if target > 0 else math.inf
+        add = min(room, v.size, max(1, math.ceil(needed - v.size)))  # at most doubling per step
+        return add, False
+
+
+@dataclass
+class _Point:
+    index: int
+    assignment: dict[str, Any]
+    config: dict[str, Any]
+    swept: dict[str, Any]
+    submitted: int = 0
+    outstanding: int = 0
+    values: list[float] = field(default_factory=list)
+    n_runs: int = 0
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: tidy runs, per-point summary, manifest and its directory."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    manifest: dict[str, Any]
+    out_dir: Path | None
+
+    @property
+    def failed(self) -> int:
+        return int(self.manifest["runs_failed"])
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+def _load(path_or_scenario: Any, overrides: dict[str, Any] | None) -> Scenario:
+    from sim.scenario import load_scenario
+
+    if isinstance(path_or_scenario, Scenario):
+        if not overrides:
+            return path_or_scenario
+        return load_scenario(path_or_scenario.path, overrides)
+    return load_scenario(path_or_scenario, overrides)
+
+
+def _find_resumable(root: Path, name: str, config_hash: str) -> Path | None:
+    d = root / name
+    if not d.is_dir():
+        return None
+    found = sorted(p for p in d.glob(f"*-{config_hash}") if (p / "journal.jsonl").exists())
+    return found[-1] if found else None
+
+
+def run_sweep(
+    path_or_scenario: Any,
+    *,
+    executor: Any = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    write: bool | None = None,
+    progress: bool = True,
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    results_root: str | Path = "results",
+) -> SweepResult:
+    """Run the sweep; see the module docstring. `executor` is a name in EXECUTORS, a
+    `concurrent.futures.Executor`, or a `dask.distributed.Client`."""
+    scenario = _load(path_or_scenario, overrides)
+    resolved = scenario.resolved
+    spec = resolved.get("sweep")
+    names = list(spec["parameters"]) if spec else []
+    base_seed = int(resolved["seed"] if seed is None else seed)
+    plan = ReplicationPlan.of(resolved["replications"])
+    config_hash = scenario.config_hash(base_seed)
+    write = (out is not None or resume) if write is None else write
+
+    out_dir: Path | None = None
+    if write:
+        if out is not None:
+            out_dir = Path(out)
+        elif resume:
+            out_dir = _find_resumable(Path(results_root), resolved["name"], config_hash)
+        if out_dir is None:
+            out_dir = default_out_dir(resolved["name"], config_hash, results_root)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(out_dir) if out_dir is not None else None
+    done_before = journal.load() if journal is not None else {}
+    # model errors are deterministic and kept; failures of the executor itself are retried
+    cached = {k: r for k, r in done_before.items() if not r.get("infra")}
+
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    violations: list[dict[str, Any]] = []
+    stats = {"executed": 0, "reused": 0, "failed": 0, "points_target_met": 0, "points_target_missed": 0}
+    metric_checked = plan.adaptive is None
+    wall0 = time.monotonic()
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=(spec["n_points"] if spec else 1) * plan.initial, unit="run", desc=resolved["name"],
+                   dynamic_ncols=True)
+
+    queue: deque[tuple[_Point, int]] = deque()
+    points_iter = enumerate(expand(spec))
+    inflight: dict[cf.Future, str] = {}
+    waiters: dict[str, list[tuple[_Point, int]]] = {}
+    exhausted = False
+    interrupted = False
+
+    def open_point(index: int, assignment: dict[str, Any]) -> None:
+        point_resolved = resolve_point(scenario.located, assignment, index)
+        p = _Point(index, assignment, run_config(point_resolved), swept_values(point_resolved, names, assignment))
+        p.submitted = p.outstanding = plan.initial
+        for r in range(plan.initial):
+            queue.append((p, r))
+
+    def complete(p: _Point, r: int, rec: dict[str, Any], reused: bool) -> None:
+        nonlocal metric_checked
+        err = rec.get("error")
+        row = {**p.swept, "point": p.index, "replication": r, "seed": base_seed + r, **rec.get("metrics", {}),
+               "error": err.splitlines()[0] if err else None}
+        rows.append(row)
+        stats["reused" if reused else "executed"] += 1
+        if err:
+            stats["failed"] += 1
+            if len(errors) < MAX_ERRORS_KEPT:
+                errors.append({"point": p.index, "replication": r, "seed": base_seed + r, "error": err})
+        for v in rec.get("violations") or []:
+            if len(violations) < MAX_VIOLATIONS_KEPT:
+                violations.append(v | {"point": p.index, "replication": r, "seed": base_seed + r})
+        p.outstanding -= 1
+        p.n_runs += 1
+        if plan.adaptive is not None and not err:
+            m = plan.adaptive["metric"]
+            if m not in rec["metrics"] and not metric_checked:
+                have = ", ".join(sorted(rec["metrics"]))
+                raise ScenarioError([scenario.located.error(
+                    ("replications", "metric"), f"the run produced no metric {m!r} (it has: {have})")])
+            metric_checked = True
+            p.values.append(float(rec["metrics"].get(m, math.nan)))
+        if bar is not None:
+            bar.update(1)
+            if stats["failed"]:
+                bar.set_postfix(failed=stats["failed"], refresh=False)
+        if p.outstanding == 0:
+            add, met = plan.more(p.values, p.n_runs)
+            if add:
+                for r2 in range(p.submitted + add - 1, p.submitted - 1, -1):
+                    queue.appendleft((p, r2))
+                p.submitted += add
+                p.outstanding = add
+                if bar is not None:
+                    bar.total += add
+                    bar.refresh()
+            elif plan.adaptive is not None:
+                stats["points_target_met" if met else "points_target_missed"] += 1
+
+    def finish(key: str, rec: dict[str, Any], reused: bool) -> None:
+        for p, r in waiters.pop(key, []):
+            complete(p, r, rec, reused)
+
+    def fill(ex: cf.Executor, max_in_flight: int) -> None:
+        nonlocal exhausted
+        while len(inflight) < max_in_flight:
+            if not queue:
+                nxt = next(points_iter, None) if not exhausted else None
+                if nxt is None:
+                    exhausted = True
+                    return
+                open_point(*nxt)
+                continue
+            p, r = queue.popleft()
+            s = base_seed + r
+            key = run_key(p.config, s)
+            if key in waiters:  # the same run already in flight (a repeated point)
+                waiters[key].append((p, r))
+                continue
+            if key in cached:
+                waiters[key] = [(p, r)]
+                finish(key, cached[key], reused=True)
+                continue
+            waiters[key] = [(p, r)]
+            inflight[ex.submit(execute_run, p.config, s, r)] = key
+
+    description = ""
+    try:
+        with _executor(executor, workers, scheduler) as (ex, description, max_in_flight):
+            if bar is not None:
+                bar.set_description(f"{resolved['name']} [{description.split(' (')[0]}]")
+            while True:
+                fill(ex, max_in_flight)
+                if not inflight:
+                    if exhausted and not queue:
+                        break
+                    continue
+                done, _ = cf.wait(list(inflight), return_when=cf.FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: inflight[f]):
+                    key = inflight.pop(fut)
+                    try:
+                        rec = fut.result()
+                        rec.setdefault("metrics", {})
+                    except Exception as exc:  # noqa: BLE001 - a worker/executor failure: record, go on
+                        rec = {"metrics": {}, "error": f"executor: {type(exc).__name__}: {exc}", "infra": True}
+                    rec["key"] = key
+                    if journal is not None:
+                        journal.append(rec)
+                    if not rec.get("infra"):
+                        cached[key] = rec
+                    finish(key, rec, reused=False)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if journal is not None:
+            journal.close()
+        if bar is not None:
+            bar.close()
+
+    errors.sort(key=lambda e: (e["point"], e["replication"]))
+    violations.sort(key=lambda v: (v["point"], v["replication"]))
+    runs = _runs_frame(rows, names)
+    summary = summarize(runs, names)
+    manifest = {
+        "kind": "sweep",
+        "scenario": {k: v for k, v in resolved.items() if k != "sweep"},
+        "scenario_file": scenario.path,
+        "sweep": spec or {"parameters": [], "n_points": 1},
+        "config_hash": config_hash,
+        "seed": base_seed,
+        "replications": resolved["replications"],
+        "executor": description,
+        "complete": not interrupted,
+        "runs": len(runs),
+        "runs_executed": stats["executed"],
+        "runs_reused": stats["reused"],
+        "runs_failed": stats["failed"],
+        "wall_time_s": time.monotonic() - wall0,
+        **environment_info(),
+        "errors": errors,
+        "violations": violations,
+    }
+    if plan.adaptive is not None:
+        manifest["adaptive"] = {"points_target_met": stats["points_target_met"],
+                                "points_target_missed": stats["points_target_missed"]}
+    if out_dir is not None:
+        atomic_write_parquet(out_dir / "runs.parquet", runs)
+        atomic_write_parquet(out_dir / "summary.parquet", summary)
+        atomic_write_json(out_dir / "manifest.json", manifest)
+    result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
+    if interrupted:
+        raise SweepInterrupted(result)
+    return result
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised after an interrupted sweep has written what it finished (`.result`)."""
+
+    def __init__(self, result: SweepResult) -> None:
+        super().__init__("sweep interrupted")
+        self.result = result
+
+
+def _executor(executor: Any, workers: int | None, scheduler: str | None):
+    import contextlib
+
+    if isinstance(executor, cf.Executor):
+        return contextlib.nullcontext((executor, type(executor).__name__, 2 * (workers or _pool_size(executor))))
+    if hasattr(executor, "get_executor") and hasattr(executor, "nthreads"):  # a dask Client
+        threads = sum(executor.nthreads().values()) or 1
+        return contextlib.nullcontext((executor.get_executor(), f"dask ({executor.scheduler.address})",
+                                       2 * threads))
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; use one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise ValueError("--scheduler needs --executor dask")
+    return open_executor(executor, workers, scheduler)
+
+
+def _pool_size(ex: cf.Executor) -> int:
+    return int(getattr(ex, "_max_workers", 1) or 1)
+
+
+def _runs_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=[*names, *ID_COLUMNS, "error"])
+    rows.sort(key=lambda r: (r["point"], r["replication"]))
+    df = pd.DataFrame.from_records(rows)
+    lead = [*names, *ID_COLUMNS]
+    metrics = [c for c in df.columns if c not in lead and c != "error"]
+    df = df[[*lead, *metrics, "error"]]
+    for c in ID_COLUMNS:
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def sweep(path_or_scenario: Any, **kwargs: Any) -> pd.DataFrame:
+    """Run a scenario's sweep and return the tidy runs DataFrame (one row per point x replication).
+
+    Keywords as `run_sweep`: executor ('processes' | 'serial' | 'dask' | an Executor | a dask Client),
+    workers, scheduler, out, resume, write, progress, seed, overrides. Results are written to disk
+    when `out` is given (or `write=True`); `run_sweep` also returns the summary and manifest.
+    """
+    res = run_sweep(path_or_scenario, **kwargs)
+    res.runs.attrs["out_dir"] = str(res.out_dir) if res.out_dir is not None else None
+    res.runs.attrs["runs_failed"] = res.failed
+    return res.runs
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario YAML file with a sweep: block (or none: one point)")
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help="where runs execute (default: processes; dask when --scheduler is given)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--out", help="sweep directory (default results/<name>/<UTC time>-<hash>/); "
+                                 "re-running into it skips finished runs")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the latest unfinished sweep of this scenario (or --out), skipping finished runs")
+    p.add_argument("--seed", type=int, help="base seed (replication r uses seed + r at every point)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
+    p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p.add_argument("--results-root", default="results", help=argparse.SUPPRESS)
+
+
+def main(args: argparse.Namespace) -> int:
+    from sim.scenario import parse_set_arguments
+    from sim.scenario.errors import ErrorItem
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError([ErrorItem("<command line>", 0, "--workers", "must be >= 1")])
+    executor = args.executor or ("dask" if args.scheduler else "processes")
+    if args.scheduler and executor != "dask":
+        raise ScenarioError([ErrorItem("<command line>", 0, "--scheduler", "needs --executor dask")])
+    try:
+        res = run_sweep(args.scenario, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                        out=args.out, resume=args.resume, write=True, seed=args.seed,
+                        progress=not args.no_progress and sys.stderr.isatty(),
+                        overrides=parse_set_arguments(args.set) or None, results_root=args.results_root)
+    except SweepInterrupted as e:
+        m = e.result.manifest
+        print(f"interrupted: {m['runs']} runs finished and saved in {e.result.out_dir}; "
+              f"continue with --resume{'' if e.result.out_dir is None else f' --out {e.result.out_dir}'}",
+              file=sys.stderr)
+        return 130
+    print_report(res)
+    return 1 if res.failed else 0
+
+
+def print_report(res: SweepResult, max_points: int = 40) -> None:
+    m = res.manifest
+    print(f"{m['runs']} runs over {m['sweep']['n_points']} points ({m['runs_executed']} executed, "
+          f"{m['runs_reused']} reused, {m['runs_failed']} failed) on {m['executor']} "
+          f"in {m['wall_time_s']:.1f} s")
+    if "adaptive" in m:
+        a = m["adaptive"]
+        print(f"CI target met at {a['points_target_met']} points, missed at {a['points_target_missed']}")
+    for e in m["errors"][:5]:
+        print(f"run failed: point {e['point']} replication {e['replication']} seed {e['seed']}: "
+              f"{e['error'].splitlines()[0]}", file=sys.stderr)
+    s = res.summary
+    if not s.empty:
+        names = list(m["sweep"]["parameters"])
+        metrics = list(dict.fromkeys(s["metric"]))
+        prefer = [x for x in ("deadlocked", "throughput_ops_s") if x in metrics]
+        if isinstance(m["replications"], dict) and m["replications"]["metric"] in metrics:
+            prefer.insert(0, m["replications"]["metric"])
+        show = list(dict.fromkeys(prefer + [x for x in metrics if x not in prefer]))[:4]
+        sub = s[s["metric"].isin(show) & (s["point"] < max_points)]
+        cell = sub.assign(v=[_fmt(mu, hw) for mu, hw in zip(sub["mean"], sub["ci95_half_width"], strict=True)])
+        table = cell.pivot(index=["point", *names], columns="metric", values="v")[show]
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(table.to_string())
+        if m["sweep"]["n_points"] > max_points:
+            print(f"... ({m['sweep']['n_points'] - max_points} more points in summary.parquet)")
+    print(f"results: {res.out_dir}")
+
+
+def _fmt(mean: float, hw: float) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "nan"
+    return f"{mean:.4g}" + (f" ±{hw:.2g}" if isinstance(hw, float) and math.isfinite(hw) else "")

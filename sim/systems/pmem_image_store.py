@@ -1,0 +1,498 @@
+"""Data structures of the `pmem_image` model: physical page frames, memory images, copy checkpoints, the log.
+
+Everything here is plain numpy bookkeeping without simulated time (the system module prices
+each operation and runs the SimPy processes):
+
+- `PageFrames`: physical page frames holding page *versions*, the process's page table
+  (page -> frame), per-frame image reference counts and the copy-on-write write path.
+- `Image`: one captured memory image: an index (page -> frame) that is either full (every page)
+  or difference-only (pages changed since the previous image), a CRC32 checksum of the index,
+  and the log position at capture.
+- `ImageChain`: the retained images in capture order; resolving a page walks back along the
+  chain to the nearest image that maps it; reclaiming the oldest image of a difference-only chain
+  merges its entries into its successor (which becomes the new full base).
+- `CopyCheckpoint`: the baseline's copy of page contents (whole memory or dirty pages).
+- `AppLog`: the application's write-ahead log (page, version) records with a durable prefix.
+
+Abstracted away: page contents beyond their version number (a page is its version), multi-level
+page tables (an index entry is one flat record), allocation policy of frames (a LIFO free list).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FRAME = np.int64  # frame ids and page versions
+
+
+class PageFrames:
+    """Physical frames of one process's memory, its page table and image reference counts.
+
+    `content[f]` is the page version stored in frame `f`; `page_frame[p]` the frame page `p` is
+    mapped to; `img_ref[f]` how many retained images reference frame `f`; `live[f]` whether the
+    page table maps it. A frame referenced by an image and no longer mapped is a *kept version*.
+    With `copy_on_write`, a write to a frame an image references first moves the page to a fresh
+    frame (the image's version survives); without it the write lands in place (the broken variant).
+    """
+
+    def __init__(self, n_pages: int, copy_on_write: bool = True) -> None:
+        self.n = int(n_pages)
+        self.copy_on_write = copy_on_write
+        cap = self.n + max(1024, self.n // 4)
+        self.content = np.zeros(cap, dtype=FRAME)
+        self.img_ref = np.zeros(cap, dtype=np.int32)
+        self.live = np.zeros(cap, dtype=bool)
+        self.page_frame = np.arange(self.n, dtype=FRAME)
+        self.live[: self.n] = True
+        self._free = np.empty(cap, dtype=FRAME)  # a stack of free frame ids, top at `_nfree`
+        self._nfree = cap - self.n
+        self._free[: self._nfree] = np.arange(cap - 1, self.n - 1, -1, dtype=FRAME)
+        self.dirty = np.ones(self.n, dtype=bool)  # changed since the last capture (all, before the first)
+        self.kept_frames = 0  # frames held only by images
+        self.frames_in_use = self.n
+
+    # --- frame pool ------------------------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        return len(self.content)
+
+    def alloc(self, k: int) -> np.ndarray:
+        if k > self._nfree:
+            self._grow(k - self._nfree)
+        top = self._nfree
+        out = self._free[top - k: top][::-1].copy()
+        self._nfree = top - k
+        self.frames_in_use += k
+        return out
+
+    def _grow(self, need: int) -> None:
+        old = self.capacity
+        new = max(old * 2, old + need)
+        self.content = np.concatenate([self.content, np.zeros(new - old, dtype=FRAME)])
+        self.img_ref = np.concatenate([self.img_ref, np.zeros(new - old, dtype=np.int32)])
+        self.live = np.concatenate([self.live, np.zeros(new - old, dtype=bool)])
+        free = np.empty(new, dtype=FRAME)
+        free[: self._nfree] = self._free[: self._nfree]
+        free[self._nfree: self._nfree + new - old] = np.arange(new - 1, old - 1, -1, dtype=FRAME)
+        self._nfree += new - old
+        self._free = free
+
+    def release_frames(self, frames: np.ndarray) -> None:
+        k = len(frames)
+        if k == 0:
+            return
+        self._free[self._nfree: self._nfree + k] = frames
+        self._nfree += k
+        self.frames_in_use -= k
+
+    # --- the write path ------------------------------------------------------------------------
+    def write(self, pages: np.ndarray, versions: np.ndarray) -> int:
+        """Store `versions` into `pages` (unique); returns the number of copy-on-write faults."""
+        f = self.page_frame[pages]
+        cow = 0
+        if self.copy_on_write:
+            shared = self.img_ref[f] > 0
+            cow = int(np.count_nonzero(shared))
+            if cow:
+                old = f[shared]
+                new = self.alloc(cow)
+                self.content[new] = self.content[old]  # the copy (then partly overwritten)
+                self.live[old] = False
+                self.live[new] = True
+                self.page_frame[pages[shared]] = new
+                self.kept_frames += cow
+                f = self.page_frame[pages]
+        self.content[f] = versions
+        self.dirty[pages] = True
+        return cow
+
+    @property
+    def mapped(self) -> bool:
+        """The process's page table exists (false between a failure and its recovery)."""
+        return bool(self.page_frame[0] >= 0)
+
+    def versions(self) -> np.ndarray:
+        """The version of every page as the page table maps it now."""
+        return self.content[self.page_frame]
+
+    # --- image references ------------------------------------------------------------------------
+    def hold(self, frames: np.ndarray) -> None:
+        """An image starts referencing `frames` (unique within the call)."""
+        newly_kept = frames[(self.img_ref[frames] == 0) & ~self.live[frames]]
+        self.kept_frames += len(newly_kept)
+        self.img_ref[frames] += 1
+
+    def unhold(self, frames: np.ndarray) -> None:
+        """An image stops referencing `frames` (unique); frames nobody needs go back to the pool."""
+        if len(frames) == 0:
+            return
+        self.img_ref[frames] -= 1
+        gone = frames[(self.img_ref[frames] == 0) & ~self.live[frames]]
+        self.kept_frames -= len(gone)
+        self.release_frames(gone)
+
+    def copy_out(self, pages: np.ndarray) -> np.ndarray:
+        """Fresh frames holding copies of `pages`' current versions (a write-back to image frames)."""
+        new = self.alloc(len(pages))
+        self.content[new] = self.content[self.page_frame[pages]]
+        return new
+
+    # --- rebuilding the live mapping after a failure -----------------------------------------------
+    def drop_live(self) -> None:
+        """The process's own mapping is gone: frames no image holds are freed, the others become kept."""
+        old = self.page_frame
+        self.live[old] = False
+        held = self.img_ref[old] > 0
+        self.kept_frames += int(np.count_nonzero(held))
+        self.release_frames(old[~held])
+        self.page_frame = np.full(self.n, -1, dtype=FRAME)
+
+    def map_shared(self, frames: np.ndarray) -> None:
+        """Map every page to an image's frame (shared copy-on-write with the image)."""
+        was_kept = (self.img_ref[frames] > 0) & ~self.live[frames]
+        self.kept_frames -= int(np.count_nonzero(was_kept))
+        self.page_frame = frames.astype(FRAME, copy=True)
+        self.live[frames] = True
+
+    def map_copy(self, versions: np.ndarray) -> None:
+        """Map every page to a fresh frame holding `versions` (a restore that copies data)."""
+        new = self.alloc(self.n)
+        self.content[new] = versions
+        self.page_frame = new
+        self.live[new] = True
+
+
+@dataclass(eq=False)
+class Image:
+    """A captured memory image: an index of page -> frame (full, or the pages changed since the previous)."""
+
+    seq: int
+    time: float
+    log_pos: int
+    frames: np.ndarray
+    pages: np.ndarray | None = None  # None: full index over every page
+    checksum: int = 0
+    complete: bool = False  # capture finished (index written and durable where it lives)
+    corrupt: bool = False  # a fault damaged its index (the checksum no longer matches)
+    held: np.ndarray | None = None  # frames this image holds references on (allocator bookkeeping)
+
+    def __post_init__(self) -> None:
+        if self.held is None:
+            self.held = self.frames.copy()
+
+    @property
+    def full(self) -> bool:
+        return self.pages is None
+
+    @property
+    def entries(self) -> int:
+        return len(self.frames)
+
+    def compute_checksum(self) -> int:
+        c = zlib.crc32(self.frames.tobytes())
+        if self.pages is not None:
+            c = zlib.crc32(self.pages.tobytes(), c)
+        return c
+
+    def seal(self) -> None:
+        self.checksum = self.compute_checksum()
+
+    def verify(self) -> bool:
+        return self.compute_checksum() == self.checksum
+
+
+class ChainBroken(Exception):
+    """Resolving an image met an image whose checksum fails (or that was lost)."""
+
+    def __init__(self, image: Image) -> None:
+        super().__init__(f"image {image.seq} fails its checksum")
+        self.image = image
+
+
+@dataclass
+class Resolution:
+    """A memory map resolved from an image: the frame of every page, and what it took."""
+
+    frames: np.ndarray
+    chain_length: int  # images walked (1 for a full index)
+    entries_read: int  # index entries read along the way
+
+
+class ImageChain:
+    """Retained images in capture order (oldest first); the first of a difference chain is full."""
+
+    def __init__(self, n_pages: int) -> None:
+        self.n = n_pages
+        self.images: list[Image] = []
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def latest(self) -> Image | None:
+        return self.images[-1] if self.images else None
+
+    def complete_images(self) -> list[Image]:
+        return [im for im in self.images if im.complete]
+
+    def index_of(self, image: Image) -> int:
+        for i, im in enumerate(self.images):
+            if im is image:
+                return i
+        raise KeyError(image.seq)
+
+    def resolve(self, image: Image, verify: bool = True) -> Resolution:
+        """The frame of every page in `image`, walking back to the nearest image mapping each page."""
+        i = self.index_of(image)
+        if image.full:
+            if verify and not image.verify():
+                raise ChainBroken(image)
+            return Resolution(image.frames.copy(), 1, image.entries)
+        out = np.full(self.n, -1, dtype=FRAME)
+        unresolved = self.n
+        read = 0
+        walked = 0
+        j = i
+        while j >= 0 and unresolved > 0:
+            im = self.images[j]
+            walked += 1
+            read += im.entries
+            if verify and not im.verify():
+                raise ChainBroken(im)
+            if im.full:
+                mask = out < 0
+                out[mask] = im.frames[mask]
+                unresolved = 0
+                break
+            pages = im.pages
+            fresh = out[pages] < 0
+            out[pages[fresh]] = im.frames[fresh]
+            unresolved -= int(np.count_nonzero(fresh))
+            j -= 1
+        if unresolved > 0:  # a difference chain without its full base: cannot happen by construction
+            raise ChainBroken(self.images[max(j, 0)])
+        return Resolution(out, walked, read)
+
+    def merge_oldest_into_next(self, frames_store: PageFrames, verify: bool = True) -> Image:
+        """Drop the oldest image of a difference chain, folding its entries into the next (now full).
+
+        Returns the dropped image. Raises ChainBroken when the oldest fails its checksum (the
+        successor cannot be completed from a damaged base).
+        """
+        base, nxt = self.images[0], self.images[1]
+        if verify and not (base.verify() and nxt.verify()):
+            raise ChainBroken(base if not base.verify() else nxt)
+        if nxt.full:
+            frames_store.unhold(base.held)
+        else:
+            merged = base.frames.copy()
+            merged[nxt.pages] = nxt.frames
+            held = base.held.copy()
+            frames_store.unhold(held[nxt.pages])  # the base's versions the successor supersedes
+            held[nxt.pages] = nxt.held
+            nxt.frames, nxt.held, nxt.pages = merged, held, None
+            nxt.seal()
+        self.images.pop(0)
+        return base
+
+    def drop_oldest(self, frames_store: PageFrames) -> Image:
+        """Drop the oldest image (full-index chain: images are independent)."""
+        base = self.images.pop(0)
+        frames_store.unhold(base.held)
+        return base
+
+    def drop_from(self, k: int, frames_store: PageFrames) -> list[Image]:
+        """Drop images k.. (newest ones), releasing their references."""
+        gone = self.images[k:]
+        for im in gone:
+            frames_store.unhold(im.held)
+        del self.images[k:]
+        return gone
+
+    def drop_all(self, frames_store: PageFrames | None) -> list[Image]:
+        gone = self.images
+        if frames_store is not None:
+            for im in gone:
+                frames_store.unhold(im.held)
+        self.images = []
+        return gone
+
+
+@dataclass(eq=False)
+class CopyCheckpoint:
+    """The baseline: page contents copied to a device (whole memory, or dirty pages since the previous)."""
+
+    seq: int
+    time: float
+    log_pos: int
+    contents: np.ndarray
+    pages: np.ndarray | None = None  # None: whole memory
+    data_bytes: float = 0.0
+    checksum: int = 0
+    complete: bool = False
+    corrupt: bool = False
+
+    @property
+    def full(self) -> bool:
+        return self.pages is None
+
+    @property
+    def entries(self) -> int:
+        return len(self.contents)
+
+    def compute_checksum(self) -> int:
+        c = zlib.crc32(self.contents.tobytes())
+        if self.pages is not None:
+            c = zlib.crc32(self.pages.tobytes(), c)
+        return c
+
+    def seal(self) -> None:
+        self.checksum = self.compute_checksum()
+
+    def verify(self) -> bool:
+        return self.compute_checksum() == self.checksum
+
+
+class CheckpointChain:
+    """The baseline's retained checkpoints, oldest first; an incremental one needs every one back to a whole copy."""
+
+    def __init__(self, n_pages: int) -> None:
+        self.n = n_pages
+        self.checkpoints: list[CopyCheckpoint] = []
+
+    def __len__(self) -> int:
+        return len(self.checkpoints)
+
+    def latest(self) -> CopyCheckpoint | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+    def complete_checkpoints(self) -> list[CopyCheckpoint]:
+        return [c for c in self.checkpoints if c.complete]
+
+    def chain_of(self, cp: CopyCheckpoint) -> list[CopyCheckpoint]:
+        i = next(k for k, c in enumerate(self.checkpoints) if c is cp)
+        j = i
+        while j >= 0 and not self.checkpoints[j].full:
+            j -= 1
+        if j < 0:
+            raise ChainBroken(self.checkpoints[0])  # type: ignore[arg-type]
+        return self.checkpoints[j: i + 1]
+
+    def resolve(self, cp: CopyCheckpoint, verify: bool = True) -> tuple[np.ndarray, int, float]:
+        """(page versions, checkpoints read, data bytes read) of checkpoint `cp`."""
+        chain = self.chain_of(cp)
+        out = None
+        nbytes = 0.0
+        for c in chain:
+            if verify and not c.verify():
+                raise ChainBroken(c)  # type: ignore[arg-type]
+            if c.full:
+                out = c.contents.copy()
+            else:
+                out[c.pages] = c.contents
+            nbytes += c.data_bytes
+        return out, len(chain), nbytes
+
+    def trim(self, keep: int) -> list[CopyCheckpoint]:
+        """Keep the newest `keep` checkpoints plus the ones back to their whole copy; returns the dropped."""
+        if len(self.checkpoints) <= keep:
+            return []
+        first = len(self.checkpoints) - keep
+        while first > 0 and not self.checkpoints[first].full:
+            first -= 1
+        gone = self.checkpoints[:first]
+        del self.checkpoints[:first]
+        return gone
+
+
+@dataclass
+class AppLog:
+    """The application's write-ahead log: one (page, version, time) record per write.
+
+    Positions are global record numbers; `durable` is the end of the persisted prefix. Records
+    before `base` have been truncated (no retained image or checkpoint needs them).
+    """
+
+    pages: np.ndarray = field(default_factory=lambda: np.zeros(1 << 16, dtype=FRAME))
+    versions: np.ndarray = field(default_factory=lambda: np.zeros(1 << 16, dtype=FRAME))
+    times: np.ndarray = field(default_factory=lambda: np.zeros(1 << 16, dtype=float))
+    base: int = 0  # global position of slot 0
+    end: int = 0  # global position after the last record
+    durable: int = 0  # records before this position survive a failure
+
+    def append(self, pages: np.ndarray, versions: np.ndarray, t: float, durable: bool) -> None:
+        k = len(pages)
+        lo = self.end - self.base
+        if lo + k > len(self.pages):
+            self._make_room(lo + k)
+            lo = self.end - self.base
+        self.pages[lo: lo + k] = pages
+        self.versions[lo: lo + k] = versions
+        self.times[lo: lo + k] = t
+        self.end += k
+        if durable:
+            self.durable = self.end
+
+    def _make_room(self, need: int) -> None:
+        size = len(self.pages)
+        while size < need:
+            size *= 2
+        for name in ("pages", "versions", "times"):
+            arr = getattr(self, name)
+            new = np.zeros(size, dtype=arr.dtype)
+            new[: self.end - self.base] = arr[: self.end - self.base]
+            setattr(self, name, new)
+
+    def truncate(self, pos: int) -> None:
+        """Forget records before global position `pos`."""
+        pos = min(pos, self.end)
+        if pos <= self.base:
+            return
+        n = self.end - pos
+        shift = pos - self.base
+        for arr in (self.pages, self.versions, self.times):
+            arr[:n] = arr[shift: shift + n]
+        self.base = pos
+
+    def records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pages, versions) of records [lo, hi) (global positions; lo >= base)."""
+        if lo < self.base:
+            raise ValueError(f"log records from {lo} were truncated (log starts at {self.base})")
+        a, b = lo - self.base, hi - self.base
+        return self.pages[a:b], self.versions[a:b]
+
+    def time_of(self, pos: int) -> float:
+        return float(self.times[pos - self.base])
+
+    def lose_unflushed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A failure: records after the durable prefix are gone; returns them (pages, versions, times)."""
+        a, b = self.durable - self.base, self.end - self.base
+        lost = (self.pages[a:b].copy(), self.versions[a:b].copy(), self.times[a:b].copy())
+        self.end = self.durable
+        return lost
+
+
+def last_writes(pages: np.ndarray, versions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last (page, version) of each page in a sequence of writes."""
+    if len(pages) == 0:
+        return pages, versions
+    rp = pages[::-1]
+    uniq, idx = np.unique(rp, return_index=True)
+    return uniq, versions[::-1][idx]
+
+
+def per_write_versions(current: np.ndarray, pages: np.ndarray) -> np.ndarray:
+    """Version each write in `pages` (in order) produces, given the pages' `current` versions."""
+    n = len(pages)
+    order = np.argsort(pages, kind="stable")
+    sp = pages[order]
+    start = np.empty(n, dtype=bool)
+    start[0] = True
+    np.not_equal(sp[1:], sp[:-1], out=start[1:])
+    idx = np.arange(n)
+    first = np.maximum.accumulate(np.where(start, idx, 0))
+    out = np.empty(n, dtype=FRAME)
+    out[order] = current[sp] + (idx - first) + 1
+    return out
