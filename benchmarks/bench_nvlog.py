@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sim.core.units import to_rate  # noqa: E402
 from sim.runner.replication import build  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.scenario import load_scenario, parse_set_arguments  # noqa: E402
 
 
 def main() -> int:
@@ -32,13 +32,15 @@ def main() -> int:
     ap.add_argument("--rate", default="200k/s", help="arrival rate")
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "nvlog_reservation.yaml"))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
     ap.add_argument("--profile", action="store_true", help="print a cProfile summary (slower)")
     args = ap.parse_args()
 
     rate = to_rate(args.rate)
     duration = args.writes / rate
-    sc = load_scenario(args.scenario, {"workload.rate": args.rate, "duration": duration, "warmup": 0,
-                                       "params.reservation": True})
+    overrides = {**parse_set_arguments(args.set), "workload.rate": args.rate, "duration": duration, "warmup": 0,
+                 "params.reservation": True}
+    sc = load_scenario(args.scenario, overrides)
     sim, system = build(sc.resolved, args.seed)
     env = sim.env
     eid0 = next(env._eid)  # SimPy numbers every scheduled event: the difference counts them

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,28 @@ def _result_label(d: Path, manifest: dict[str, Any], taken: set[str]) -> str:
     return label
 
 
+def result_labels(dirs: list[Path]) -> list[str]:
+    """A unique label per directory: the scenario name, or the directory name where several
+    directories hold the same scenario (e.g. one scenario run with and without an override)."""
+    names = []
+    for d in dirs:
+        m = _read_manifest(d) if (d / "manifest.json").is_file() else {}
+        names.append((m.get("scenario") or {}).get("name") or d.name)
+    dup = {n for n in names if names.count(n) > 1}
+    dir_names = [d.name for d in dirs]
+    labels: list[str] = []
+    taken: set[str] = set()
+    for d, n in zip(dirs, names, strict=True):
+        base = d.name if n in dup and dir_names.count(d.name) == 1 and d.name not in names else n
+        label, i = base, 2
+        while label in taken:
+            label = f"{base}#{i}"
+            i += 1
+        taken.add(label)
+        labels.append(label)
+    return labels
+
+
 def _is_metric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
@@ -253,14 +277,8 @@ def load(paths: str | Path | list[str | Path] | Any) -> ResultSet:
     paths = list(paths)
     if not paths:
         raise ResultError("no result directory given")
-    sets: list[ResultSet] = []
-    taken: set[str] = set()
-    for p in paths:
-        d = Path(p)
-        label = _result_label(d, _read_manifest(d) if (d / "manifest.json").is_file() else {}, taken)
-        taken.add(label)
-        sets.append(load_one(d, label))
-    return combine(sets)
+    dirs = [Path(p) for p in paths]
+    return combine([load_one(d, label) for d, label in zip(dirs, result_labels(dirs), strict=True)])
 
 
 def combine(sets: list[ResultSet]) -> ResultSet:
@@ -312,3 +330,14 @@ def finite_values(s: pd.Series) -> pd.Series:
     """The finite float values of a column (NaN/inf and non-numbers dropped)."""
     v = pd.to_numeric(s, errors="coerce").astype(float)
     return v[v.map(math.isfinite)]
+
+
+class _CallableModule(types.ModuleType):
+    """Lets `from sim.analysis import load; load(path)` work: the package attribute `load` is this
+    module once it has been imported, so the module forwards calls to `load()`."""
+
+    def __call__(self, paths: Any) -> ResultSet:
+        return load(paths)
+
+
+sys.modules[__name__].__class__ = _CallableModule

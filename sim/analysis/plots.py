@@ -113,6 +113,11 @@ def _order(values) -> list:
 
 
 def _fmt(v) -> str:
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_):
+        f = float(v)
+        for div, sfx in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(f) >= 10 * div and (f / div) == round(f / div, 2):
+                return f"{f / div:g}{sfx}"
     if isinstance(v, float | np.floating) and float(v).is_integer():
         return str(int(v))
     if isinstance(v, float | np.floating):
@@ -121,66 +126,90 @@ def _fmt(v) -> str:
 
 
 def _auto_logx(xs: np.ndarray) -> bool:
-    xs = xs[np.isfinite(xs)]
+    """Log x when the values span a wide range or are (roughly) geometric, e.g. 6, 12, 24, 48."""
+    xs = np.unique(xs[np.isfinite(xs)])
     if xs.size < 3 or np.any(xs <= 0):
         return False
-    return float(xs.max() / xs.min()) >= 30.0
+    ratios = xs[1:] / xs[:-1]
+    return float(xs.max() / xs.min()) >= 30.0 or (xs.max() / xs.min() >= 8 and bool(np.all(ratios >= 1.5)))
 
 
 def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue: str | None = None,
-                    *, confidence: float = 0.95, method: str = "auto", logx: bool | str = "auto",
-                    title: str | None = None, fixed: dict | None = None) -> Figure:
+                    *, col: str | None = None, confidence: float = 0.95, method: str = "auto",
+                    logx: bool | str = "auto", title: str | None = None, fixed: dict | None = None) -> Figure:
     """Mean of `metric` against `x` with CI bands, one line per value of `hue`.
 
     Several metrics give stacked panels sharing the x axis (e.g. deadlock probability and
-    throughput against send-queue slots). `method='auto'` uses Wilson intervals for 0/1 metrics
-    and Student-t otherwise. `fixed` filters rows first ({column: value}).
+    throughput against send-queue slots); `col` adds one column of panels per value of another
+    parameter (e.g. offered load). `method='auto'` uses Wilson intervals for 0/1 metrics and
+    Student-t otherwise. `fixed` filters rows first ({column: value}).
     """
     metrics = [metric] if isinstance(metric, str) else list(metric)
     df = runs
     for k, v in (fixed or {}).items():
+        if k not in df.columns:
+            raise KeyError(f"no column {k!r}")
         df = df[df[k].astype(str) == str(v)]
-    for c in [x, *([hue] if hue else []), *metrics]:
+    for c in [x, *([hue] if hue else []), *([col] if col else []), *metrics]:
         if c not in df.columns:
             raise KeyError(f"no column {c!r}")
     if df.empty:
-        raise ValueError("no rows to plot")
-    by = ([hue] if hue else []) + [x]
+        raise ValueError("no rows to plot" + (f" with {fixed}" if fixed else ""))
+    by = ([col] if col else []) + ([hue] if hue else []) + [x]
     summ = summarize(df, by, metrics, confidence=confidence, method=method)
     numeric_x = _is_numeric_axis(df[x])
     cats = _order(df[x]) if not numeric_x else None
     hues = _order(df[hue]) if hue else [None]
+    cols = _order(df[col]) if col else [None]
     colors = _colors(len(hues))
-    fig, axes = _new_figure(6.4, 3.2 * len(metrics) + 0.6, nrows=len(metrics), sharex=True)
-    for ax, m in zip(axes[:, 0], metrics, strict=True):
-        binary = method == "wilson" or (method == "auto" and is_binary(df[m]))
+    binaries = [m for m in metrics if method == "wilson" or (method == "auto" and is_binary(df[m]))]
+    xlabel, xf = axis_label(x, df[x] if numeric_x else None)
+    nonneg = {m: bool((pd.to_numeric(df[m], errors="coerce").dropna() >= 0).all()) for m in metrics}
+    fig, axes = _new_figure(min(4.0 * len(cols), 16.0) + 2.4 * (len(cols) == 1), 3.0 * len(metrics) + 0.8,
+                            nrows=len(metrics), ncols=len(cols), sharex=True)
+    for i, m in enumerate(metrics):
+        binary = m in binaries
         ylabel, yf = axis_label(m, df[m], binary)
-        xlabel, xf = axis_label(x, df[x] if numeric_x else None)
-        sm = summ[summ["metric"] == m]
-        for h, col in zip(hues, colors, strict=True):
-            g = sm if h is None else sm[sm[hue].astype(str) == str(h)]
-            if g.empty:
-                continue
-            pos = g[x].map(cats.index) if not numeric_x else g[x].astype(float)
-            g = g.assign(_pos=pos).sort_values("_pos")
-            xs = g["_pos"].to_numpy(dtype=float) / (xf if numeric_x else 1.0)
-            label = None if h is None else f"{pretty(hue)} = {_fmt(h)}"
-            ax.plot(xs, g["mean"].to_numpy(dtype=float) / yf, marker="o", ms=4, color=col, label=label)
-            lo, hi = g["ci_low"].to_numpy(dtype=float) / yf, g["ci_high"].to_numpy(dtype=float) / yf
-            if np.any(np.isfinite(lo)):
-                ax.fill_between(xs, lo, hi, color=col, alpha=0.2, linewidth=0)
-        ax.set_ylabel(ylabel)
-        if binary:
-            ax.set_ylim(-0.03, 1.03)
-        if not numeric_x:
-            ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats])
-        elif (logx is True) or (logx == "auto" and _auto_logx(df[x].to_numpy(dtype=float))):
-            ax.set_xscale("log")
-    axes[-1, 0].set_xlabel(xlabel)
+        sm_m = summ[summ["metric"] == m]
+        for j, cv in enumerate(cols):
+            ax = axes[i, j]
+            sm = sm_m if cv is None else sm_m[sm_m[col].astype(str) == str(cv)]
+            for h, color in zip(hues, colors, strict=True):
+                g = sm if h is None else sm[sm[hue].astype(str) == str(h)]
+                if g.empty:
+                    continue
+                pos = g[x].map(cats.index) if not numeric_x else g[x].astype(float)
+                g = g.assign(_pos=pos).sort_values("_pos")
+                xs = g["_pos"].to_numpy(dtype=float) / (xf if numeric_x else 1.0)
+                label = None if h is None else f"{pretty(hue)} = {_fmt(h)}"
+                ax.plot(xs, g["mean"].to_numpy(dtype=float) / yf, marker="o", ms=4, color=color, label=label)
+                lo, hi = g["ci_low"].to_numpy(dtype=float) / yf, g["ci_high"].to_numpy(dtype=float) / yf
+                if nonneg[m]:
+                    lo = np.maximum(lo, 0.0)  # a t band of a non-negative metric stops at 0
+                if np.any(np.isfinite(lo)):
+                    ax.fill_between(xs, lo, hi, color=color, alpha=0.2, linewidth=0)
+            if j == 0:
+                ax.set_ylabel(ylabel)
+            if binary:
+                ax.set_ylim(-0.03, 1.03)
+            if i == 0 and cv is not None:
+                cl, cf = axis_label(col, df[col] if _is_numeric_axis(df[col]) else None)
+                name, _, unit = cl.partition(" (")
+                shown = _fmt(cv / cf if _is_numeric_axis(df[col]) else cv)
+                ax.set_title(f"{name} = {shown}" + (f" {unit.rstrip(')')}" if unit else ""), fontsize="small")
+            if not numeric_x:
+                ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats])
+            elif (logx is True) or (logx == "auto" and _auto_logx(df[x].to_numpy(dtype=float))):
+                ax.set_xscale("log")
+                vals = np.unique(df[x].to_numpy(dtype=float)) / xf
+                if vals.size <= 12:
+                    ax.set_xticks(vals, [_fmt(v) for v in vals])
+                    ax.minorticks_off()
+            if i == len(metrics) - 1:
+                ax.set_xlabel(xlabel)
     if hue:
         axes[0, 0].legend(fontsize="small", title=None)
     n = summ["n"].max() if not summ.empty else 0
-    binaries = [m for m in metrics if method == "wilson" or (method == "auto" and is_binary(df[m]))]
     kind = "Wilson CI for probabilities, t otherwise" if binaries and len(binaries) < len(metrics) else (
         "Wilson CI" if binaries else "t CI")
     ci_note = f"mean and {confidence:.0%} {kind}; {int(n)} replications per point"
@@ -291,10 +320,27 @@ def _event_spans(events: pd.DataFrame) -> tuple[list[tuple[float, float, str]], 
     return spans, instants
 
 
+def is_cumulative(values: pd.Series) -> bool:
+    """A probe that only grows (a count of acknowledged writes, bytes copied): shown as a rate."""
+    v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    v = v[np.isfinite(v)]
+    return v.size >= 3 and v[-1] > v[0] and bool(np.all(np.diff(v) >= 0)) and np.count_nonzero(np.diff(v)) >= 2
+
+
+def cumulative_to_rate(time_s: pd.Series, values: pd.Series) -> pd.Series:
+    """Per-second rate over each sampling interval of a cumulative probe (first sample NaN)."""
+    dt = time_s.astype(float).diff()
+    return (values.astype(float).diff() / dt.where(dt > 0)).reset_index(drop=True)
+
+
 def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probes: Sequence[str] | None = None,
-             *, replication: int | None = None, result: str | None = None, title: str | None = None) -> Figure:
+             *, replication: int | None = None, result: str | None = None, title: str | None = None,
+             rates: bool = True, max_events: int = 50) -> Figure:
     """Probes against time (one panel each: throughput, queue occupancy, lag...), with fault spans
-    shaded and other notable events (recovery, deadlock) as vertical lines, for one replication."""
+    shaded and other notable events (recovery, deadlock) as vertical lines, for one replication.
+
+    Probes that only grow (cumulative counts) are drawn as rates per second when `rates` is set;
+    constant probes are left out unless named in `probes`."""
     ts = timeseries
     if result is not None and "result" in ts.columns:
         ts = ts[ts["result"] == result]
@@ -306,9 +352,17 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
     if ts.empty:
         raise ValueError("no time-series rows for this replication")
     skip = {"time_s", "replication", "result", "point", "seed"}
-    probes = [c for c in ts.columns if c not in skip and _is_numeric_axis(ts[c])] if probes is None else list(probes)
+    if probes is None:
+        probes = [c for c in ts.columns if c not in skip and _is_numeric_axis(ts[c])]
+        varying = [c for c in probes if ts[c].nunique(dropna=True) > 1]
+        probes = varying or probes  # constant probes say nothing next to varying ones
+    else:
+        probes = list(probes)
     if not probes:
         raise ValueError("the time series has no probe columns")
+    ts = ts.sort_values("time_s")
+    series = {p: cumulative_to_rate(ts["time_s"], ts[p]) if (rates and is_cumulative(ts[p])) else None
+              for p in probes}
     ev = events if events is not None else pd.DataFrame()
     if not ev.empty:
         if result is not None and "result" in ev.columns:
@@ -316,6 +370,7 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
         if "replication" in ev.columns:
             ev = ev[ev["replication"] == rep]
     spans, instants = _event_spans(ev) if not ev.empty and "time_s" in ev.columns else ([], [])
+    spans, instants = spans[:max_events], instants[:max_events]
     t = ts["time_s"].to_numpy(dtype=float)
     tlabel, tf = axis_label("time_s", t)
     fig, axes = _new_figure(7.2, 1.9 * len(probes) + 1.0, nrows=len(probes), sharex=True)
@@ -323,13 +378,20 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
     tmax = float(t.max()) / tf
     span_colors = _colors(len(spans) + 3)[3:]
     for ax, p, col in zip(axes[:, 0], probes, colors, strict=True):
-        ylabel, yf = axis_label(p, ts[p])
-        ax.plot(t / tf, ts[p].to_numpy(dtype=float) / yf, color=col, lw=1.2)
+        rate = series[p]
+        if rate is not None:
+            name = {"size": p[: -len("_bytes")] + "_bytes_s", None: p + "_ops_s"}.get(split_unit(p)[1], p)
+            ylabel, yf = axis_label(name, rate)
+            ylabel = ylabel.replace(" (", " rate (", 1) if "(" in ylabel else ylabel + " rate"
+            ax.plot(t / tf, rate.to_numpy(dtype=float) / yf, color=col, lw=1.2, drawstyle="steps-pre")
+        else:
+            ylabel, yf = axis_label(p, ts[p])
+            ax.plot(t / tf, ts[p].to_numpy(dtype=float) / yf, color=col, lw=1.2)
         ax.set_ylabel(ylabel, fontsize="small")
         for (t0, t1, lab), sc in zip(spans, span_colors, strict=False):
             ax.axvspan(t0 / tf, min(t1 / tf, tmax), color=sc, alpha=0.15, label=lab)
         for ti, lab in instants:
-            style = ("tab:red", "--") if "deadlock" in lab else ("tab:green", ":") if "recover" in lab else ("0.3", "-.")
+            style = ("k", "--") if "deadlock" in lab else ("tab:green", ":") if "recover" in lab else ("0.4", "-.")
             ax.axvline(ti / tf, color=style[0], ls=style[1], lw=1.2, label=lab)
     axes[-1, 0].set_xlabel(tlabel.replace("time", "simulated time"))
     handles, labels = axes[0, 0].get_legend_handles_labels()

@@ -359,7 +359,8 @@ def main(args: argparse.Namespace) -> int:
         if k not in KINDS:
             raise ScenarioError([ErrorItem("<command line>", 0, "--kinds", f"unknown fault kind {k!r} "
                                                                            f"(known: {', '.join(KINDS)})")])
-    scenario = load_scenario(args.scenario, parse_set_arguments(args.set))
+    # the scenario's own faults are replaced by the campaign's (and must not block e.g. a shorter duration)
+    scenario = load_scenario(args.scenario, {**parse_set_arguments(args.set), "faults": []})
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     result = run_campaign(scenario, args.runs, seed=args.seed, duration=args.duration, heal=args.heal,
                           max_faults=args.max_faults, kinds=kinds, workers=max(1, workers),

@@ -6,6 +6,8 @@ processes it resumes) and folded into a running hash; the first run keeps the pe
 differs. The metrics rows and violations must match too. Hidden nondeterminism (iteration over
 sets of objects, wall-clock use, unseeded draws) shows up as a mismatch naming that event.
 
+The second run happens in a fresh interpreter with another PYTHONHASHSEED, so an order that
+depends on string hashes (iterating over a set of names) is caught as well.
 The instrumentation replaces `env.step` on this one environment only: a normal run pays nothing.
 """
 
@@ -44,7 +46,7 @@ def describe_event(t: float, event: Any) -> str:
 class EventRecorder:
     """Wraps `env.step` to describe and hash each processed event."""
 
-    def __init__(self, env: Any, reference: EventRecorder | None = None) -> None:
+    def __init__(self, env: Any, reference: Any = None) -> None:
         self.env = env
         self.reference = reference
         self.digests = array("Q")
@@ -66,7 +68,7 @@ class EventRecorder:
             i = self.count
             self.count += 1
             ref = self.reference
-            if ref is None:
+            if ref is None or ref is self:
                 self.digests.append(d)
                 if i < KEEP_DESCRIPTIONS:
                     self.descriptions.append(desc)
@@ -104,18 +106,63 @@ def _same(a: dict[str, float], b: dict[str, float]) -> list[str]:
     return diff
 
 
-def check_determinism(scenario, seed: int | None = None) -> tuple[bool, str]:
-    """Run replication 0 (or `seed`) twice; (True, summary) if identical, else (False, first difference)."""
+class _Reference:
+    """The first run's digests, shipped to the second run's process."""
+
+    def __init__(self, digests: array) -> None:
+        self.digests = digests
+
+
+def _second_run(resolved: dict[str, Any], seed: int, digests: array):
+    """Run 2 (possibly in another interpreter): returns what the comparison needs, picklable."""
+    rec, metrics, violations, error = _instrumented_run(resolved, seed, _Reference(digests))
+    return rec.count, rec.first_diff, rec.hash.hexdigest(), metrics, violations, error
+
+
+def _in_fresh_interpreter(fn, *args, hash_seed: str):
+    """Call fn(*args) in a spawned process whose PYTHONHASHSEED is `hash_seed`."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    old = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = hash_seed  # read by the child interpreter at start-up
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            fut = pool.submit(fn, *args)
+            return fut.result()
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = old
+
+
+def check_determinism(scenario, seed: int | None = None, *, other_interpreter: bool = True) -> tuple[bool, str]:
+    """Run replication 0 (or `seed`) twice; (True, summary) if identical, else (False, first difference).
+
+    With `other_interpreter` (the default) the second run happens in a fresh Python process with a
+    different PYTHONHASHSEED, so an order that depends on string hashes (iterating over a set of
+    names) shows up too; in the same process such an order would repeat and go unnoticed.
+    """
+    import os
+
     resolved = scenario.resolved if hasattr(scenario, "resolved") else scenario
     s = int(resolved["seed"] if seed is None else seed)
     rec1, m1, v1, e1 = _instrumented_run(resolved, s, None)
-    rec2, m2, v2, e2 = _instrumented_run(resolved, s, rec1)
-    h1, h2 = rec1.hash.hexdigest(), rec2.hash.hexdigest()
+    if other_interpreter:
+        hs = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+        count2, diff2, h2, m2, v2, e2 = _in_fresh_interpreter(_second_run, resolved, s, rec1.digests, hash_seed=hs)
+        where = f" (second run in a fresh interpreter, PYTHONHASHSEED={hs})"
+    else:
+        count2, diff2, h2, m2, v2, e2 = _second_run(resolved, s, rec1.digests)
+        where = ""
+    h1 = rec1.hash.hexdigest()
     problems = []
-    if rec2.first_diff is None and rec2.count != rec1.count:
-        rec2.first_diff = (min(rec1.count, rec2.count), "<end of the event sequence>")
-    if rec2.first_diff is not None:
-        i, desc2 = rec2.first_diff
+    if diff2 is None and count2 != rec1.count:
+        diff2 = (min(rec1.count, count2), "<end of the event sequence>")
+    if diff2 is not None:
+        i, desc2 = diff2
         desc1 = rec1.descriptions[i] if i < len(rec1.descriptions) else (
             "<end of the event sequence>" if i >= rec1.count else "<description not kept>")
         problems.append(f"event sequences differ at event #{i}:\n  run 1: {desc1}\n  run 2: {desc2}")
@@ -127,7 +174,7 @@ def check_determinism(scenario, seed: int | None = None) -> tuple[bool, str]:
     if e1 != e2:
         problems.append(f"errors differ: {e1!r} vs {e2!r}")
     if problems:
-        return False, (f"NOT deterministic (seed {s}, {rec1.count} vs {rec2.count} events, hashes {h1[:16]} vs "
-                       f"{h2[:16]}):\n" + "\n".join(problems))
+        return False, (f"NOT deterministic (seed {s}, {rec1.count} vs {count2} events, hashes {h1[:16]} vs "
+                       f"{h2[:16]}){where}:\n" + "\n".join(problems))
     note = f"; both runs failed the same way: {e1}" if e1 else ""
-    return True, f"deterministic: seed {s}, {rec1.count} events, event-sequence hash {h1}{note}"
+    return True, f"deterministic: seed {s}, {rec1.count} events, event-sequence hash {h1}{where}{note}"

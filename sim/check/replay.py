@@ -1,6 +1,7 @@
 """`sim replay RESULT_DIR --replication R`: re-run one stored replication exactly and compare.
 
-Reads the resolved scenario and the replication's seed from `manifest.json`, runs it again
+Reads the resolved scenario and the replication's seed from `manifest.json` (for a sweep
+directory, `--point P`: the base scenario with the point's swept values from `runs.parquet`), runs it again
 (a run is a pure function of the two) and compares every metric of the stored row in
 `metrics.parquet` and the stored violations. Prints match or the differences; exit code 0 on a
 match, 1 on a mismatch, 2 on unusable input.
@@ -22,13 +23,16 @@ def _err(path: str, msg: str) -> ScenarioError:
     return ScenarioError([ErrorItem(path, 0, "", msg)])
 
 
-def load_stored(result_dir: str | Path, replication: int) -> tuple[dict[str, Any], int, dict[str, float], list[dict]]:
+def load_stored(result_dir: str | Path, replication: int,
+                point: int | None = None) -> tuple[dict[str, Any], int, dict[str, float], list[dict]]:
     """(resolved scenario, seed, stored metrics row, stored violations) of one replication."""
     d = Path(result_dir)
     mpath = d / "manifest.json"
     if not mpath.is_file():
         raise _err(str(mpath), "no manifest.json: not a complete result directory")
     manifest = json.loads(mpath.read_text())
+    if (d / "runs.parquet").is_file() and not (d / "metrics.parquet").is_file():
+        return _load_sweep_run(d, manifest, replication, point or 0)
     seeds = manifest.get("replication_seeds") or []
     if not 0 <= replication < len(seeds):
         raise _err(str(mpath), f"no replication {replication} (the run has {len(seeds)})")
@@ -47,6 +51,35 @@ def load_stored(result_dir: str | Path, replication: int) -> tuple[dict[str, Any
     return manifest["scenario"], seed, row, stored_v
 
 
+def _load_sweep_run(d: Path, manifest: dict[str, Any], replication: int, point: int):
+    """A run of a sweep directory: the point's scenario is the base with its swept values set."""
+    import copy
+
+    import pandas as pd
+
+    from sim.scenario.schema import scenario_from_dict
+    from sim.scenario.sweep import parse_key_path, set_path
+
+    runs = pd.read_parquet(d / "runs.parquet")
+    sel = runs[(runs["point"] == point) & (runs["replication"] == replication)]
+    if not len(sel):
+        raise _err(str(d / "runs.parquet"), f"no run with point {point} and replication {replication}")
+    row = sel.iloc[0]
+    names = (manifest.get("sweep") or {}).get("parameters") or []
+    data = copy.deepcopy(manifest["scenario"])
+    data.pop("sweep", None)
+    for name in names:
+        value = row[name]
+        set_path(data, parse_key_path(name), value.item() if hasattr(value, "item") else value)
+    resolved = scenario_from_dict(data, name=f"{d}[point {point}]").resolved
+    skip = {"point", "replication", "seed", "error", "wall_time_s", *names}
+    metrics = {k: float(v) for k, v in row.items() if k not in skip and isinstance(v, int | float)}
+    stored_v = [{k: v for k, v in x.items() if k not in ("replication", "point", "seed")}
+                for x in manifest.get("violations", [])
+                if x.get("replication") == replication and x.get("point") == point]
+    return resolved, int(row["seed"]), metrics, stored_v
+
+
 def compare_rows(stored: dict[str, float], fresh: dict[str, float]) -> list[str]:
     diffs = []
     for k in sorted(set(stored) | set(fresh)):
@@ -58,11 +91,11 @@ def compare_rows(stored: dict[str, float], fresh: dict[str, float]) -> list[str]
     return diffs
 
 
-def replay(result_dir: str | Path, replication: int = 0) -> tuple[bool, str]:
-    """Re-run replication `replication` of `result_dir`; (match, report)."""
+def replay(result_dir: str | Path, replication: int = 0, point: int | None = None) -> tuple[bool, str]:
+    """Re-run replication `replication` (of sweep point `point`) of `result_dir`; (match, report)."""
     from sim.runner.replication import run_replication
 
-    resolved, seed, row, stored_v = load_stored(result_dir, replication)
+    resolved, seed, row, stored_v = load_stored(result_dir, replication, point)
     res = run_replication(resolved, seed, replication)
     if res.error:
         return False, f"replay of replication {replication} (seed {seed}) failed: {res.error.splitlines()[0]}"
@@ -81,9 +114,10 @@ def replay(result_dir: str | Path, replication: int = 0) -> tuple[bool, str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("result_dir", help="a result directory written by `sim run` (with manifest.json)")
     p.add_argument("--replication", type=int, default=0, help="which replication to re-run (default 0)")
+    p.add_argument("--point", type=int, default=None, help="for a sweep directory: which point (default 0)")
 
 
 def main(args: argparse.Namespace) -> int:
-    ok, message = replay(args.result_dir, args.replication)
+    ok, message = replay(args.result_dir, args.replication, getattr(args, "point", None))
     print(message, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

@@ -17,7 +17,9 @@ What it stands for: a reliable-connected (RC) queue pair between two nodes over 
 - `QueuePair`: ties a send queue and a completion queue to one direction of a link. A send's
   completion is generated when the far end's transport acknowledgement arrives back
   (one round trip after the message left); `disconnect()` flushes the outstanding work requests
-  (`IBV_WC_WR_FLUSH_ERR`) and frees their slots at once.
+  (`IBV_WC_WR_FLUSH_ERR`) and frees their slots at once. Optional selective signalling
+  (`signal_interval` > 1: unsignalled sends generate no completion; a later signalled one
+  accounts for their slots, rdmamojo "Working with Unsignaled completions", 2014).
 
 Hot-path cost: one SimPy event per message delivery and one per send completion; no process is
 created per message. Byte counts and times are SI floats.
@@ -336,7 +338,10 @@ class QueuePair:
     RECV = 1
 
     def __init__(self, env, link: RdmaLink, direction: int, send_queue_slots: int,
-                 on_completion: Callable[[], None] | None = None, occupancy=None) -> None:
+                 on_completion: Callable[[], None] | None = None, occupancy=None,
+                 signal_interval: int = 1, signal_below_free: int = 1) -> None:
+        if signal_interval < 1:
+            raise ValueError("signal_interval must be >= 1")
         self.env = env
         self.link = link
         self.direction = direction
@@ -344,6 +349,14 @@ class QueuePair:
         self.cq = CompletionQueue(on_completion)
         self.connected = True
         self.epoch = 0  # bumped on disconnect: completions of older sends are dropped
+        # selective signalling: one send in `signal_interval` asks for a completion, which then
+        # accounts for the unsignalled ones before it; a send is also signalled whenever fewer
+        # than `signal_below_free` slots stay free or a request waits, so slots never strand
+        self.signal_interval = int(signal_interval)
+        self.signal_below_free = int(signal_below_free)
+        self._unsignalled = 0  # slots of sends posted since the last signalled one
+        self._sends = 0
+        self.signalled = 0
 
     # --- reservation API (delegated to the send queue) -----------------------------------------------
     def reserve(self, n: int, on_granted=None, ctx=None) -> Reservation | None:
@@ -373,14 +386,27 @@ class QueuePair:
         if not self.connected:
             self.sq.complete(n)  # flushed at once: the QP is in error state
             return
-        self.link.transfer(self.direction, nbytes, self._delivered, (deliver, payload, n, wc_payload, self.epoch))
+        cover = self._unsignalled + n
+        sends = self._sends + 1
+        sq = self.sq
+        if sends >= self.signal_interval or sq.slots - sq.posted - sq.reserved < self.signal_below_free \
+                or sq._res_waiters or sq._post_waiters:
+            self._unsignalled = 0
+            self._sends = 0
+            self.signalled += 1
+        else:
+            self._unsignalled = cover
+            self._sends = sends
+            cover = 0  # unsignalled: no work completion
+        self.link.transfer(self.direction, nbytes, self._delivered, (deliver, payload, cover, wc_payload, self.epoch))
 
     def _delivered(self, msg) -> None:
         deliver, payload, n, wc_payload, epoch = msg
         deliver(payload)
-        # the far end's transport ACK travels back (a control packet: latency only); on arrival
-        # the send completes
-        Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
+        if n:
+            # the far end's transport ACK travels back (a control packet: latency only); on
+            # arrival the signalled send completes, covering the unsignalled ones before it
+            Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
 
     def _acked(self, ev) -> None:
         wc = ev._value
@@ -394,14 +420,18 @@ class QueuePair:
             self.cq.push(wc)
 
     def complete(self, wc) -> None:
-        """A send completion was processed: free its slots."""
-        self.sq.complete(wc[2])
+        """A send completion was processed: free its slots (unless the connection it belongs to was
+        flushed meanwhile: those slots are already free)."""
+        if wc[3] == self.epoch:
+            self.sq.complete(wc[2])
 
     # --- connection state ----------------------------------------------------------------------------
     def disconnect(self) -> None:
         """Remote end lost: outstanding work requests complete in error and free their slots."""
         self.connected = False
         self.epoch += 1
+        self._unsignalled = 0
+        self._sends = 0
         # drop queued send completions of the old connection; keep receive completions
         keep = [wc for wc in self.cq._q if wc[0] != QueuePair.SEND]
         self.cq._q.clear()
@@ -414,6 +444,8 @@ class QueuePair:
     def reset(self) -> None:
         """This end lost its volatile state (node crash): empty queues, a new connection epoch."""
         self.epoch += 1
+        self._unsignalled = 0
+        self._sends = 0
         self.sq.clear()
         self.cq.clear()
         self.connected = True

@@ -52,6 +52,13 @@ class SerialExecutor(cf.Executor):
             self._shutdown = True
 
 
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the sweep's process, which saves its results and stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -76,7 +83,8 @@ def open_executor(kind: str = "processes", workers: int | None = None,
         return
     if kind == "processes":
         n = workers or available_cores()
-        ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_ignore_sigint)
         try:
             yield ex, f"processes ({n} workers, spawn)", 2 * n
         except BaseException:

@@ -6,7 +6,9 @@ numbers), submitted to any `concurrent.futures.Executor` (serial, a spawn proces
 `Client.get_executor()`), with a bounded number in flight so a sweep of tens of thousands of runs
 keeps only their metric rows in memory. Each finished run is appended to the directory's journal
 (`sim.runner.cache`) keyed by a hash of (config, seed, package version), so re-running into the same
-directory, or `--resume`, skips finished runs, and a kill loses only the runs in flight.
+directory, or `--resume`, skips runs that finished without error (failed runs are tried again: the
+model may have been fixed under the same version), and a kill loses only the runs in flight. A run
+that raises is a row with its `error` and `seed`; the sweep goes on.
 
 Adaptive replications (`replications: {min, max, target_relative_ci | target_half_width, metric}`):
 a point runs `min` replications; whenever all its submitted runs are back, the t interval of
@@ -220,8 +222,8 @@ def run_sweep(
         out_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal(out_dir) if out_dir is not None else None
     done_before = journal.load() if journal is not None else {}
-    # model errors are deterministic and kept; failures of the executor itself are retried
-    cached = {k: r for k, r in done_before.items() if not r.get("infra")}
+    # failed runs are tried again: a fix of the model (same package version) or of a worker should count
+    cached = {k: r for k, r in done_before.items() if not r.get("error")}
 
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -230,12 +232,7 @@ def run_sweep(
     metric_checked = plan.adaptive is None
     wall0 = time.monotonic()
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=(spec["n_points"] if spec else 1) * plan.initial, unit="run", desc=resolved["name"],
-                   dynamic_ncols=True)
+    bar = _progress_bar((spec["n_points"] if spec else 1) * plan.initial, resolved["name"]) if progress else None
 
     queue: deque[tuple[_Point, int]] = deque()
     points_iter = enumerate(expand(spec))
@@ -243,6 +240,7 @@ def run_sweep(
     waiters: dict[str, list[tuple[_Point, int]]] = {}
     exhausted = False
     interrupted = False
+    broken: str | None = None
 
     def open_point(index: int, assignment: dict[str, Any]) -> None:
         point_resolved = resolve_point(scenario.located, assignment, index)
@@ -336,16 +334,20 @@ def run_sweep(
                     try:
                         rec = fut.result()
                         rec.setdefault("metrics", {})
+                    except cf.BrokenExecutor:
+                        raise
                     except Exception as exc:  # noqa: BLE001 - a worker/executor failure: record, go on
                         rec = {"metrics": {}, "error": f"executor: {type(exc).__name__}: {exc}", "infra": True}
                     rec["key"] = key
                     if journal is not None:
                         journal.append(rec)
-                    if not rec.get("infra"):
-                        cached[key] = rec
+                    cached[key] = rec  # also a failure: a repeated point in this sweep does not retry it
                     finish(key, rec, reused=False)
     except KeyboardInterrupt:
         interrupted = True
+    except cf.BrokenExecutor as exc:
+        broken = (f"the executor broke ({type(exc).__name__}: {exc}); a worker died or could not start "
+                  "(out of memory? killed? a script read from stdin cannot start spawned workers)")
     finally:
         if journal is not None:
             journal.close()
@@ -365,7 +367,7 @@ def run_sweep(
         "seed": base_seed,
         "replications": resolved["replications"],
         "executor": description,
-        "complete": not interrupted,
+        "complete": not interrupted and broken is None,
         "runs": len(runs),
         "runs_executed": stats["executed"],
         "runs_reused": stats["reused"],
@@ -385,7 +387,17 @@ def run_sweep(
     result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
     if interrupted:
         raise SweepInterrupted(result)
+    if broken is not None:
+        raise SweepAborted(broken, result)
     return result
+
+
+class SweepAborted(RuntimeError):
+    """Raised after a sweep whose executor broke has written what it finished (`.result`)."""
+
+    def __init__(self, message: str, result: SweepResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -394,6 +406,24 @@ class SweepInterrupted(KeyboardInterrupt):
     def __init__(self, result: SweepResult) -> None:
         super().__init__("sweep interrupted")
         self.result = result
+
+
+def _progress_bar(total: int, name: str):
+    """A tqdm bar (a widget in notebooks) of runs done / total with ETA.
+
+    It gets a thread lock of its own: tqdm's default lock is a multiprocessing lock, whose creation
+    fixes the process-wide default start method as a side effect (a later `set_start_method` by the
+    user would then fail).
+    """
+    import threading
+
+    from tqdm.auto import tqdm
+
+    class SweepBar(tqdm):
+        pass
+
+    SweepBar._lock = threading.RLock()
+    return SweepBar(total=total, unit="run", desc=name, dynamic_ncols=True)
 
 
 def _executor(executor: Any, workers: int | None, scheduler: str | None):
@@ -479,6 +509,10 @@ def main(args: argparse.Namespace) -> int:
               f"continue with --resume{'' if e.result.out_dir is None else f' --out {e.result.out_dir}'}",
               file=sys.stderr)
         return 130
+    except SweepAborted as e:
+        print(f"sweep aborted: {e}; {e.result.manifest['runs']} finished runs saved in {e.result.out_dir}",
+              file=sys.stderr)
+        return 1
     print_report(res)
     return 1 if res.failed else 0
 

@@ -424,7 +424,7 @@ def parameters(spec: dict[str, Any] | None) -> list[str]:
             keys = [k for pt in block for k in pt]
         else:
             keys = list(block["ranges"])
-        names += [k for k in keys if k not in names]
+        names += [k for k in dict.fromkeys(keys) if k not in names]
     return names
 
 

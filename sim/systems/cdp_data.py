@@ -23,50 +23,52 @@ VERSION = np.int64
 
 
 class WriteLog:
-    """The oracle: every production write, appended in time (and so sequence) order."""
+    """The oracle: every production write, appended in time (and so sequence) order.
 
-    def __init__(self) -> None:
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._times = np.empty(0)
-        self._starts = np.empty(0, dtype=np.int64)
-        self._nblocks = np.empty(0, dtype=np.int64)
-        self._bytes = np.empty(0)
+    Columns live in numpy buffers that double when full, so appending is amortised O(batch).
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._times = np.empty(capacity)
+        self._starts = np.empty(capacity, dtype=np.int64)
+        self._nblocks = np.empty(capacity, dtype=np.int64)
+        self._bytes = np.empty(capacity)
         self.count = 0  # writes logged (the highest seq)
 
     def append(self, times: np.ndarray, starts: np.ndarray, nblocks: np.ndarray, nbytes: np.ndarray) -> None:
         """Log a batch of writes (times ascending, after every logged one)."""
-        if len(times):
-            self._parts.append((times, starts, nblocks, nbytes))
-            self.count += len(times)
+        n = len(times)
+        if not n:
+            return
+        need = self.count + n
+        if need > len(self._times):
+            cap = max(need, 2 * len(self._times))
+            for name in ("_times", "_starts", "_nblocks", "_bytes"):
+                old = getattr(self, name)
+                new = np.empty(cap, dtype=old.dtype)
+                new[:self.count] = old[:self.count]
+                setattr(self, name, new)
+        c = self.count
+        self._times[c:need] = times
+        self._starts[c:need] = starts
+        self._nblocks[c:need] = nblocks
+        self._bytes[c:need] = nbytes
+        self.count = need
 
     def truncate_after(self, t: float) -> int:
         """Forget writes after time `t` (a crashed production site never issued them); returns how many."""
-        self._consolidate()
-        keep = int(np.searchsorted(self._times, t, side="right"))
+        keep = int(np.searchsorted(self.times, t, side="right"))
         dropped = self.count - keep
-        self._times, self._starts = self._times[:keep], self._starts[:keep]
-        self._nblocks, self._bytes = self._nblocks[:keep], self._bytes[:keep]
         self.count = keep
         return dropped
 
-    def _consolidate(self) -> None:
-        if self._parts:
-            ts, ss, ns, bs = zip(*self._parts, strict=True)
-            self._times = np.concatenate((self._times, *ts))
-            self._starts = np.concatenate((self._starts, *ss))
-            self._nblocks = np.concatenate((self._nblocks, *ns))
-            self._bytes = np.concatenate((self._bytes, *bs))
-            self._parts = []
-
     @property
     def times(self) -> np.ndarray:
-        self._consolidate()
-        return self._times
+        return self._times[:self.count]
 
     @property
     def nbytes(self) -> np.ndarray:
-        self._consolidate()
-        return self._bytes
+        return self._bytes[:self.count]
 
     def seq_at(self, t: float) -> int:
         """The last write issued at or before time `t` (0 if none)."""
@@ -83,12 +85,10 @@ class WriteLog:
         return float(self.nbytes[lo - 1:hi].sum())
 
     def blocks_between(self, lo: int, hi: int) -> int:
-        self._consolidate()
         return int(self._nblocks[lo - 1:hi].sum()) if hi >= lo else 0
 
     def expand(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """(blocks, versions) written by writes lo..hi inclusive, in sequence order."""
-        self._consolidate()
         if hi < lo:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=VERSION)
         starts = self._starts[lo - 1:hi]

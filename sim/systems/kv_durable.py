@@ -168,6 +168,7 @@ class Checkpoint:
     nbytes: float
     bytes_written: float = 0.0
     complete: bool = False
+    torn: bool = False  # a crash struck while it was being written
     corrupt: bool = False
 
     @property

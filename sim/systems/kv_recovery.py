@@ -482,9 +482,11 @@ class KvRecovery(System):
         """User checkpoint record, then the mapping table over time, then the metadata record."""
         env = self.env
         p = self.params
+        next_at = env.now + p.checkpoint_interval
         try:
-            while True:
-                yield env.timeout(p.checkpoint_interval)
+            while True:  # one checkpoint starts every interval (none while the previous one is still writing)
+                yield env.timeout(max(0.0, next_at - env.now))
+                next_at = max(next_at + p.checkpoint_interval, env.now)
                 ts, oldest, _t = self.boundary
                 self.ulog.append(UserLog.CHECKPOINT, ts, oldest, 0, p.log_record_header + 16)
                 ucp = len(self.ulog) - 1
@@ -707,7 +709,10 @@ class KvRecovery(System):
     def crash(self, node: bool = True) -> None:
         """The primary (and, for a node crash, its replicas) lose all volatile state."""
         self.c["crashes"].inc()
-        self.c["checkpoints_torn"].inc(sum(1 for ck in self.checkpoints if not ck.complete and ck.bytes_written < ck.nbytes))
+        for ck in self.checkpoints:
+            if not ck.complete and not ck.torn:  # its writer dies with the node: torn for good
+                ck.torn = True
+                self.c["checkpoints_torn"].inc()
         if node:
             for r in self.replicas:
                 r.crash()

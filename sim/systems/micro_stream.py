@@ -106,8 +106,8 @@ class StreamServiceMicro(System):
                 recs = yield from self.stream.get_records(shard, after)
             except RecordsExpired as e:
                 self.expired.value += e.lost
+                recs = e.records
                 after = e.next_seq - 1
-                continue
             except Throttled:
                 self.read_throttled.value += 1
                 recs = []

@@ -323,6 +323,7 @@ class NvlogMirror(System):
         txn_cpu_cost: Duration = Field(2e-6, description="file-system CPU work of a write transaction's modify phase, s")
         completion_cost: Duration = Field(0.5e-6, description="CPU cost of processing one work completion, s")
         cq_poll_batch: int = Field(16, ge=1, description="completions polled per run of the completion handler")
+        signal_interval: int = Field(1, ge=1, description="one mirrored send in this many asks for a completion (1: every send)")
         partner_apply_cost: Duration = Field(0.5e-6, description="partner CPU cost to apply one entry (plus its NVLog write), s")
         ack_before_mirror: bool = Field(False, description="BROKEN on purpose: acknowledge after the local append only")
         primary_recovery_time: Duration = Field(10e-3, description="primary restart to service: NVLog replay and giveback, s")
@@ -360,7 +361,8 @@ class NvlogMirror(System):
         self._ack_early = p.ack_before_mirror
         self.link = RdmaLink(env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
         self.sq_occupancy = rec.gauge("send_queue_occupancy")
-        self.qp = QueuePair(env, self.link, 0, p.send_queue_slots, self._completions_arrived, self.sq_occupancy)
+        self.qp = QueuePair(env, self.link, 0, p.send_queue_slots, self._completions_arrived, self.sq_occupancy,
+                            signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
         self.targets = {"primary": NodeTarget(self, "primary"), "partner": NodeTarget(self, "partner"),
                         "interconnect": self.link}
         # worker pool and run queue

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 import simpy
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.components.base import ComponentError
 from sim.components.cloud.object_store import ObjectStore, ObjectStoreParams
@@ -70,17 +70,22 @@ class PmemImageParams(Params):
     """Mechanism and baseline settings; defaults and their sources are in docs/models/pmem_image.md."""
 
     scheme: Literal["full_index", "diff_index", "copy_whole", "copy_dirty"] = Field(
-        "diff_index", description="image index scheme, or the copy-checkpoint baseline")
-    memory_size: PositiveSize = Field(4 * 2**30, description="application working memory, bytes")
+        "diff_index", description="image index scheme, or the copy-checkpoint baseline"
+    )
     page_size: PositiveSize = Field(4096, description="bytes per page (x86-64 base page)")
+    memory_size: PositiveSize = Field(4 * 2**30, description="application working memory, bytes")
     placement: Literal["dram", "pmem", "mixed"] = Field(
-        "pmem", description="dram: pages and images in DRAM; pmem: both in PMEM; "
-                            "mixed: pages in DRAM, images written back to PMEM at capture")
+        "pmem",
+        description="dram: pages and images in DRAM; pmem: both in PMEM; "
+        "mixed: pages in DRAM, images written back to PMEM at capture",
+    )
     capture_interval: PositiveDuration = Field(1.0, description="time between images / checkpoints")
     images_retained: int = Field(8, ge=1, description="images (or checkpoints) kept")
     reclaim_interval: Duration = Field(0.0, description="reclaimer period; 0: right after each capture")
     copy_target: Literal["ssd", "object_store"] = Field("ssd", description="where the baseline copies")
-    copy_full_every: int = Field(8, ge=1, description="copy_dirty: every k-th checkpoint copies the whole memory")
+    copy_full_every: int = Field(
+        8, ge=1, description="copy_dirty: every k-th checkpoint copies the whole memory"
+    )
     object_part_size: PositiveSize = Field(64 * 2**20, description="object-store part (one PUT/GET) size")
     object_connections: int = Field(16, ge=1, description="parallel object-store requests")
     index_entry_size: PositiveSize = Field(8, description="bytes per full-index entry (one 64-bit PTE)")
@@ -101,13 +106,21 @@ class PmemImageParams(Params):
     ssd: SsdParams = Field(default_factory=SsdParams)
     object_store: ObjectStoreParams = Field(default_factory=ObjectStoreParams)
 
-    @model_validator(mode="after")
-    def _sizes(self):
-        pages = self.memory_size / self.page_size
+    @field_validator("memory_size")
+    @classmethod
+    def _whole_pages(cls, v: float, info: ValidationInfo) -> float:
+        page = info.data.get("page_size")
+        if page is None:
+            return v
+        pages = v / page
         if pages < 1 or abs(pages - round(pages)) > 1e-9 * pages:
-            raise ValueError("memory_size must be a whole number of pages (a multiple of page_size)")
+            raise ValueError(f"must be a whole number of pages (a multiple of page_size = {page:g} B)")
         if round(pages) > MAX_PAGES:
-            raise ValueError(f"memory_size / page_size = {round(pages)} pages; at most {MAX_PAGES} are supported")
+            raise ValueError(f"{round(pages)} pages of {page:g} B; at most {MAX_PAGES} pages are supported")
+        return v
+
+    @model_validator(mode="after")
+    def _tick(self):
         if self.write_tick >= self.capture_interval:
             raise ValueError("write_tick must be shorter than capture_interval")
         return self
@@ -117,8 +130,9 @@ class PmemImageWorkload(Params):
     """The application: page writes (Poisson), which pages they hit, and its log records."""
 
     write_rate: PositiveRate = Field(100e3, description="page writes per second (Poisson)")
-    keys: KeyDist = Field(default_factory=lambda: KeyDist(dist="zipf", zipf_s=0.99),
-                          description="which page a write hits")
+    keys: KeyDist = Field(
+        default_factory=lambda: KeyDist(dist="zipf", zipf_s=0.99), description="which page a write hits"
+    )
     log_record_size: PositiveSize = Field(128, description="bytes per application log record")
 
 
@@ -175,8 +189,9 @@ class PmemImage(System):
         self.dram = DRAM(sim, p.dram, "dram")
         self.pmem = PMEM(sim, p.pmem, "pmem")
         self.ssd = SSD(sim, p.ssd, "ssd")
-        self.object_store = ObjectStore(sim, p.object_store, "object_store") if p.copy_target == "object_store" \
-            else None
+        self.object_store = (
+            ObjectStore(sim, p.object_store, "object_store") if p.copy_target == "object_store" else None
+        )
         self.live_mem = self.pmem if p.placement == "pmem" else self.dram
         self.image_mem = self.dram if p.placement == "dram" else self.pmem
         self.log_mem = self.pmem if p.log_device == "pmem" else self.ssd
@@ -231,7 +246,9 @@ class PmemImage(System):
         self.writes_lost = rec.counter("writes_lost")
         sim.add_probe("kept_version_bytes", lambda: self.kept_gauge.level)
         sim.add_probe("metadata_bytes_held", lambda: self.meta_gauge.level)
-        sim.add_probe("images_retained", lambda: float(len(self.chain) if self.images_mode else len(self.ckpts)))
+        sim.add_probe(
+            "images_retained", lambda: float(len(self.chain) if self.images_mode else len(self.ckpts))
+        )
         sim.add_probe("app_up", lambda: float(self.app_up))
 
     # ============================================================================================
@@ -387,8 +404,12 @@ class PmemImage(System):
         frames = self.frames
         epoch, t0 = self.epoch, env.now
         self._pause()
-        whole = (p.scheme == "copy_whole" or self._need_full or self.ckpts.latest() is None
-                 or self._copies_since_full + 1 >= p.copy_full_every)
+        whole = (
+            p.scheme == "copy_whole"
+            or self._need_full
+            or self.ckpts.latest() is None
+            or self._copies_since_full + 1 >= p.copy_full_every
+        )
         if whole:
             cp = CopyCheckpoint(self._next_seq(), t0, self.log.end, frames.versions())
             cp.data_bytes = self.n_pages * p.page_size
@@ -396,8 +417,9 @@ class PmemImage(System):
             self._copies_since_full = 0
         else:
             pages = np.flatnonzero(frames.dirty).astype(FRAME)
-            cp = CopyCheckpoint(self._next_seq(), t0, self.log.end, frames.content[frames.page_frame[pages]],
-                                pages=pages)
+            cp = CopyCheckpoint(
+                self._next_seq(), t0, self.log.end, frames.content[frames.page_frame[pages]], pages=pages
+            )
             meta = len(pages) * p.diff_entry_size
             cp.data_bytes = len(pages) * p.page_size + meta
             self._copies_since_full += 1
@@ -447,7 +469,8 @@ class PmemImage(System):
             return
         store = self.object_store
         yield from self._parallel(
-            [store.put(f"ckpt/{cp.seq:08d}/part{i:05d}", b) for i, b in enumerate(self._parts(cp.data_bytes))])
+            [store.put(f"ckpt/{cp.seq:08d}/part{i:05d}", b) for i, b in enumerate(self._parts(cp.data_bytes))]
+        )
 
     def _device_read(self, nbytes: float, cps: list[CopyCheckpoint]):
         if self.object_store is None:
@@ -456,7 +479,9 @@ class PmemImage(System):
         store = self.object_store
         reqs = []
         for cp in cps:
-            reqs += [store.get(f"ckpt/{cp.seq:08d}/part{i:05d}") for i in range(len(self._parts(cp.data_bytes)))]
+            reqs += [
+                store.get(f"ckpt/{cp.seq:08d}/part{i:05d}") for i in range(len(self._parts(cp.data_bytes)))
+            ]
         yield from self._parallel(reqs)
 
     def _parallel(self, gens: list):
@@ -515,8 +540,10 @@ class PmemImage(System):
                     gone = chain.merge_oldest_into_next(self.frames, verify=p.verify_checksums)
                     touched += gone.entries + nxt_entries
                     self._forget_image(gone)
-                    self.meta_gauge.add((self.n_pages - nxt_entries) * p.index_entry_size
-                                        + nxt_entries * (p.index_entry_size - p.diff_entry_size))
+                    self.meta_gauge.add(
+                        (self.n_pages - nxt_entries) * p.index_entry_size
+                        + nxt_entries * (p.index_entry_size - p.diff_entry_size)
+                    )
                 except ChainBroken as e:
                     self._quarantine(e.image)
             oldest = chain.complete_images()
@@ -596,6 +623,7 @@ class PmemImage(System):
                 if not self._still_retained(target):
                     continue
                 epoch, t0 = self.epoch, env.now
+                expected = self.oracle.snapshots.get(target.seq)  # the reclaimer may drop it meanwhile
                 try:
                     versions, chain_len = yield from self.timed_restore(target, clone=clone)
                 except ChainBroken as e:
@@ -605,7 +633,7 @@ class PmemImage(System):
                     continue
                 if epoch != self.epoch:
                     break
-                self.check_restore(target, versions, "clone" if clone else "restore")
+                self.check_restore(target, versions, expected, "clone" if clone else "restore")
                 (self.clone_tally if clone else self.restore_tally).record(env.now - t0)
                 if not clone:
                     self.chain_tally.record(chain_len)
@@ -619,8 +647,9 @@ class PmemImage(System):
         env, p = self.env, self.params
         if self.images_mode:
             res = self.chain.resolve(target, verify=p.verify_checksums)
-            walked = self.chain.images[self.chain.index_of(target) - res.chain_length + 1:
-                                       self.chain.index_of(target) + 1]
+            walked = self.chain.images[
+                self.chain.index_of(target) - res.chain_length + 1 : self.chain.index_of(target) + 1
+            ]
             for im in reversed(walked):  # one index read per image on the chain (each pays the latency)
                 yield from self.image_mem.read(self._image_meta(im))
             # every entry on the chain is looked up (and installed unless a newer image mapped the page)
@@ -641,15 +670,16 @@ class PmemImage(System):
             return self.frames.content[frames]
         return np.where(ok, self.frames.content[np.clip(frames, 0, cap - 1)], GARBAGE)
 
-    def check_restore(self, target, versions: np.ndarray, what: str) -> None:
-        expected = self.oracle.snapshots.get(target.seq)
+    def check_restore(self, target, versions: np.ndarray, expected: np.ndarray | None, what: str) -> None:
         if expected is None:
             self._violate("oracle_missing", f"no oracle snapshot for {what} of {target.seq}")
             return
         bad = int(np.count_nonzero(versions != expected))
         if bad:
-            self._violate(f"{what}_equals_oracle",
-                          f"{what} of image {target.seq} (t={target.time:.6g}s): {bad} pages differ from the oracle")
+            self._violate(
+                f"{what}_equals_oracle",
+                f"{what} of image {target.seq} (t={target.time:.6g}s): {bad} pages differ from the oracle",
+            )
         else:
             self.restores_verified.inc()
 
@@ -658,14 +688,29 @@ class PmemImage(System):
         return {"process": self, "node": self, "image_index": self}
 
     def fault_kinds(self, target: str) -> tuple[str, ...]:
-        return {"process": ("crash",), "node": ("crash", "power_loss"),
-                "image_index": ("corrupt_data",)}.get(target, ())
+        return {"process": ("crash",), "node": ("crash", "power_loss"), "image_index": ("corrupt_data",)}.get(
+            target, ()
+        )
+
+    def campaign_faults(self) -> list[dict[str, Any]]:
+        """Fault templates a campaign draws from: crashes, power losses and damaged image indexes."""
+        short = {"dist": "uniform", "low": 0.05, "high": 2.0}
+        return [
+            {"kind": "crash", "target": "process", "restart_after": short},
+            {"kind": "crash", "target": "node", "restart_after": short},
+            {"kind": "power_loss", "target": "node", "restore_after": short},
+            {"kind": "corrupt_data", "target": "image_index", "image": "latest", "entries": 8},
+            {"kind": "corrupt_data", "target": "image_index", "image": "random", "entries": 64},
+            {"kind": "corrupt_data", "target": "image_index", "image": "oldest", "entries": 1},
+        ]
 
     def inject(self, fault: Any) -> None:
         kinds = self.fault_kinds(fault.target)
         if fault.kind not in kinds:
-            raise ValueError(f"pmem_image target {fault.target!r} cannot take fault {fault.kind!r} "
-                             f"(it takes: {', '.join(kinds) or 'none'})")
+            raise ValueError(
+                f"pmem_image target {fault.target!r} cannot take fault {fault.kind!r} "
+                f"(it takes: {', '.join(kinds) or 'none'})"
+            )
         if fault.kind == "corrupt_data":
             self.corrupt_index(fault)
             return
@@ -681,8 +726,7 @@ class PmemImage(System):
 
     def fail(self, power: bool) -> None:
         """The process (crash) or the whole node (power loss) fails now."""
-        env, p = self.env, self.params
-        now = env.now
+        now = self.env.now
         first = self.app_up
         self.epoch += 1
         self.app_up = False
@@ -729,8 +773,9 @@ class PmemImage(System):
         t0 = env.now
         fail_t = self._failed_at if self._failed_at is not None else t0
         expected = self._expected_at_failure
-        candidates = list(reversed(self.chain.complete_images() if self.images_mode
-                                   else self.ckpts.complete_checkpoints()))
+        candidates = list(
+            reversed(self.chain.complete_images() if self.images_mode else self.ckpts.complete_checkpoints())
+        )
         chosen = None
         versions = None
         for cand in candidates:
@@ -768,7 +813,11 @@ class PmemImage(System):
         newer = self._drop_newer_than(chosen)
         if self.images_mode:
             res = self.chain.resolve(chosen, verify=False)
-            if p.placement == "mixed" or not (res.frames >= 0).all() or not (res.frames < frames.capacity).all():
+            if (
+                p.placement == "mixed"
+                or not (res.frames >= 0).all()
+                or not (res.frames < frames.capacity).all()
+            ):
                 frames.map_copy(versions)
                 if p.placement == "mixed":
                     self.shadow = res.frames.copy()
@@ -794,17 +843,20 @@ class PmemImage(System):
         got = frames.versions()
         bad = int(np.count_nonzero(got != expected)) if expected is not None else 0
         if bad:
-            self._violate("recovery_equals_failure_state",
-                          f"recovery from {chosen.seq} (t={chosen.time:.6g}s) + {n_records} log records: "
-                          f"{bad} pages differ from memory at the failure (t={fail_t:.6g}s)")
+            self._violate(
+                "recovery_equals_failure_state",
+                f"recovery from {chosen.seq} (t={chosen.time:.6g}s) + {n_records} log records: "
+                f"{bad} pages differ from memory at the failure (t={fail_t:.6g}s)",
+            )
         self.oracle.truth[:] = got if not bad else expected
         self.recoveries.inc()
         self.recovery_tally.record(env.now - t0)
         self.rpo_tally.record(fail_t - chosen.time)
         self.rpo_log_tally.record(self._rpo_log_pending)
         self.kept_gauge.set(frames.kept_frames * p.page_size)
-        self.sim.note("recovered", from_seq=chosen.seq, records_replayed=n_records,
-                      recovery_time_s=env.now - t0)
+        self.sim.note(
+            "recovered", from_seq=chosen.seq, records_replayed=n_records, recovery_time_s=env.now - t0
+        )
         self._back_up(t0)
 
     def _back_up(self, t0: float) -> None:
@@ -823,10 +875,10 @@ class PmemImage(System):
             return len(gone)
         cps = self.ckpts.checkpoints
         k = next(i for i, c in enumerate(cps) if c is chosen)
-        gone = cps[k + 1:]
+        gone = cps[k + 1 :]
         for cp in gone:
             self._forget_checkpoint(cp)
-        del cps[k + 1:]
+        del cps[k + 1 :]
         return len(gone)
 
     def _drop_all_points(self) -> None:
@@ -887,7 +939,7 @@ class PmemImage(System):
     # results
     # ============================================================================================
     def metrics(self) -> dict[str, float]:
-        p, w = self.params, self.w
+        w = self.w
         span = self.sim.recorder.measured_time()
         paused = self.paused_gauge.mean() * span
         down = self.down_gauge.mean() * span
@@ -953,7 +1005,7 @@ def key_vector_sampler(keys: KeyDist, rng: np.random.Generator, n: int):
         return lambda k: rng.integers(0, n, k).astype(FRAME)
     if keys.dist == "zipf":
         ranks = np.arange(1, n + 1, dtype=float)
-        cdf = np.cumsum(ranks ** -keys.zipf_s)
+        cdf = np.cumsum(ranks**-keys.zipf_s)
         cdf /= cdf[-1]
         perm = rng.permutation(n).astype(FRAME)  # popular pages scattered over the address space
         return lambda k: perm[np.minimum(np.searchsorted(cdf, rng.random(k)), n - 1)]
@@ -961,6 +1013,8 @@ def key_vector_sampler(keys: KeyDist, rng: np.random.Generator, n: int):
 
     def draw(k: int) -> np.ndarray:
         is_hot = rng.random(k) < keys.hot_access
-        return np.where(is_hot, rng.integers(0, hot, k), rng.integers(hot, max(hot + 1, n), k) % n).astype(FRAME)
+        return np.where(is_hot, rng.integers(0, hot, k), rng.integers(hot, max(hot + 1, n), k) % n).astype(
+            FRAME
+        )
 
     return draw

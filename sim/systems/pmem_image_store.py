@@ -63,7 +63,7 @@ class PageFrames:
         if k > self._nfree:
             self._grow(k - self._nfree)
         top = self._nfree
-        out = self._free[top - k: top][::-1].copy()
+        out = self._free[top - k : top][::-1].copy()
         self._nfree = top - k
         self.frames_in_use += k
         return out
@@ -76,7 +76,7 @@ class PageFrames:
         self.live = np.concatenate([self.live, np.zeros(new - old, dtype=bool)])
         free = np.empty(new, dtype=FRAME)
         free[: self._nfree] = self._free[: self._nfree]
-        free[self._nfree: self._nfree + new - old] = np.arange(new - 1, old - 1, -1, dtype=FRAME)
+        free[self._nfree : self._nfree + new - old] = np.arange(new - 1, old - 1, -1, dtype=FRAME)
         self._nfree += new - old
         self._free = free
 
@@ -84,7 +84,7 @@ class PageFrames:
         k = len(frames)
         if k == 0:
             return
-        self._free[self._nfree: self._nfree + k] = frames
+        self._free[self._nfree : self._nfree + k] = frames
         self._nfree += k
         self.frames_in_use -= k
 
@@ -378,7 +378,7 @@ class CheckpointChain:
             j -= 1
         if j < 0:
             raise ChainBroken(self.checkpoints[0])  # type: ignore[arg-type]
-        return self.checkpoints[j: i + 1]
+        return self.checkpoints[j : i + 1]
 
     def resolve(self, cp: CopyCheckpoint, verify: bool = True) -> tuple[np.ndarray, int, float]:
         """(page versions, checkpoints read, data bytes read) of checkpoint `cp`."""
@@ -428,9 +428,9 @@ class AppLog:
         if lo + k > len(self.pages):
             self._make_room(lo + k)
             lo = self.end - self.base
-        self.pages[lo: lo + k] = pages
-        self.versions[lo: lo + k] = versions
-        self.times[lo: lo + k] = t
+        self.pages[lo : lo + k] = pages
+        self.versions[lo : lo + k] = versions
+        self.times[lo : lo + k] = t
         self.end += k
         if durable:
             self.durable = self.end
@@ -453,7 +453,7 @@ class AppLog:
         n = self.end - pos
         shift = pos - self.base
         for arr in (self.pages, self.versions, self.times):
-            arr[:n] = arr[shift: shift + n]
+            arr[:n] = arr[shift : shift + n]
         self.base = pos
 
     def records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:

@@ -50,9 +50,11 @@ def test_load_many_stacks_with_unique_labels(run_pair, tmp_path):
 
     third = write_run(tmp_path / "again", "mirror_reservation", reservation=True)
     rs = load([*run_pair, third])
-    assert rs.results == ["mirror_no_reservation", "mirror_reservation", "mirror_reservation#2"]
-    assert rs.runs.groupby("result").size().to_dict() == {"mirror_no_reservation": 6, "mirror_reservation": 6,
-                                                          "mirror_reservation#2": 6}
+    # the same scenario twice: told apart by directory name
+    assert rs.results == ["mirror_no_reservation", "res", "again"]
+    assert rs.runs.groupby("result").size().to_dict() == {"mirror_no_reservation": 6, "res": 6, "again": 6}
+    same_dir_name = write_run(tmp_path / "x" / "res", "mirror_reservation", reservation=True)
+    assert load([run_pair[1], same_dir_name]).results == ["mirror_reservation", "mirror_reservation#2"]
     assert "params.reservation" in rs.varying()
     assert set(rs.timeseries["result"]) == set(rs.results)
 

@@ -60,6 +60,7 @@ class ToyReplicated(System):
         broken: bool = Field(False, description="acknowledge before replicating (a deliberate bug)")
         unseeded: bool = Field(False, description="draw arrivals from an unseeded generator (a deliberate bug)")
         resync: bool = Field(True, description="after a restart, send the backups what they lack (False: a bug)")
+        set_order: bool = Field(False, description="start helpers in the iteration order of a set of names (a bug)")
         spin_at: Duration | None = Field(None, description="enter a zero-time infinite loop at this time (a bug)")
 
     def __init__(self, sim, params, workload=None):
@@ -94,6 +95,15 @@ class ToyReplicated(System):
             self.env.process(self.replicator(b))
         if self.params.spin_at is not None:
             self.env.process(self.spin())
+        if self.params.set_order:
+            names = {"scrubber", "gc", "stats", "heartbeat", "compactor", "monitor", "balancer", "io",
+                     "prefetch", "flusher", "audit", "rebuild"}
+            for i, name in enumerate(names):  # order depends on PYTHONHASHSEED
+                self.env.process(self.housekeeping(len(name) * (i + 1) * 1e-4))
+
+    def housekeeping(self, period: float):
+        while True:
+            yield self.env.timeout(period)
 
     def client(self):
         rng = np.random.default_rng() if self.params.unseeded else self.sim.rng("toy_replicated.client")

@@ -60,6 +60,7 @@ def test_explicit_points_may_set_different_keys(scenario_file):
             - {params.arrival_rate: 5/s, params.servers: 2}
         """))
     assert pts == [{"params.servers": 3}, {"params.arrival_rate": "5/s", "params.servers": 2}]
+    assert spec["parameters"] == ["params.servers", "params.arrival_rate"]
     # a key a point leaves alone keeps the scenario's value in the tidy columns
     r0 = resolve_point(s.located, pts[0], 0)
     assert swept_values(r0, spec["parameters"], pts[0]) == {"params.servers": 3, "params.arrival_rate": 50.0}

@@ -22,7 +22,9 @@ def test_sweep_runs_on_a_process_pool_from_a_notebook(tmp_path, root):
             f"sys.path.insert(0, {str(root)!r})\n"
             "import sim\n"
             f"df = sim.sweep({str(scenario)!r}, executor='processes', workers=2, out={str(tmp_path / 'o')!r})\n"
-            "assert multiprocessing.get_start_method(allow_none=True) == before, before\n"
+            "after = multiprocessing.get_start_method(allow_none=True)\n"
+            # the stdlib's own spawn code pins the default context at its platform default (never to spawn)
+            "assert after in (before, multiprocessing.get_all_start_methods()[0]), after\n"
             "print('took', time.time() - t0)\n"
             "print(len(df), df.attrs['runs_failed'], df['sojourn_mean_s'].notna().all())"
         )

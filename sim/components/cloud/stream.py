@@ -208,8 +208,9 @@ class StreamService(Component):
                     ) -> Generator[Any, Any, list[Record]]:
         """GetRecords: records of `shard` with sequence number > `after_seq` (None: from the trim horizon).
 
-        Raises RecordsExpired (with `.lost`) if records after `after_seq` have expired, Throttled
-        over the read limits, ServiceUnavailable in an outage.
+        If records after `after_seq` have expired, raises RecordsExpired with `.lost` (how many are
+        gone) and `.records` (what the call read from the trim horizon on, so the reader continues
+        without chasing the horizon). Throttled over the read limits, ServiceUnavailable in an outage.
         """
         p = self.params
         sh = self.shards[shard]
@@ -225,12 +226,9 @@ class StreamService(Component):
         self._trim(sh)
         first = sh.oldest_seq
         start = first if after_seq is None else after_seq + 1
-        if start < first:
-            lost = first - start
-            err = RecordsExpired(f"{self.name}: shard {shard}: {lost} records after seq {after_seq} expired")
-            err.lost = lost  # type: ignore[attr-defined]
-            err.next_seq = first  # type: ignore[attr-defined]
-            raise err
+        gap = first - start if start < first else 0
+        if gap:
+            start = first
         limit = min(max_records or p.max_records_per_get, p.max_records_per_get)
         out: list[Record] = []
         total = 0.0
@@ -245,6 +243,12 @@ class StreamService(Component):
             total += r.nbytes
             i += 1
         rb.tokens -= total  # may go into debt: later calls are throttled until it refills
+        if gap:
+            err = RecordsExpired(f"{self.name}: shard {shard}: {gap} records after seq {after_seq} expired")
+            err.lost = gap  # type: ignore[attr-defined]
+            err.records = out  # type: ignore[attr-defined]
+            err.next_seq = first  # type: ignore[attr-defined]  # continue with after_seq = next_seq - 1
+            raise err
         return out
 
     def latest_seq(self, shard: int) -> int:

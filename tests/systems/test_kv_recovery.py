@@ -1,0 +1,225 @@
+"""kv_recovery: fast restart recovery and read-only replicas of a key-value store.
+
+Qualitative outcomes (checkpoint frequency vs recovery time and overhead, replicas serving reads
+before recovery ends, staleness following the refresh interval), fallbacks (torn checkpoint,
+corrupt metadata record), invariants that catch a broken replay rule and a broken replica,
+determinism and bad input. Runs are small (20k keys, 20 s simulated) to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.cli import main as cli_main
+from sim.runner.replication import run_replication
+from sim.scenario import load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BASE = {
+    "name": "kv_test",
+    "system": "kv_recovery",
+    "seed": 3,
+    "duration": "20s",
+    "warmup": "1s",
+    "params": {"keys": 20000, "checkpoint_interval": "5s", "replicas": 2,
+               "replica_refresh_interval": "500ms"},
+    "workload": {"rate": "2000/s", "read_fraction": 0.5},
+}
+
+
+def crash(at, restart="200ms", target="node"):
+    return {"kind": "crash", "target": target, "at": at, "restart_after": restart}
+
+
+def run(params=None, workload=None, faults=(), seed=3, duration=None):
+    data = copy.deepcopy(BASE)
+    data["params"].update(params or {})
+    data["workload"].update(workload or {})
+    data["faults"] = list(faults)
+    if duration is not None:
+        data["duration"] = duration
+    scen = scenario_from_dict(data)
+    res = run_replication(scen.resolved, seed, 0)
+    assert res.error is None, res.error
+    return res
+
+
+def mean(metric, seeds, **kw):
+    return float(np.mean([run(seed=s, **kw).metrics[metric] for s in seeds]))
+
+
+def recovered_from(res):
+    return [e["checkpoint"] for e in res.events if e["event"] == "recovered"]
+
+
+# --- qualitative outcomes ---------------------------------------------------------------------------
+def test_recovery_time_falls_and_checkpoint_bytes_rise_with_checkpoint_frequency():
+    faults = [crash(17.5)]
+    rows = {}
+    for name, params in {"2s": {"checkpoint_interval": "2s"}, "8s": {"checkpoint_interval": "8s"},
+                         "none": {"variant": "no_checkpoint"}}.items():
+        m = [run(params=params, faults=faults, seed=s).metrics for s in (1, 2)]
+        rows[name] = {k: np.mean([x[k] for x in m]) for k in
+                      ("recovery_time_s", "replayed_log_bytes", "checkpoint_bytes_written", "invariant_violations")}
+    assert rows["2s"]["recovery_time_s"] < rows["8s"]["recovery_time_s"] < rows["none"]["recovery_time_s"]
+    assert rows["2s"]["replayed_log_bytes"] < rows["8s"]["replayed_log_bytes"] < rows["none"]["replayed_log_bytes"]
+    assert rows["2s"]["checkpoint_bytes_written"] > rows["8s"]["checkpoint_bytes_written"] > 0
+    assert rows["none"]["checkpoint_bytes_written"] == 0
+    assert all(r["invariant_violations"] == 0 for r in rows.values())
+
+
+def test_replicas_serve_reads_long_before_recovery_ends():
+    faults = [crash(12.0)]
+    fast = run(params={"variant": "no_checkpoint"}, faults=faults).metrics
+    base = run(params={"variant": "no_checkpoint", "replicas": 0}, faults=faults).metrics
+    none = run(params={"variant": "no_replicas"}, faults=faults).metrics
+    # replicas only need checkpoint + system log; the primary also replays the user log
+    # (times count from the crash; the node restarts 0.2 s after it)
+    assert fast["first_read_s"] - 0.2 < 0.5 * fast["restart_recovery_s"]
+    assert fast["read_availability_during_recovery"] > 0.2
+    assert fast["replica_reads"] > 0 and fast["invariant_violations"] == 0
+    for m in (base, none):  # every read waits for the primary
+        assert m["read_availability_during_recovery"] == 0
+        assert m["first_read_s"] >= m["recovery_time_s"] - 1e-9
+        assert m["reads_delayed"] > 0
+    assert fast["first_read_s"] - 0.2 < 0.5 * (base["first_read_s"] - 0.2)
+
+
+def test_staleness_tracks_refresh_interval():
+    stale = {}
+    for r in (0.1, 0.5, 2.0):
+        stale[r] = run(params={"replica_refresh_interval": r, "page_flush_interval": "200ms"},
+                       duration="12s").metrics["replica_staleness_mean_s"]
+    assert stale[0.1] < stale[0.5] < stale[2.0]
+    slope = (stale[2.0] - stale[0.1]) / 1.9
+    assert 0.3 < slope < 0.75  # about half the refresh interval is added on average
+    assert stale[0.1] < 0.5
+
+
+def test_primary_crash_leaves_replicas_serving():
+    m = run(faults=[crash(12.0, target="primary")]).metrics
+    assert m["recoveries"] == 1 and m["invariant_violations"] == 0
+    assert m["read_availability_during_recovery"] > 0.99
+    assert m["first_read_s"] < 0.05
+
+
+# --- fallbacks ----------------------------------------------------------------------------------------
+def test_torn_checkpoint_falls_back_to_previous_one():
+    # checkpoints at 5 s and 10 s; writing 64 MiB at 64 MiB/s takes 1 s: a crash at 10.5 s tears the second
+    params = {"checkpoint_write_rate": "64MiB/s"}
+    res = run(params=params, faults=[crash(10.5)])
+    m = res.metrics
+    assert m["checkpoints_torn"] == 1
+    assert m["recoveries"] == 1
+    assert recovered_from(res) == [1]  # the first checkpoint, found through the metadata log
+    assert m["invariant_violations"] == 0, res.violations
+    clean = run(params=params, faults=[crash(11.5)])  # after the second checkpoint completed
+    assert recovered_from(clean) == [2] and clean.metrics["checkpoints_torn"] == 0
+
+
+def test_corrupt_newest_metadata_record_falls_back():
+    corrupt = {"kind": "corrupt_data", "target": "storage", "at": 12.0, "what": "newest_metadata_record"}
+    res = run(faults=[corrupt, crash(12.5)])
+    ok = run(faults=[crash(12.5)])
+    assert res.metrics["checkpoint_fallbacks"] == 1
+    assert recovered_from(res) == [1] and recovered_from(ok) == [2]
+    assert res.metrics["replayed_log_bytes"] > ok.metrics["replayed_log_bytes"]
+    assert res.metrics["invariant_violations"] == 0, res.violations
+
+
+def test_corrupt_newest_checkpoint_falls_back():
+    corrupt = {"kind": "corrupt_data", "target": "storage", "at": 12.0, "what": "newest_checkpoint"}
+    res = run(faults=[corrupt, crash(12.5)])
+    assert res.metrics["checkpoint_fallbacks"] == 1 and recovered_from(res) == [1]
+    assert res.metrics["invariant_violations"] == 0, res.violations
+
+
+def test_repeated_crashes_including_during_recovery():
+    res = run(params={"variant": "no_checkpoint"}, faults=[crash(8.0), crash(8.3, "100ms"), crash(14.0)])
+    m = res.metrics
+    assert m["crashes"] == 3 and m["recoveries"] == 2  # the second crash hit the first recovery
+    assert m["invariant_violations"] == 0, res.violations
+
+
+# --- invariants catch broken variants -------------------------------------------------------------------
+LONG_TXNS = {"long_txn_fraction": 0.05, "long_txn_duration": "4s"}
+
+
+def test_replay_from_user_replay_point_loses_acknowledged_writes():
+    faults = [crash(14.0)]
+    broken = run(params={"user_replay_start": "replay_point"}, workload=LONG_TXNS, faults=faults)
+    assert broken.metrics["invariant_violations"] > 0
+    assert broken.violations[0]["invariant"] == "acknowledged_write_visible"
+    good = run(workload=LONG_TXNS, faults=faults)
+    assert good.metrics["invariant_violations"] == 0, good.violations
+    assert good.metrics["replayed_log_bytes"] > broken.metrics["replayed_log_bytes"]
+
+
+def test_replica_serving_fresh_primary_values_is_caught(monkeypatch):
+    from sim.systems import kv_recovery as kv
+
+    def too_fresh(self, key):  # reads the primary's memory instead of its snapshot
+        return int(self.store.values[key])
+
+    monkeypatch.setattr(kv.Replica, "read", too_fresh)
+    res = run(duration="6s")
+    assert any(v["invariant"] == "replica_snapshot_read" for v in res.violations)
+
+
+def test_replica_snapshot_going_back_is_caught(monkeypatch):
+    from sim.systems import kv_recovery as kv
+
+    original = kv.Replica._adopt
+
+    def backwards(self, ts, t):
+        original(self, ts, t)
+        if ts > 0:
+            original(self, ts - 1, t)
+
+    monkeypatch.setattr(kv.Replica, "_adopt", backwards)
+    res = run(duration="4s")
+    assert any(v["invariant"] == "replica_monotonic" for v in res.violations)
+
+
+# --- determinism and input --------------------------------------------------------------------------------
+def test_deterministic_per_seed():
+    faults = [crash({"dist": "uniform", "low": 8.0, "high": 12.0})]
+    a = run(faults=faults, seed=7, duration="14s").metrics
+    b = run(faults=faults, seed=7, duration="14s").metrics
+    c = run(faults=faults, seed=8, duration="14s").metrics
+    assert a == b
+    assert a["recovery_time_s"] != c["recovery_time_s"]
+
+
+@pytest.mark.parametrize("name", ["kv_recovery.yaml", "kv_checkpoint_sweep.yaml", "kv_replicas.yaml"])
+def test_scenarios_validate(name):
+    scen = load_scenario(ROOT / "scenarios" / name)
+    assert scen.resolved["system"] == "kv_recovery"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("replicas: -1", "params.replicas"),
+    ("checkpoint_interval: 4KiB", "params.checkpoint_interval"),
+    ("variant: fastest", "params.variant"),
+    ("checkpoint_intervall: 5s", "did you mean 'checkpoint_interval'"),
+])
+def test_bad_params_are_located(tmp_path, capsys, bad, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nsystem: kv_recovery\nduration: 10s\nparams:\n"
+                    f"  keys: 1000\n  {bad}\n")
+    assert cli_main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:6:" in err and message in err
+
+
+def test_bad_fault_target_is_located(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nsystem: kv_recovery\nduration: 10s\nfaults:\n"
+                    "  - kind: link_down\n    target: node\n    at: 1s\n")
+    assert cli_main(["validate", str(path)]) == 2
+    assert f"{path}:5:" in capsys.readouterr().err
