@@ -6,6 +6,7 @@ about `--run-seconds` of wall time on this machine (calibrated with one serial r
 wall time per executor, the speed-ups, and checks that all three give identical metric values.
 
     python benchmarks/bench_sweep.py [--run-seconds 2] [--workers N]
+    python benchmarks/bench_sweep.py --many 20000   # runner overhead and memory for a large sweep
 
 Figures go to benchmarks/sweep.md. Not a test: nothing is asserted except identical results.
 Timings include starting the executor (spawning the pool's workers, starting the LocalCluster),
@@ -70,12 +71,41 @@ def timed(label: str, duration: float, **kw) -> tuple[float, pd.DataFrame]:
     return wall, res.runs.drop(columns=["error"])
 
 
+def many(n: int, workers: int) -> int:
+    """A sweep of `n` tiny runs (toy M/M/1, ~100 arrivals each): per-run overhead and peak memory."""
+    import resource
+
+    side = int(n ** 0.5)
+    text = (f"name: many\nsystem: toy_queue\nplugins: [tests.plugins.toy_queue]\nduration: 2s\n"
+            f"sweep:\n  grid:\n    params.arrival_rate: {[10 + i for i in range(side)]}\n"
+            f"    params.mean_service: {[round(1e-3 + 1e-5 * j, 8) for j in range(n // side)]}\n")
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "many.yaml"
+        path.write_text(text)
+        for label, kw in (("serial", {"executor": "serial"}), ("processes", {"executor": "processes",
+                                                                             "workers": workers})):
+            t0 = time.perf_counter()
+            res = run_sweep(path, out=Path(d) / label, progress=False, **kw)
+            wall = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            again = run_sweep(path, out=Path(d) / label, progress=False, **kw)
+            rewall = time.perf_counter() - t1
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{label:<10} {len(res.runs)} runs in {wall:6.1f} s ({wall / len(res.runs) * 1e3:.2f} ms/run); "
+                  f"re-run, all reused: {rewall:5.1f} s ({again.manifest['runs_reused']} reused); "
+                  f"peak RSS of the sweep process so far {rss:.0f} MiB")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-seconds", type=float, default=2.0, help="wall time of one run to calibrate to")
     ap.add_argument("--workers", type=int, default=None, help="workers for processes and dask (default: cores)")
+    ap.add_argument("--many", type=int, default=0, help="instead: a sweep of this many tiny runs")
     args = ap.parse_args()
     workers = args.workers or available_cores()
+    if args.many:
+        return many(args.many, workers)
 
     duration = calibrate(args.run_seconds)
     print(f"machine: {platform.processor() or platform.machine()}, {available_cores()} cores, "

@@ -37,7 +37,8 @@ python -m sim report results/quickstart                # self-contained HTML rep
 """ + SETUP_NOTE),
     ("params", """SIZE = "full"   # "small": a few milliseconds of simulated time (CI); "full": the scenario as written
 OUT_DIR = None  # result directories go here (None: results/notebooks/quickstart under the repo)"""),
-    ("code", """from pathlib import Path
+    ("code", """%matplotlib inline
+from pathlib import Path
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ pd.Series(scenario.resolved["params"])"""),
 `sim.run` runs the replications (replication r uses seed `seed + r`) and, given `out`, writes
 `manifest.json`, `metrics.parquet` and — because we ask for a time series of the model's probes —
 `timeseries.parquet`. Keyword arguments override scenario keys (`params__workers=4`)."""),
-    ("code", """result = sim.run(SCENARIO, out=out / "reservation", timeseries={"interval": "0.2ms"}, **cfg)
+    ("code", """result = sim.run(SCENARIO, out=out / "reservation", timeseries={"interval": "20us"}, **cfg)
 result.metrics[["replication", "seed", "throughput_ops_s", "write_latency_p99_s", "deadlocked"]]"""),
     ("md", """## 3. Load results as tidy DataFrames
 
@@ -91,7 +92,7 @@ Running the baseline (no send-queue reservation) with the same seeds pairs every
 its counterpart: `stats.compare_variants` takes the t interval of the per-seed differences, which
 is much narrower than the unpaired (Welch) interval when the variants share their randomness."""),
     ("code", """baseline = sim.run(SCENARIO, out=out / "no_reservation", params__reservation=False,
-                   timeseries={"interval": "0.2ms"}, **cfg)
+                   timeseries={"interval": "20us"}, **cfg)
 both = load([out / "no_reservation", out / "reservation"])
 stats.compare_variants(both.runs, "params.reservation", False, True,
                        ["throughput_ops_s", "write_latency_mean_s", "deadlocked"])[
@@ -101,9 +102,11 @@ stats.compare_variants(both.runs, "params.reservation", False, True,
 Every plotting function returns a matplotlib Figure (units on the axes come from the metric-name
 suffix: `_s`, `_bytes`, `_ops_s`, `_usd`); `plots.save(fig, stem)` writes PNG and SVG."""),
     ("code", """plots.metric_by_variant(both.runs, ["throughput_ops_s", "write_latency_mean_s", "deadlocked"], "result")"""),
-    ("code", """# the baseline's timeline: queue occupancy and completions until the deadlock (dashed line)
+    ("code", """# the baseline's timeline: queue occupancy and completions until the deadlock (dashed lines)
 print(both.results)  # the same scenario twice: results are labelled by directory name
-plots.timeline(both.timeseries, both.events, result="no_reservation")"""),
+base = both.runs[both.runs["result"] == "no_reservation"]
+longest = int(base.loc[base["time_to_deadlock_s"].idxmax(), "replication"])
+plots.timeline(both.timeseries, both.events, result="no_reservation", replication=longest)"""),
     ("code", """plots.cdf(rs.timeseries, "send_queue_occupancy", source="time-series samples")"""),
     ("md", """## 7. The standard figures and the report, as the CLI makes them"""),
     ("code", """from sim.cli import main as sim_cli
@@ -137,7 +140,8 @@ This notebook reproduces the headline comparison from the scenario files:
 OUT_DIR = None         # result directories go here (None: results/notebooks/nvlog_mirror under the repo)
 EXECUTOR = "processes" # sweep executor: "serial", "processes" or "dask"
 WORKERS = None         # sweep worker processes (None: all cores)"""),
-    ("code", """from pathlib import Path
+    ("code", """%matplotlib inline
+from pathlib import Path
 
 import pandas as pd
 
@@ -168,7 +172,7 @@ Both scenario files share workload, queue, durations and seeds (`nvlog_no_reserv
 `nvlog_reservation.yaml`), so replication r of one is paired with replication r of the other.
 We also sample the model's probes for the timeline."""),
     ("code", """for name in VARIANTS:
-    sim.run(repo_path("scenarios", f"{name}.yaml"), out=out / name, timeseries={"interval": "0.1ms"}, **cfg["runs"])
+    sim.run(repo_path("scenarios", f"{name}.yaml"), out=out / name, timeseries={"interval": "10us"}, **cfg["runs"])
 rs = load([out / name for name in VARIANTS])
 rs.summary(by=["result"], metrics=METRICS).pivot(index="metric", columns="result", values=["mean", "half_width", "n"])"""),
     ("code", """# what must hold: the baseline deadlocks, the reservation never does, and no invariant breaks
@@ -185,9 +189,11 @@ the baseline are measured up to its deadlock."""),
                        ["deadlocked", "throughput_ops_s", "write_latency_mean_s", "write_latency_p99_s"])[
     ["metric", "mean_a", "mean_b", "diff", "half_width", "unpaired_half_width", "p_value", "n_pairs"]]"""),
     ("code", """plots.metric_by_variant(rs.runs, ["deadlocked", "throughput_ops_s", "write_latency_mean_s"], "result")"""),
-    ("code", """# the baseline's first replication: send-queue occupancy, run queue and completions until the deadlock
-plots.timeline(rs.timeseries, rs.events, result="nvlog_no_reservation")"""),
-    ("code", """plots.timeline(rs.timeseries, rs.events, result="nvlog_reservation")"""),
+    ("code", """# the baseline replication that lasted longest: send-queue occupancy, run queue and completions
+# until the deadlock forms (black dashed line) and is detected at the next check (grey)
+longest = int(base.loc[base["time_to_deadlock_s"].idxmax(), "replication"])
+plots.timeline(rs.timeseries, rs.events, result="nvlog_no_reservation", replication=longest)"""),
+    ("code", """plots.timeline(rs.timeseries, rs.events, result="nvlog_reservation", replication=longest)"""),
     ("md", """## 2. The sweep: where the baseline deadlocks, and what the reservation costs
 
 `nvlog_sweep.yaml` crosses reservation on/off with the send-queue size and the offered load;
@@ -213,11 +219,12 @@ Deadlock probability (Wilson 95% interval: it stays honest when every replicatio
 throughput (Student-t 95% interval) against the send-queue size, reservation on and off, one
 column per offered load."""),
     ("code", """col = "workload.rate" if sw.runs["workload.rate"].nunique() > 1 else None
+n = int(sw.runs.groupby("point")["replication"].nunique().min())
 fig = plots.metric_vs_param(sw.runs, ["deadlocked", "throughput_ops_s"], "params.send_queue_slots",
                             "params.reservation", col=col,
                             title="NVLog mirroring: deadlock probability and throughput vs send-queue slots\\n"
-                                  "(reservation on/off; columns: offered write rate, ops/s; "
-                                  "mean and 95% CI over replications)")
+                                  f"(reservation on/off{'; columns: offered write rate, ops/s' if col else ''}; "
+                                  f"mean and 95% CI over {n} replications per point)")
 if SAVE_DOC_FIGURE:
     target = repo_path("docs", "models", "figures", "nvlog_sweep.png")
     target.parent.mkdir(parents=True, exist_ok=True)

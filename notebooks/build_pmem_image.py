@@ -46,7 +46,8 @@ FIG_DIR = None   # if set, figures are saved there as pmem_image_*.png""",
     ),
     (
         "code",
-        """from pathlib import Path
+        """import re
+from pathlib import Path
 
 import matplotlib
 
@@ -125,7 +126,7 @@ assert table.loc["copy_whole", "capture_pause_mean_s"] > 100 * table.loc["diff_i
 assert table.loc["copy_whole", "capture_pause_mean_s"] > 10 * table.loc["full_index", "capture_pause_mean_s"]
 assert table.loc["diff_index", "metadata_bytes_per_image"] < 0.3 * table.loc["full_index", "metadata_bytes_per_image"]
 assert table.loc["diff_index", "restore_time_s"] > table.loc["full_index", "restore_time_s"]
-assert (table["corruption_detected"].loc[["diff_index", "copy_dirty"]] >= 1).all()""",
+assert table.loc["diff_index", "corruption_detected"] >= 1  # the damaged index is on the restore chain""",
     ),
     (
         "md",
@@ -137,9 +138,14 @@ smaller one only while fewer than half the pages changed in an interval: the cro
     ),
     (
         "code",
-        """sw = sweep("pmem_image_sweep", {"params.memory_size": "128MiB", "workload.write_rate": "3125/s"})
-sw["locality"] = sw["workload.keys.dist"] if "workload.keys.dist" in sw else sw["workload.keys"].map(
-    lambda k: k["dist"] if isinstance(k, dict) else str(k))
+        r"""sw = sweep("pmem_image_sweep", {"params.memory_size": "128MiB", "workload.write_rate": "3125/s"})
+
+
+def dist_of(keys):  # the key distribution's name, whether the column holds dicts or their text
+    return keys["dist"] if isinstance(keys, dict) else re.search(r"dist\W+(\w+)", str(keys)).group(1)
+
+
+sw["locality"] = sw["workload.keys"].map(dist_of)
 sw_table = sw.groupby(["locality", "params.scheme", "params.capture_interval"])[
     ["metadata_bytes_per_image", "metadata_bytes_total", "capture_pause_mean_s", "restore_time_s",
      "restore_chain_length", "kept_version_bytes"]].mean()

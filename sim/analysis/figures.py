@@ -27,6 +27,7 @@ _DISTRIBUTION = re.compile(r"(latency|lag|recovery|rto|rpo|sojourn|response|wait
 _RECOVERY = re.compile(r"(recovery|rto|restore|downtime)", re.I)
 MAX_METRICS = 12
 MAX_FACETS = 8
+MAX_COLUMNS = 6
 
 
 @dataclass
@@ -56,12 +57,12 @@ def interesting_metrics(rs: ResultSet) -> list[str]:
         v = v[np.isfinite(v)]
         if v.empty:
             continue
-        if m in _BOOKKEEPING and v.nunique() <= 1:
-            continue
-        if m == "deadlocked" and v.nunique() <= 1 and float(v.iloc[0]) == 0.0:
-            continue
+        if v.nunique() <= 1 and (m in _BOOKKEEPING or m == "deadlocked" or len(rs.runs) > 1):
+            continue  # the same value in every replication: a table entry, not a figure
         out.append(m)
-    return out[:MAX_METRICS]
+    # the outcome first: whether runs deadlocked or broke an invariant matters more than the 12th latency
+    first = [m for m in ("deadlocked", "invariant_violations") if m in out]
+    return (first + [m for m in out if m not in first])[:MAX_METRICS]
 
 
 def choose_axes(rs: ResultSet, x: str | None = None, hue: str | None = None) -> tuple[str | None, str | None, list[str]]:
@@ -101,20 +102,23 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
     files: list[FigureFile] = []
     x_col, hue_col, facets = choose_axes(rs, x, hue)
     runs = rs.runs
+    col = None
+    if len(facets) == 1 and runs[facets[0]].nunique() <= MAX_COLUMNS:
+        col, facets = facets[0], []  # one further swept parameter: a column of panels per value
     if x_col is not None:
         combos = _facet_values(runs, facets)
         for fixed in combos:
             sfx = "".join(f"__{_short(k)}={plots._fmt(v)}" for k, v in fixed.items())
             tag = "".join(f", {plots.pretty(k)} = {plots._fmt(v)}" for k, v in fixed.items())
             for m in chosen:
-                fig = plots.metric_vs_param(runs, m, x_col, hue_col, fixed=fixed)
+                fig = plots.metric_vs_param(runs, m, x_col, hue_col, col=col, fixed=fixed)
                 if tag:
                     fig.suptitle(fig.get_suptitle().replace("\n", f"{tag}\n", 1), fontsize="medium")
                 stem = out / _slug(f"{m}_vs_{_short(x_col)}{sfx}")
                 files.append(FigureFile("metric_vs_param", fig.get_suptitle().split("\n")[0],
                                         plots.save(fig, stem, formats)))
             if metrics and len(chosen) > 1:
-                fig = plots.metric_vs_param(runs, chosen, x_col, hue_col, fixed=fixed)
+                fig = plots.metric_vs_param(runs, chosen, x_col, hue_col, col=col, fixed=fixed)
                 stem = out / _slug(f"panel_{'_'.join(chosen)}_vs_{_short(x_col)}{sfx}")
                 files.append(FigureFile("panel", fig.get_suptitle().split("\n")[0],
                                         plots.save(fig, stem, formats)))

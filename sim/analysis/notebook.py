@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,25 @@ def execute_notebook(path: str | Path, parameters: dict[str, Any] | None = None,
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError) as e:
-        raise NotebookError(f"{path}: {str(e).strip()[-3000:]}") from None
+        raise NotebookError(_describe_failure(path, nb, e)) from None
     finally:
         if write:
             nbformat.write(nb, str(write))
     return nb
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _describe_failure(path: Path, nb, exc: Exception) -> str:
+    """`path: cell N raised Error: message`, the cell's source and the end of the traceback."""
+    failed = None
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            failed = (i, cell)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = _ANSI.sub("", str(getattr(exc, "evalue", "")))
+    head = f"{path.name}: cell {failed[0] if failed else '?'} raised {ename}: {evalue}"
+    src = failed[1].source if failed else ""
+    tb = _ANSI.sub("", str(exc)).strip()
+    return f"{head}\n--- cell source ---\n{src}\n--- traceback (end) ---\n{tb[-2500:]}"

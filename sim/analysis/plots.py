@@ -320,17 +320,31 @@ def _event_spans(events: pd.DataFrame) -> tuple[list[tuple[float, float, str]], 
     return spans, instants
 
 
-def is_cumulative(values: pd.Series) -> bool:
-    """A probe that only grows (a count of acknowledged writes, bytes copied): shown as a rate."""
+_LEVEL_WORDS = re.compile(r"(length|occupancy|queue|level|inflight|in_flight|busy|lag|depth|used|free|active|size)", re.I)
+
+
+def is_cumulative(values: pd.Series, name: str = "") -> bool:
+    """A probe that only grows (a count of acknowledged writes, bytes copied): shown as a rate.
+
+    Needs at least 8 samples rising in at least half the intervals, and a name that is not a level
+    (queue length, occupancy, lag...), so a queue that merely filled up is not taken for a count."""
+    if name and _LEVEL_WORDS.search(name):
+        return False
     v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     v = v[np.isfinite(v)]
-    return v.size >= 3 and v[-1] > v[0] and bool(np.all(np.diff(v) >= 0)) and np.count_nonzero(np.diff(v)) >= 2
+    if v.size < 8:
+        return False
+    d = np.diff(v)
+    # one drop is allowed: counters are reset at the end of the warm-up
+    return int(np.count_nonzero(d < 0)) <= 1 and np.count_nonzero(d > 0) >= d.size / 2
 
 
 def cumulative_to_rate(time_s: pd.Series, values: pd.Series) -> pd.Series:
-    """Per-second rate over each sampling interval of a cumulative probe (first sample NaN)."""
+    """Per-second rate over each sampling interval of a cumulative probe (NaN for the first sample
+    and across a reset)."""
     dt = time_s.astype(float).diff()
-    return (values.astype(float).diff() / dt.where(dt > 0)).reset_index(drop=True)
+    dv = values.astype(float).diff()
+    return (dv.where(dv >= 0) / dt.where(dt > 0)).reset_index(drop=True)
 
 
 def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probes: Sequence[str] | None = None,
@@ -361,7 +375,7 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
     if not probes:
         raise ValueError("the time series has no probe columns")
     ts = ts.sort_values("time_s")
-    series = {p: cumulative_to_rate(ts["time_s"], ts[p]) if (rates and is_cumulative(ts[p])) else None
+    series = {p: cumulative_to_rate(ts["time_s"], ts[p]) if (rates and is_cumulative(ts[p], p)) else None
               for p in probes}
     ev = events if events is not None else pd.DataFrame()
     if not ev.empty:
@@ -391,7 +405,8 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
         for (t0, t1, lab), sc in zip(spans, span_colors, strict=False):
             ax.axvspan(t0 / tf, min(t1 / tf, tmax), color=sc, alpha=0.15, label=lab)
         for ti, lab in instants:
-            style = ("k", "--") if "deadlock" in lab else ("tab:green", ":") if "recover" in lab else ("0.4", "-.")
+            style = (("k", "--") if lab.startswith("deadlock_formed") else ("0.5", "--") if "deadlock" in lab
+                     else ("tab:green", ":") if "recover" in lab else ("0.4", "-."))
             ax.axvline(ti / tf, color=style[0], ls=style[1], lw=1.2, label=lab)
     axes[-1, 0].set_xlabel(tlabel.replace("time", "simulated time"))
     handles, labels = axes[0, 0].get_legend_handles_labels()

@@ -322,9 +322,9 @@ def evaluate(check: Check, cache: dict | None = None) -> CheckResult:
     n = len(values)
     mean = float(values.mean())
     se = float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
-    hw = t_quantile(n - 1) * se
     k = max(1, stochastic_count())
-    hw_sim = t_quantile(n - 1, 1 - 0.05 / k) * se
+    hw = t_quantile(n - 1) * se if n > 1 else 0.0  # one replication: no interval (tolerance checks)
+    hw_sim = t_quantile(n - 1, 1 - 0.05 / k) * se if n > 1 else 0.0
     dev = abs(mean - check.analytic)
     if check.rel_tol > 0:
         passed = inside = dev <= hw or dev <= check.rel_tol * abs(check.analytic)

@@ -169,6 +169,7 @@ class SharedBandwidth:
         self._advance()
         cut = self._heap
         self._heap = []
+        self._v = 0.0
         self._gen += 1
         for _fv, _s, ev, _b in cut:
             ev.succeed(False)
@@ -193,11 +194,13 @@ class SharedBandwidth:
             self._v = fv  # rounding: the timer was computed to land exactly on this finish
         self.bytes_done += b
         ev.succeed(True)
-        eps = 1e-9 * (abs(self._v) + 1.0)
+        eps = 1e-12 * (self._v + 1.0)  # flows finishing together (equal sizes, same start)
         while heap and heap[0][0] <= self._v + eps:
             _fv, _s, ev, b = heapq.heappop(heap)
             self.bytes_done += b
             ev.succeed(True)
+        if not heap:
+            self._v = 0.0  # idle: rebase the virtual clock so it never grows large enough to lose precision
         self._reschedule()
 
 

@@ -265,6 +265,19 @@ class RdmaLink:
         self.bytes += nbytes
         Timeout(env, done + self.latency - now, (direction, nbytes, deliver, payload)).callbacks.append(self._arrive)
 
+    def delay(self, direction: int, nbytes: float) -> float:
+        """Queue `nbytes` for transmission in `direction` now; the time until it reaches the far end.
+
+        For callers that schedule their own arrival event (then check `up` on arrival and `park`
+        the message if the link is down)."""
+        now = self.env.now
+        busy = self._busy[direction]
+        done = (now if now > busy else busy) + nbytes * self._inv_bw
+        self._busy[direction] = done
+        self.messages += 1
+        self.bytes += nbytes
+        return done + self.latency - now
+
     def _arrive(self, ev) -> None:
         msg = ev._value
         if self._down:
@@ -398,10 +411,18 @@ class QueuePair:
             self._unsignalled = cover
             self._sends = sends
             cover = 0  # unsignalled: no work completion
-        self.link.transfer(self.direction, nbytes, self._delivered, (deliver, payload, cover, wc_payload, self.epoch))
+        msg = (deliver, payload, cover, wc_payload, self.epoch, nbytes)
+        Timeout(self.env, self.link.delay(self.direction, nbytes), msg).callbacks.append(self._arrived)
+
+    def _arrived(self, ev) -> None:
+        if self.link._down:  # reached a downed link: retransmitted after the repair
+            msg = ev._value
+            self.link.park(self.direction, msg[5], self._delivered, msg)
+        else:
+            self._delivered(ev._value)
 
     def _delivered(self, msg) -> None:
-        deliver, payload, n, wc_payload, epoch = msg
+        deliver, payload, n, wc_payload, epoch, _nbytes = msg
         deliver(payload)
         if n:
             # the far end's transport ACK travels back (a control packet: latency only); on
@@ -449,3 +470,150 @@ class QueuePair:
         self.sq.clear()
         self.cq.clear()
         self.connected = True
+
+
+# --- generalisation: several queue pairs per connection, one-sided WRITE and READ ----------------------
+# Additive: the classes above keep their API (the NVLog model uses them); the ones below build on them.
+
+
+class MemoryRegion:
+    """Registered memory at the far end of a connection: what one-sided operations read and write.
+
+    Any object with `put_many(items)` and `get(key)` serves (a `sim.components.memory.Memory`, i.e.
+    the partner's DRAM or PMEM, is the usual choice); this class is a plain dict-backed region.
+    """
+
+    __slots__ = ("name", "data")
+
+    def __init__(self, name: str = "region") -> None:
+        self.name = name
+        self.data: dict[Any, Any] = {}
+
+    def put_many(self, items: dict[Any, Any]) -> None:
+        self.data.update(items)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+class VerbsQueuePair(QueuePair):
+    """A queue pair that also posts one-sided RDMA WRITE and READ work requests.
+
+    - WRITE places `items` into the remote region when the data arrives (no remote CPU; with
+      `persist=True` the region's `persist_now()` is called as well, standing for a write followed
+      by a remote flush); its work completion `(WRITE, wc_payload, n, epoch)` enters this end's
+      completion queue when the transport ACK is back, one latency later.
+    - READ sends a small request (`read_request_bytes`); the remote NIC snapshots `keys` from the
+      region when the request arrives and returns `nbytes` in the other direction; the completion
+      `(READ, wc_payload, n, epoch, values)` enters the completion queue when the data is back.
+    One-sided work requests are always signalled. Slots are taken through the same send queue
+    (`reserve` then `write`/`read`, or `post` then `post_write`/`post_read`) and freed by
+    `complete(wc)` when the owner has processed the completion.
+    """
+
+    WRITE = 2
+    READ = 3
+
+    def __init__(self, *args: Any, read_request_bytes: float = 64.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_request_bytes = float(read_request_bytes)
+        self.writes = 0
+        self.reads = 0
+
+    # reservation path
+    def write(self, res: Reservation, nbytes: float, region: Any, items: dict[Any, Any],
+              wc_payload: Any = None, persist: bool = False) -> None:
+        """RDMA WRITE of `nbytes` carrying `items` into `region`, using reserved slots (never blocks)."""
+        n = res.n
+        self.sq.send(res)
+        self.post_write(n, nbytes, region, items, wc_payload, persist)
+
+    def read(self, res: Reservation, nbytes: float, region: Any, keys: list[Any], wc_payload: Any = None) -> None:
+        """RDMA READ of `keys` (`nbytes` returned) from `region`, using reserved slots."""
+        n = res.n
+        self.sq.send(res)
+        self.post_read(n, nbytes, region, keys, wc_payload)
+
+    # after a blocking `post(n)` (or `try_post`)
+    def post_write(self, n: int, nbytes: float, region: Any, items: dict[Any, Any],
+                   wc_payload: Any = None, persist: bool = False) -> None:
+        if not self.connected:
+            self.sq.complete(n)
+            return
+        self.writes += 1
+        self.link.transfer(self.direction, nbytes, self._write_placed,
+                           (region, items, persist, n, wc_payload, self.epoch))
+
+    def post_read(self, n: int, nbytes: float, region: Any, keys: list[Any], wc_payload: Any = None) -> None:
+        if not self.connected:
+            self.sq.complete(n)
+            return
+        self.reads += 1
+        self.link.transfer(self.direction, self.read_request_bytes, self._read_served,
+                           (region, list(keys), nbytes, n, wc_payload, self.epoch))
+
+    def _write_placed(self, msg) -> None:
+        region, items, persist, n, wc_payload, epoch = msg
+        region.put_many(items)
+        if persist:
+            region.persist_now()
+        Timeout(self.env, self.link.latency, (VerbsQueuePair.WRITE, wc_payload, n, epoch)).callbacks.append(self._acked)
+
+    def _read_served(self, msg) -> None:
+        region, keys, nbytes, n, wc_payload, epoch = msg
+        values = {k: region.get(k) for k in keys}
+        self.link.transfer(1 - self.direction, nbytes, self._read_returned,
+                           (VerbsQueuePair.READ, wc_payload, n, epoch, values))
+
+    def _read_returned(self, wc) -> None:
+        if wc[3] == self.epoch:
+            self.cq.push(wc)
+
+    def disconnect(self) -> None:
+        """As `QueuePair.disconnect`, also dropping queued one-sided completions of the old connection."""
+        super().disconnect()
+        keep = [wc for wc in self.cq._q if wc[0] not in (VerbsQueuePair.WRITE, VerbsQueuePair.READ)]
+        self.cq._q.clear()
+        self.cq._q.extend(keep)
+
+
+@register("components", "rdma_connection")
+class RdmaConnection:
+    """Several queue pairs between two nodes sharing one RDMA link (one per direction of traffic).
+
+    `qp_a[i]` sends from end A to end B (link direction 0), `qp_b[i]` from B to A (direction 1);
+    each has its own fixed-slot send queue and completion queue, and all of one direction share
+    the link's bandwidth in FIFO order. Faults `link_down` / `slow_link` go to the link.
+    """
+
+    fault_kinds = LINK_FAULT_KINDS
+    FAULTS = LINK_FAULT_KINDS
+
+    def __init__(self, env, latency: float, bandwidth: float, queue_pairs: int = 1, send_queue_slots: int = 128,
+                 read_request_bytes: float = 64.0, name: str = "rdma") -> None:
+        if queue_pairs < 1:
+            raise ValueError("an RDMA connection needs at least one queue pair")
+        self.env = env
+        self.name = name
+        self.link = RdmaLink(env, latency, bandwidth, name=name)
+        self.qp_a = [VerbsQueuePair(env, self.link, 0, send_queue_slots, read_request_bytes=read_request_bytes)
+                     for _ in range(queue_pairs)]
+        self.qp_b = [VerbsQueuePair(env, self.link, 1, send_queue_slots, read_request_bytes=read_request_bytes)
+                     for _ in range(queue_pairs)]
+
+    def queue_pairs(self) -> list[VerbsQueuePair]:
+        return self.qp_a + self.qp_b
+
+    def disconnect(self) -> None:
+        for qp in self.queue_pairs():
+            qp.disconnect()
+
+    def connect(self) -> None:
+        for qp in self.queue_pairs():
+            qp.connect()
+
+    def inject(self, fault) -> None:
+        self.link.inject(fault)
+
+    def heal(self, fault) -> None:
+        self.link.heal(fault)

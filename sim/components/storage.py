@@ -33,22 +33,22 @@ from sim.core.units import ByteRate, Duration, PositiveRate, PositiveSize
 
 
 class BlockDeviceParams(Params):
-    """A block device; defaults are a datacenter NVMe SSD (Intel SSD DC P4510 2 TB datasheet)."""
+    """A block device; defaults are a datacenter NVMe SSD (Intel SSD DC P4500 2.0 TB, see docs/calibration.md)."""
 
     kind: Literal["ssd", "hdd", "volume"] = "ssd"
     capacity: PositiveSize = Field(2e12, description="bytes")
     block_size: PositiveSize = Field(4096, description="bytes per block (the unit of IOPS accounting)")
-    read_latency: Duration = Field(77e-6, description="access latency of a read, s")
-    write_latency: Duration = Field(18e-6, description="access latency of a write, s")
-    read_iops: PositiveRate = Field(637_000, description="random read commands/s")
-    write_iops: PositiveRate = Field(81_500, description="random write commands/s")
+    read_latency: Duration = Field(85e-6, description="random read access latency, s")
+    write_latency: Duration = Field(20e-6, description="random write access latency, s")
+    read_iops: PositiveRate = Field(490_000, description="random 4 KB read commands/s")
+    write_iops: PositiveRate = Field(38_000, description="random 4 KB write commands/s")
     read_bandwidth: ByteRate = Field(3.2e9, description="sequential read bandwidth, bytes/s")
-    write_bandwidth: ByteRate = Field(2.0e9, description="sequential write bandwidth, bytes/s")
+    write_bandwidth: ByteRate = Field(1.05e9, description="sequential write bandwidth, bytes/s")
     queue_depth: int = Field(1024, ge=1, description="commands in service at once")
 
 
 class SsdParams(BlockDeviceParams):
-    """Datacenter NVMe SSD (Intel SSD DC P4510 2 TB)."""
+    """Datacenter NVMe SSD (Intel SSD DC P4500 2.0 TB)."""
 
     kind: Literal["ssd"] = "ssd"
 

@@ -52,11 +52,21 @@ class SerialExecutor(cf.Executor):
             self._shutdown = True
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the sweep's process, which saves its results and stops them."""
+def _worker_init() -> None:
+    """Set up a pool worker: leave Ctrl-C to the sweep's process (which saves its results and stops
+    the workers), and exit when that process dies (a pool worker otherwise outlives a killed parent:
+    it holds the write end of its own task queue, so it never sees end-of-file)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def exit_with_parent() -> None:
+            parent.join()  # waits on the parent's sentinel: returns when the parent is gone
+            os._exit(1)
+
+        threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
 
 
 def available_cores() -> int:
@@ -84,7 +94,7 @@ def open_executor(kind: str = "processes", workers: int | None = None,
     if kind == "processes":
         n = workers or available_cores()
         ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_ignore_sigint)
+                                    initializer=_worker_init)
         try:
             yield ex, f"processes ({n} workers, spawn)", 2 * n
         except BaseException:

@@ -272,6 +272,7 @@ class CdpStreams(System):
                 self.chunk_values: dict[int, dict] = {}  # committed contents (what the objects hold)
                 self.undo_archive: list[tuple[int, int, str]] = []  # (lo, hi, key) per apply epoch
                 self.epoch = 0
+                self.epoch_committed = 0
                 self.seeded = env.event()
                 self.garbage: list[str] = []  # superseded objects, deleted when no recovery pins them
                 self.pins = 0
@@ -857,6 +858,7 @@ class CdpStreams(System):
         if p.undo_capture:
             self.undo_archive.append((lo, hi, akey))
         self.applied = hi
+        self.epoch_committed = epoch
         self._collect_garbage()
         self._trim_archive()
         return True
@@ -885,6 +887,8 @@ class CdpStreams(System):
         if self.variant == "chunks":
             c = Clone({}, self.applied, list(self.do_pos), self.lost_from, self.env.now)
             c.keys = [self.chunk_keys[i] for i in range(self.nchunks)]
+            if self.epoch_committed:
+                c.keys.append(f"manifest/{self.epoch_committed:06d}")
             c.archive = list(self.undo_archive)
             return c
         pos = list(self.do_pos) if self.variant != "appliance" else []
@@ -1135,7 +1139,8 @@ class CdpStreams(System):
                 raise _CannotRecover("chunk objects unreadable (lost or corrupt)")
             data: dict = {}
             for o in objs:
-                data.update(o.value)
+                if isinstance(o.value, dict):  # chunk contents (the manifest names them)
+                    data.update(o.value)
             vol.data = data
             yield from self._roll(r, clone, vol)
         finally:

@@ -202,36 +202,29 @@ class Worker:
     def __init__(self, pool: WorkerPool, index: int) -> None:
         self.pool = pool
         self.index = index
-        self.task: Any = None
-        self.gen = None
+        self.task: Any = None  # what the worker runs (for the wait-for graph)
+        self.gen = None  # its generator
         self.alive = True
         self.t_start = 0.0
         self._cb = self._resume
-
-    def start(self, task: Any) -> None:
-        self.task = task
-        self.t_start = self.pool.env.now
-        self.gen = self.pool.body(task)
-        self._step(None)
 
     def _resume(self, ev) -> None:
         if self.alive:
             self._step(ev._value)
 
     def _step(self, value: Any) -> None:
-        pool = self.pool
         gen = self.gen
         while True:
             try:
                 ev = gen.send(value)
             except StopIteration:
+                pool = self.pool
                 now = pool.env.now
                 pool.busy_time += now - self.t_start
                 runq = pool.runq
                 if runq and self.alive:  # the next task, FIFO
-                    self.task = task = runq.popleft()
+                    self.gen, self.task = gen, _ = runq.popleft()
                     self.t_start = now
-                    self.gen = gen = pool.body(task)
                     value = None
                     continue
                 self.task = None
@@ -244,22 +237,31 @@ class Worker:
 
 
 class WorkerPool:
-    """A fixed pool of worker threads with one FIFO run queue (the file system's message scheduler)."""
+    """A fixed pool of worker threads with one FIFO run queue (the file system's message scheduler).
 
-    def __init__(self, env, n: int, body) -> None:
+    A task is a generator (what the worker executes) plus the object it works for (`task`, shown
+    in the wait-for graph)."""
+
+    def __init__(self, env, n: int) -> None:
         self.env = env
-        self.body = body  # task -> generator
-        self.runq: deque = deque()
+        self.runq: deque[tuple] = deque()
         self.workers = [Worker(self, i) for i in range(n)]
         self.idle: list[Worker] = list(reversed(self.workers))  # pop() takes worker 0 first
         self.busy_time = 0.0
 
-    def submit(self, task: Any) -> None:
-        """Run `task` on a free worker now, or queue it."""
+    def submit(self, gen, task: Any) -> None:
+        """Run `gen` on a free worker now, or queue it."""
         if self.idle:
-            self.idle.pop().start(task)
+            w = self.idle.pop()
+            w.gen = gen
+            w.task = task
+            w.t_start = self.env.now
+            w._step(None)
         else:
-            self.runq.append(task)
+            self.runq.append((gen, task))
+
+    def queued(self) -> list[Any]:
+        return [t for _g, t in self.runq]
 
     def stop(self) -> None:
         """The node crashed: every task is abandoned, the run queue is lost."""
@@ -269,6 +271,8 @@ class WorkerPool:
                 w.gen.close()
                 w.gen = None
             w.task = None
+        for gen, _t in self.runq:
+            gen.close()
         self.runq.clear()
         self.idle.clear()
 
@@ -358,7 +362,12 @@ class NvlogMirror(System):
         self._apply_cost = p.partner_apply_cost + p.nvlog_append_latency
         self._cq_batch = p.cq_poll_batch
         self._cq_cost = p.completion_cost
+        self._ack_bytes = p.rdma_ack_bytes
         self._ack_early = p.ack_before_mirror
+        self._restart_cb = self._restart  # bound methods made once, not per write
+        self._apply_cb = self.partner_apply
+        self._applied_cb = self._partner_applied
+        self._ack_arrived_cb = self._ack_arrived
         self.link = RdmaLink(env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
         self.sq_occupancy = rec.gauge("send_queue_occupancy")
         self.qp = QueuePair(env, self.link, 0, p.send_queue_slots, self._completions_arrived, self.sq_occupancy,
@@ -366,7 +375,7 @@ class NvlogMirror(System):
         self.targets = {"primary": NodeTarget(self, "primary"), "partner": NodeTarget(self, "partner"),
                         "interconnect": self.link}
         # worker pool and run queue
-        self.pool = WorkerPool(env, p.workers, self._task_body)
+        self.pool = WorkerPool(env, p.workers)
         self._busy_prev = 0.0  # worker busy time of pools lost in crashes
         self._busy_at_warmup = 0.0
         self.cq_scheduled = False
@@ -425,12 +434,6 @@ class NvlogMirror(System):
         yield Timeout(self.env, self.sim.warmup)
         self._busy_at_warmup = self._busy_prev + self.pool.busy_now()
 
-    def _task_body(self, task):
-        """What a worker runs for a run-queue entry."""
-        if task is COMPLETIONS:
-            return self.completion_handler()
-        return self.write_transaction(task)
-
     def fault_targets(self) -> dict[str, Any]:
         return self.targets
 
@@ -469,7 +472,8 @@ class NvlogMirror(System):
                 continue
             self.seq += 1
             self.inflight += 1
-            self.pool.submit(Write(self.seq, size(), env.now, self.epoch))
+            w = Write(self.seq, size(), env.now, self.epoch)
+            self.pool.submit(self.write_transaction(w), w)
 
     def write_transaction(self, w: Write):
         """A write transaction: suspendable phase (reserve), then modify phase (append, post)."""
@@ -480,7 +484,7 @@ class NvlogMirror(System):
             w.suspended_since = None
         w.mirror = self.mirroring
         if self.reservation and w.mirror and w.res is None:
-            res = self.qp.reserve(self.spw, self._restart, w)
+            res = self.qp.reserve(self.spw, self._restart_cb, w)
             if res is None:
                 # suspend: give the worker back; `_restart` requeues us with the granted slots
                 w.suspended_since = env.now
@@ -507,16 +511,16 @@ class NvlogMirror(System):
                 self.c_aborts.value += 1
                 w.res = None
             self.unmirrored.append(lsn)
-            self._ack(w, degraded=True)
+            self._ack(w, True, self.env.now)
             return
         nbytes = w.size + self._hdr
         self.awaiting_ack[lsn] = w
         if self._ack_early:
-            self._ack(w, degraded=False)  # the bug: the partner may not have it yet
+            self._ack(w, False, env.now)  # the bug: the partner may not have it yet
         if w.res is not None:
             res = w.res
             w.res = None
-            self.qp.send(res, nbytes, self.partner_apply, w, w)
+            self.qp.send(res, nbytes, self._apply_cb, w, w)
         else:
             ev = self.qp.post(self.spw)
             if ev is not None:
@@ -525,7 +529,7 @@ class NvlogMirror(System):
                 self.c_blocked.value += 1
                 yield ev
                 w.blocked_since = None
-            self.qp.transmit(self.spw, nbytes, self.partner_apply, w, w)
+            self.qp.transmit(self.spw, nbytes, self._apply_cb, w, w)
 
     def _restart(self, w: Write, res) -> None:
         """Slots were granted to a suspended transaction: restart it."""
@@ -533,13 +537,13 @@ class NvlogMirror(System):
             self.qp.release(res)
             return
         w.res = res
-        self.pool.submit(w)
+        self.pool.submit(self.write_transaction(w), w)
 
     def _completions_arrived(self) -> None:
         if not self.cq_scheduled and self.primary_up:
             self.cq_scheduled = True
             self.cq_queued_since = self.env.now
-            self.pool.submit(COMPLETIONS)
+            self.pool.submit(self.completion_handler(), COMPLETIONS)
 
     def completion_handler(self):
         """Process a batch of work completions: free send-queue slots, take partner acknowledgements."""
@@ -548,14 +552,22 @@ class NvlogMirror(System):
         batch = qp.cq.poll(self._cq_batch)
         yield Timeout(self.env, len(batch) * self._cq_cost)
         send_kind = QueuePair.SEND
+        now = self.env.now
+        awaiting = self.awaiting_ack
         for wc in batch:
             if wc[0] == send_kind:
-                qp.complete(wc)
-            else:
-                self._partner_acked(wc[1])
+                qp.complete(wc)  # frees slots: waiting reservations are granted, their transactions restart
+                continue
+            # the partner's acknowledgement of a mirrored entry
+            w = wc[1]
+            if awaiting.pop(w.lsn, None) is None:
+                continue  # already settled (acknowledged in degraded mode at a partner crash)
+            self.lag.record(now - w.t_appended)
+            if not w.acked:
+                self._ack(w, False, now)
         if len(qp.cq):
             self.cq_queued_since = self.env.now
-            self.pool.submit(COMPLETIONS)
+            self.pool.submit(self.completion_handler(), COMPLETIONS)
         else:
             self.cq_scheduled = False
 
@@ -570,14 +582,14 @@ class NvlogMirror(System):
         if now > start:
             start = now
         self.partner_busy = done = start + self._apply_cost + w.size * self._inv_nvbw
-        Timeout(self.env, done - now, (w, self.partner_epoch)).callbacks.append(self._partner_applied)
+        Timeout(self.env, done - now, (w, self.partner_epoch)).callbacks.append(self._applied_cb)
 
     def _partner_applied(self, ev) -> None:
         w, epoch = ev._value
         if epoch != self.partner_epoch:
             return  # the partner crashed before the entry was durable: lost with its volatile state
         self.partner_log.add(w.lsn)
-        self.link.transfer(1, self.params.rdma_ack_bytes, self._ack_arrived, w)
+        self.link.transfer(1, self._ack_bytes, self._ack_arrived_cb, w)
 
     def _ack_arrived(self, w: Write) -> None:
         """The partner's acknowledgement reached the primary's NIC: a receive completion."""
@@ -585,18 +597,11 @@ class NvlogMirror(System):
             return
         self.qp.cq.push((QueuePair.RECV, w, 0, 0))
 
-    def _partner_acked(self, w: Write) -> None:
-        if self.awaiting_ack.pop(w.lsn, None) is None:
-            return  # already settled (degraded ack at a partner crash)
-        self.lag.record(self.env.now - w.t_appended)
-        if not w.acked:
-            self._ack(w, degraded=False)
-
-    def _ack(self, w: Write, degraded: bool) -> None:
+    def _ack(self, w: Write, degraded: bool, now: float) -> None:
         """Complete the client's write."""
         w.acked = True
         self.inflight -= 1
-        self.latency.record(self.env.now - w.t_arrival)
+        self.latency.record(now - w.t_arrival)
         self.c_acked.value += 1
         if degraded:
             self.c_degraded.value += 1
@@ -669,7 +674,7 @@ class NvlogMirror(System):
         self.epoch += 1
         self._busy_prev += self.pool.busy_now()
         self.pool.stop()
-        self.pool = WorkerPool(self.env, self.params.workers, self._task_body)
+        self.pool = WorkerPool(self.env, self.params.workers)
         self.pool.idle.clear()  # no worker runs until the node has restarted
         self.cq_scheduled = False
         self.cq_queued_since = None
@@ -695,7 +700,7 @@ class NvlogMirror(System):
         else:
             self.mirroring = False
             self.qp.disconnect()
-        self.pool = WorkerPool(self.env, self.params.workers, self._task_body)
+        self.pool = WorkerPool(self.env, self.params.workers)
         self.sim.note("primary_restarted")
         self._resync()
 
@@ -716,7 +721,7 @@ class NvlogMirror(System):
         for w in pending:
             self.unmirrored.append(w.lsn)
             if not w.acked:
-                self._ack(w, degraded=True)
+                self._ack(w, True, self.env.now)
         self.qp.disconnect()  # flushes posted sends; waiting reservations are granted and restart
 
     def _partner_restart(self) -> None:

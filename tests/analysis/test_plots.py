@@ -159,3 +159,22 @@ def test_bad_columns_raise(sweep_dir):
         plots.metric_vs_param(rs.runs, "nope", "params.send_queue_slots")
     with pytest.raises(KeyError):
         plots.cdf(rs.runs, "nope")
+
+
+def test_cumulative_probes_become_rates():
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(0.0, 1.0, 0.1)
+    ts = pd.DataFrame({"time_s": t, "writes_acknowledged": 1000 * t, "send_queue_occupancy": np.minimum(t * 50, 15),
+                       "replication": 0})
+    assert plots.is_cumulative(ts["writes_acknowledged"], "writes_acknowledged")
+    assert not plots.is_cumulative(ts["send_queue_occupancy"], "send_queue_occupancy")  # a level, not a count
+    assert not plots.is_cumulative(ts["writes_acknowledged"].head(5), "writes_acknowledged")  # too few samples
+    reset = ts["writes_acknowledged"].where(ts["time_s"] < 0.45, 1000 * (ts["time_s"] - 0.45))  # warm-up reset
+    assert plots.is_cumulative(reset, "writes_acknowledged")
+    assert np.isnan(plots.cumulative_to_rate(ts["time_s"], reset)[5])
+    rate = plots.cumulative_to_rate(ts["time_s"], ts["writes_acknowledged"])
+    assert np.isnan(rate[0]) and np.allclose(rate[1:], 1000.0)
+    fig = plots.timeline(ts)
+    assert [a.get_ylabel() for a in fig.axes] == ["writes acknowledged rate (k ops/s)", "send queue occupancy"]

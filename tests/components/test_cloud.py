@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from sim.components.base import CorruptData, NoSuchKey, NotRunning, RecordsExpired, ServiceUnavailable, Throttled
+from sim.components.base import (
+    CorruptData,
+    NoSuchKey,
+    NotRunning,
+    RecordsExpired,
+    ServiceUnavailable,
+    Throttled,
+)
 from sim.components.cloud import (
     CloudVolume,
     ComputeInstance,

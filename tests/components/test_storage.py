@@ -16,7 +16,7 @@ def test_single_read_is_latency_plus_transfer(sim):
         yield from ssd.read(4096)
         return sim.now
 
-    assert run(sim, go()) == pytest.approx(77e-6 + 4096 / 3.2e9)
+    assert run(sim, go()) == pytest.approx(85e-6 + 4096 / 3.2e9)
 
 
 def _throughput(sim, dev, n_ops, nbytes, concurrency):
@@ -66,8 +66,8 @@ def test_slow_device_fault_and_heal(sim):
     ssd = SSD(sim)
     ssd.inject(fault("slow_link", latency_factor=10.0))
     t = run(sim, ssd.read(0))
-    assert t is None and sim.now == pytest.approx(770e-6)
+    assert t is None and sim.now == pytest.approx(850e-6)
     ssd.heal(fault("slow_link"))
     t0 = sim.now
     run(sim, ssd.read(0))
-    assert sim.now - t0 == pytest.approx(77e-6)
+    assert sim.now - t0 == pytest.approx(85e-6)

@@ -107,7 +107,7 @@ def test_summary_has_t_confidence_intervals(scenario_file, tmp_path):
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_rerun_into_same_out_skips_finished_runs_and_resume_fills_gaps(scenario_file, tmp_path):
+def test_rerun_into_same_out_skips_finished_runs_and_resume_fills_gaps(scenario_file, tmp_path, dask_client):
     path = scenario_file(GRID)
     out = tmp_path / "o"
     full = run_sweep(path, executor="serial", out=out, progress=False)
@@ -117,7 +117,7 @@ def test_rerun_into_same_out_skips_finished_runs_and_resume_fills_gaps(scenario_
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b"".join(lines[:7]) + lines[7][:20])  # and a line torn mid-write
     (out / "runs.parquet").unlink()
-    again = run_sweep(path, executor="processes", workers=2, out=out, resume=True, progress=False)
+    again = run_sweep(path, executor=dask_client, out=out, resume=True, progress=False)
     assert (again.manifest["runs_executed"], again.manifest["runs_reused"]) == (5, 7)
     pd.testing.assert_frame_equal(metric_values(again.runs), metric_values(full.runs))
     assert len(journal.read_bytes().splitlines()) == 12  # torn line cut, 5 appended
@@ -128,6 +128,21 @@ def test_rerun_into_same_out_skips_finished_runs_and_resume_fills_gaps(scenario_
     assert changed.manifest["runs_executed"] == 12
     more = run_sweep(scenario_file(GRID.replace("[1, 2]", "[1, 2, 3]")), executor="serial", out=out, progress=False)
     assert (more.manifest["runs_executed"], more.manifest["runs_reused"]) == (6, 12)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:  # not Linux: nothing to check
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_resume_after_kill_reruns_only_missing_runs(scenario_file, tmp_path, root):
@@ -145,9 +160,18 @@ def test_resume_after_kill_reruns_only_missing_runs(scenario_file, tmp_path, roo
         if journal.exists() and journal.read_bytes().count(b"\n") >= 2:
             break
         time.sleep(0.005)
+    workers = children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     done = journal.read_bytes().count(b"\n")
+    # the pool's workers notice their parent is gone and exit (no orphans left computing)
+    deadline = time.monotonic() + 15
+    while workers and time.monotonic() < deadline:
+        workers = [w for w in workers if alive(w)]
+        time.sleep(0.05)
+    for w in workers:
+        os.kill(w, signal.SIGKILL)
+    assert not workers, "pool workers outlived the killed sweep"
     assert 2 <= done < 8, "the sweep finished before it could be killed"
     assert not (out / "manifest.json").exists()
     res = subprocess.run(cmd + ["--resume"], cwd=root, env=env, capture_output=True, text=True, timeout=120)
@@ -159,10 +183,10 @@ def test_resume_after_kill_reruns_only_missing_runs(scenario_file, tmp_path, roo
     assert runs[["point", "replication"]].drop_duplicates().shape[0] == 8 and runs["error"].isna().all()
 
 
-def test_failing_runs_are_recorded_and_the_sweep_goes_on(scenario_file, tmp_path, capsys):
+def test_failing_runs_are_recorded_and_the_sweep_goes_on(scenario_file, tmp_path, capsys, dask_client):
     path = scenario_file("sweep:\n  grid:\n    params.fail_after: [0, 20]\n    params.servers: [1, 2]\n")
     out = tmp_path / "o"
-    assert main(["sweep", str(path), "--executor", "processes", "--workers", "2", "--out", str(out),
+    assert main(["sweep", str(path), "--scheduler", dask_client.scheduler.address, "--out", str(out),
                  "--no-progress"]) == 1
     assert "run failed" in capsys.readouterr().err
     runs = pd.read_parquet(out / "runs.parquet")
@@ -190,7 +214,7 @@ sweep:
 """
 
 
-def test_adaptive_replications_stop_when_the_ci_target_is_met(scenario_file):
+def test_adaptive_replications_stop_when_the_ci_target_is_met(scenario_file, dask_client):
     path = scenario_file(ADAPTIVE, base=TOY.replace("replications: 2\n", ""))
     res = run_sweep(path, executor="serial", progress=False)
     runs = res.runs
@@ -217,8 +241,8 @@ def test_adaptive_replications_stop_when_the_ci_target_is_met(scenario_file):
     assert res.manifest["adaptive"] == {"points_target_met": 2, "points_target_missed": 0}
     # the busier queue is noisier and needs more replications for the same relative precision
     assert counts.loc[1, "count"] > counts.loc[0, "count"]
-    # the decision uses only each point's own values: same replications on a pool
-    procs = run_sweep(path, executor="processes", workers=2, progress=False)
+    # the decision uses only each point's own values: same replications on a cluster
+    procs = run_sweep(path, executor=dask_client, progress=False)
     pd.testing.assert_frame_equal(metric_values(runs), metric_values(procs.runs))
 
 

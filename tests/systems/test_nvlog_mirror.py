@@ -73,7 +73,7 @@ def test_a_detected_deadlock_is_real_nothing_moves_afterwards():
     assert system.c_acked.value == acked
     tasks = [w.task for w in system.pool.workers]
     assert all(isinstance(t, Write) and t.blocked_since is not None for t in tasks)
-    assert COMPLETIONS in system.pool.runq  # completion processing waits for a worker
+    assert COMPLETIONS in system.pool.queued()  # completion processing waits for a worker
     assert system.qp.sq.free < system.spw
     assert out.deadlock.formed_at == max(t.blocked_since for t in tasks)
 

@@ -1,0 +1,80 @@
+"""The notebook helper: parameter injection, repository discovery, clear failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+
+from sim.analysis.notebook import (  # noqa: E402
+    NotebookError,
+    execute_notebook,
+    inject_parameters,
+    list_notebooks,
+    repo_path,
+    repo_root,
+    strip_outputs,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_nb(*cells):
+    nb = nbformat.v4.new_notebook()
+    for kind, src in cells:
+        meta = {"tags": ["parameters"]} if kind == "params" else {}
+        nb.cells.append(nbformat.v4.new_code_cell(src, metadata=meta) if kind != "md"
+                        else nbformat.v4.new_markdown_cell(src))
+    return nb
+
+
+def test_inject_after_parameters_cell():
+    nb = make_nb(("md", "# t"), ("params", "SIZE = 'full'\nOUT_DIR = None"), ("code", "print(SIZE)"))
+    out = inject_parameters(nb, {"SIZE": "small", "OUT_DIR": "/tmp/x"})
+    assert [c.cell_type for c in out.cells] == ["markdown", "code", "code", "code"]
+    assert out.cells[2].metadata["tags"] == ["injected-parameters"]
+    assert "SIZE = 'small'\nOUT_DIR = '/tmp/x'\n" in out.cells[2].source
+    assert len(nb.cells) == 3  # the original is untouched
+    again = inject_parameters(out, {"SIZE": "tiny"})  # re-injection replaces, not stacks
+    assert sum("injected-parameters" in c.metadata.get("tags", []) for c in again.cells) == 1
+
+
+def test_no_parameters_cell_is_an_error():
+    with pytest.raises(NotebookError, match="tagged 'parameters'"):
+        inject_parameters(make_nb(("code", "x = 1")), {"SIZE": "small"})
+
+
+def test_repo_root_from_root_notebooks_and_elsewhere(tmp_path, monkeypatch):
+    assert repo_root(ROOT) == ROOT
+    assert repo_root(ROOT / "notebooks") == ROOT
+    monkeypatch.chdir(tmp_path)  # outside the repo: falls back to where `sim` was imported from
+    assert repo_root() == ROOT
+    assert repo_path("scenarios").is_dir()
+
+
+def test_committed_notebooks_listed():
+    names = [p.name for p in list_notebooks(ROOT / "notebooks")]
+    assert "00_quickstart.ipynb" in names and "nvlog_mirror.ipynb" in names and names == sorted(names)
+
+
+def test_strip_outputs():
+    nb = make_nb(("code", "1"))
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="x")]
+    nb.cells[0].execution_count = 3
+    strip_outputs(nb)
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
+
+
+def test_failing_cell_names_cell_and_error(tmp_path):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(make_nb(("params", "SIZE = 'full'"), ("code", "assert SIZE == 'full', f'size is {SIZE}'")), path)
+    with pytest.raises(NotebookError) as e:
+        execute_notebook(path, {"SIZE": "small"}, timeout=120)
+    msg = str(e.value)
+    assert msg.startswith("bad.ipynb: cell 2 raised AssertionError: size is small")
+    assert "assert SIZE == 'full'" in msg and "\x1b[" not in msg
+    execute_notebook(path, {"SIZE": "full"}, timeout=120)  # and passes with the right parameter
