@@ -4,7 +4,10 @@ Runs one replication of `scenarios/nvlog_reservation.yaml` (reservation on) with
 so that the Poisson workload offers 1,000,000 writes (unless --writes says otherwise), and prints
 wall time, SimPy events processed, acknowledged writes per wall second and peak RSS.
 
-    python benchmarks/bench_nvlog.py [--writes 1000000] [--rate 200k/s] [--profile]
+    python benchmarks/bench_nvlog.py [--writes 1000000] [--rate 200k/s] [--set KEY=VALUE] [--profile]
+
+CPU time is printed beside wall time: on a shared machine the wall time includes waiting for a
+core, the CPU time does not.
 
 The figure is recorded in benchmarks/nvlog.md. Not a test: nothing is asserted.
 """

@@ -223,8 +223,8 @@ n = int(sw.runs.groupby("point")["replication"].nunique().min())
 fig = plots.metric_vs_param(sw.runs, ["deadlocked", "throughput_ops_s"], "params.send_queue_slots",
                             "params.reservation", col=col,
                             title="NVLog mirroring: deadlock probability and throughput vs send-queue slots\\n"
-                                  f"(reservation on/off{'; columns: offered write rate, ops/s' if col else ''}; "
-                                  f"mean and 95% CI over {n} replications per point)")
+                                  f"(reservation on/off{'; columns: offered write rate, ops/s' if col else ''}; mean and "
+                                  f"95% CI over {n} replications per point: Wilson for P, Student t for throughput)")
 if SAVE_DOC_FIGURE:
     target = repo_path("docs", "models", "figures", "nvlog_sweep.png")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -98,7 +98,9 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
     out = Path(out_dir)
     chosen = [_metric(rs, m) for m in metrics] if metrics else interesting_metrics(rs)
     if not chosen:
-        raise ResultError("no metric with finite values to plot")
+        failed = sum(len(m.get("errors") or []) for m in rs.manifests.values())
+        hint = f" ({failed} run(s) failed: see the errors in manifest.json)" if failed else ""
+        raise ResultError(f"no metric with finite values to plot{hint}")
     files: list[FigureFile] = []
     x_col, hue_col, facets = choose_axes(rs, x, hue)
     runs = rs.runs
@@ -110,18 +112,15 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
         for fixed in combos:
             sfx = "".join(f"__{_short(k)}={plots._fmt(v)}" for k, v in fixed.items())
             tag = "".join(f", {plots.pretty(k)} = {plots._fmt(v)}" for k, v in fixed.items())
-            for m in chosen:
-                fig = plots.metric_vs_param(runs, m, x_col, hue_col, col=col, fixed=fixed)
+            groups = [("metric_vs_param", m, m) for m in chosen]
+            if metrics and len(chosen) > 1:  # metrics asked for together: also one stacked panel
+                groups.append(("panel", chosen, "panel_" + "_".join(chosen)))
+            for kind, ms, name in groups:
+                fig = plots.metric_vs_param(runs, ms, x_col, hue_col, col=col, fixed=fixed)
                 if tag:
                     fig.suptitle(fig.get_suptitle().replace("\n", f"{tag}\n", 1), fontsize="medium")
-                stem = out / _slug(f"{m}_vs_{_short(x_col)}{sfx}")
-                files.append(FigureFile("metric_vs_param", fig.get_suptitle().split("\n")[0],
-                                        plots.save(fig, stem, formats)))
-            if metrics and len(chosen) > 1:
-                fig = plots.metric_vs_param(runs, chosen, x_col, hue_col, col=col, fixed=fixed)
-                stem = out / _slug(f"panel_{'_'.join(chosen)}_vs_{_short(x_col)}{sfx}")
-                files.append(FigureFile("panel", fig.get_suptitle().split("\n")[0],
-                                        plots.save(fig, stem, formats)))
+                stem = out / _slug(f"{name}_vs_{_short(x_col)}{sfx}")
+                files.append(FigureFile(kind, fig.get_suptitle().split("\n")[0], plots.save(fig, stem, formats)))
     elif len(rs.results) > 1:
         fig = plots.metric_by_variant(runs, chosen, "result")
         files.append(FigureFile("comparison", "Comparison of results", plots.save(fig, out / "comparison", formats)))

@@ -48,8 +48,9 @@ def split_unit(name: str) -> tuple[str, str | None, str | None]:
     return name, None, None
 
 
-def unit_scale(name: str, values: Iterable[float] | None = None) -> tuple[float, str | None]:
-    """(divisor, unit label) that puts the typical |value| of `name` in a readable range."""
+def unit_scale(name: str, values: Iterable[float] | None = None, typical: str = "max") -> tuple[float, str | None]:
+    """(divisor, unit label) that puts |values| of `name` in a readable range: by their maximum
+    (axis ticks stay below 1000 units) or by their median (`typical="median"`, for tables)."""
     _base, dim, unit = split_unit(name)
     if dim is None:
         return 1.0, None
@@ -57,10 +58,10 @@ def unit_scale(name: str, values: Iterable[float] | None = None) -> tuple[float,
     a = np.abs(a[np.isfinite(a) & (a != 0)])
     if a.size == 0:
         return 1.0, unit
-    typical = float(a.max())  # ticks stay below 1000 of the chosen unit
+    typ = float(np.median(a) if typical == "median" else a.max())
     factor, label = 1.0, unit
     for f, lab in _SCALES[dim]:
-        if typical >= f * 0.999:
+        if typ >= f * 0.999:
             factor, label = f, lab
     if dim == "time" and factor < 1e-9:
         factor, label = 1.0, "s"

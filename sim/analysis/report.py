@@ -47,7 +47,7 @@ def summary_table(rs: ResultSet, metrics: list[str], by: list[str] | None = None
     s = rs.summary(by=by, metrics=metrics)
     if s.empty:
         return pd.DataFrame()
-    scale = {m: unit_scale(m, pd.to_numeric(rs.runs[m], errors="coerce")) for m in metrics}
+    scale = {m: unit_scale(m, pd.to_numeric(rs.runs[m], errors="coerce"), typical="median") for m in metrics}
     header = {m: f"{m} [{u}]" if u else m for m, (_f, u) in scale.items()}
 
     def cell(r) -> str:
@@ -56,7 +56,11 @@ def summary_table(rs: ResultSet, metrics: list[str], by: list[str] | None = None
         f = scale[r["metric"]][0]
         hw = r["half_width"]
         out = _fmt(r["mean"] / f)
-        return out if hw is None or (isinstance(hw, float) and math.isnan(hw)) else f"{out} ± {_fmt(hw / f, 2)}"
+        if hw is None or (isinstance(hw, float) and math.isnan(hw)):
+            return out
+        if hw <= 1e-9 * abs(r["mean"]):
+            hw = 0.0  # floating-point noise of identical replications
+        return f"{out} ± {_fmt(hw / f, 2)}"
 
     s = s.assign(cell=s.apply(cell, axis=1))
     if not by:
@@ -141,7 +145,8 @@ def build_report(rs: ResultSet, fig_dir: Path, fmt: str = "html", metrics: list[
     from sim.analysis.figures import _metric, choose_axes, interesting_metrics, write_figures
 
     chosen = [_metric(rs, m) for m in metrics] if metrics else interesting_metrics(rs)
-    figs = write_figures(rs, fig_dir, metrics=chosen, x=x, hue=hue, formats=("png",))
+    # a run whose replications all failed still gets a report (with its errors), without figures
+    figs = write_figures(rs, fig_dir, metrics=chosen, x=x, hue=hue, formats=("png",)) if chosen else []
     x_col, hue_col, _facets = choose_axes(rs, x, hue)
     table = summary_table(rs, chosen)
     paired = paired_table(rs, hue_col, chosen, x_col)

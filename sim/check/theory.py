@@ -259,6 +259,18 @@ def _stream_checks() -> list[Check]:
         # over the limit the accepted rate is the limit with ~no variance; under it, it is Poisson noise
         out.append(Check("stream throttling: accepted = min(offered, limit)", label, "accepted_rate_ops_s",
                          expected, scn, rel_tol=0.005 if over else 0.0))
+    # reads: a consumer polling at once with a backlog is held to min(5 calls/s x batch, bytes/s / size)
+    for read_bytes, label in ((2 * 2**20, "5 calls/s bound"), (256 * 2**10, "256KiB/s bound")):
+        batch, size = 100, 1024
+        expected = min(5 * batch, read_bytes / size)
+        scn = {"name": f"validate_stream_read_{label.split()[0]}", "system": "stream_service",
+               "seed": _seed(f"stream_read_{read_bytes}"), "duration": 25.0, "warmup": 5.0, "replications": 3,
+               "params": {"arrival_rate": "1000/s", "record_size": f"{size}B", "consumer": True,
+                          "poll_interval": 0, "read_batch": batch,
+                          "stream": {"shards": 1, "read_bytes_per_shard": f"{read_bytes}B/s"}}}
+        out.append(Check("stream throttling: reads = min(calls x batch, bytes/s)",
+                         f"backlog, {batch} x {size}B per call ({label})", "read_rate_ops_s", expected, scn,
+                         rel_tol=0.01))
     return out
 
 

@@ -482,7 +482,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="sweep directory (default results/<name>/<UTC time>-<hash>/); "
                                  "re-running into it skips finished runs")
     p.add_argument("--resume", action="store_true",
-                   help="continue the latest unfinished sweep of this scenario (or --out), skipping finished runs")
+                   help="continue the latest sweep of this same scenario under results/ (or --out), skipping finished runs")
     p.add_argument("--seed", type=int, help="base seed (replication r uses seed + r at every point)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")

@@ -35,7 +35,8 @@ class StreamServiceMicro(System):
         backoff: PositiveDuration = Field(0.1, description="first retry delay, s (doubles per attempt)")
         max_attempts: int = Field(5, ge=1)
         consumer: bool = Field(False, description="poll every shard and read new records")
-        poll_interval: Duration = Field(1.0, description="consumer: time between polls of a shard, s")
+        poll_interval: Duration = Field(1.0, description="consumer: time between polls of a shard, s (0: poll again at once)")
+        read_batch: int = Field(10_000, ge=1, description="consumer: records asked for per GetRecords")
 
     def __init__(self, sim, params, workload=None) -> None:
         super().__init__(sim, params, workload)
@@ -103,7 +104,7 @@ class StreamServiceMicro(System):
         after = None
         while True:
             try:
-                recs = yield from self.stream.get_records(shard, after)
+                recs = yield from self.stream.get_records(shard, after, self.params.read_batch)
             except RecordsExpired as e:
                 self.expired.value += e.lost
                 recs = e.records

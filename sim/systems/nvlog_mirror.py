@@ -412,7 +412,7 @@ class NvlogMirror(System):
         self.c_rejected = rec.counter("writes_rejected")
         self.c_failed = rec.counter("writes_failed")
         self.c_susp = rec.counter("suspensions")
-        self.c_resv_waits = rec.counter("reservation_waits")
+        self._resv_waits_at_warmup = 0
         self.c_blocked = rec.counter("blocked_posts")
         self.c_resync = rec.counter("resync_entries")
         self.c_aborts = rec.counter("reservations_released")
@@ -433,6 +433,7 @@ class NvlogMirror(System):
     def _warmup_mark(self):
         yield Timeout(self.env, self.sim.warmup)
         self._busy_at_warmup = self._busy_prev + self.pool.busy_now()
+        self._resv_waits_at_warmup = self.qp.sq.reservation_waits
 
     def fault_targets(self) -> dict[str, Any]:
         return self.targets
@@ -489,7 +490,6 @@ class NvlogMirror(System):
                 # suspend: give the worker back; `_restart` requeues us with the granted slots
                 w.suspended_since = env.now
                 self.c_susp.value += 1
-                self.c_resv_waits.value += 1
                 return
             w.res = res
         # ---- modify phase: no suspension from here on; the worker is held until the end
@@ -556,7 +556,8 @@ class NvlogMirror(System):
         awaiting = self.awaiting_ack
         for wc in batch:
             if wc[0] == send_kind:
-                qp.complete(wc)  # frees slots: waiting reservations are granted, their transactions restart
+                if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
+                    qp.sq.complete(wc[2])  # frees slots: waiting reservations are granted, transactions restart
                 continue
             # the partner's acknowledgement of a mirrored entry
             w = wc[1]
@@ -565,7 +566,7 @@ class NvlogMirror(System):
             self.lag.record(now - w.t_appended)
             if not w.acked:
                 self._ack(w, False, now)
-        if len(qp.cq):
+        if qp.cq._q:
             self.cq_queued_since = self.env.now
             self.pool.submit(self.completion_handler(), COMPLETIONS)
         else:
@@ -767,7 +768,9 @@ class NvlogMirror(System):
             "send_queue_occupancy_max": self.sq_occupancy.max,
             "workers_busy_mean": ((self._busy_prev + self.pool.busy_now() - self._busy_at_warmup) / t
                                   if t > 0 else math.nan),
-            "reservation_waits": self.c_resv_waits.value,
+            # the send queue's count of reservations it could not grant at once (the transactions'
+            # own count of suspensions must agree: a transaction suspends exactly then)
+            "reservation_waits": self.qp.sq.reservation_waits - self._resv_waits_at_warmup,
             "reservation_wait_mean_s": self.suspend_time.mean if self.suspend_time.n else math.nan,
             "suspensions": self.c_susp.value,
             "reservations_released": self.c_aborts.value,

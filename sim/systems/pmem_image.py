@@ -647,16 +647,19 @@ class PmemImage(System):
         env, p = self.env, self.params
         if self.images_mode:
             res = self.chain.resolve(target, verify=p.verify_checksums)
-            walked = self.chain.images[
-                self.chain.index_of(target) - res.chain_length + 1 : self.chain.index_of(target) + 1
-            ]
-            for im in reversed(walked):  # one index read per image on the chain (each pays the latency)
-                yield from self.image_mem.read(self._image_meta(im))
+            # the restore pins the versions it maps (the reclaimer may drop the image meanwhile)
+            versions = self.content_at(res.frames)
+            k = self.chain.index_of(target)
+            index_reads = [self._image_meta(im) for im in self.chain.images[k - res.chain_length + 1 : k + 1]]
+            for nbytes in reversed(
+                index_reads
+            ):  # one index read per image on the chain (each pays the latency)
+                yield from self.image_mem.read(nbytes)
             # every entry on the chain is looked up (and installed unless a newer image mapped the page)
             yield env.timeout(res.entries_read * p.entry_map_cost)
             if not clone and p.placement == "mixed":
                 yield from self.pmem.read(self.n_pages * p.page_size)  # bring pages back into DRAM
-            return self.content_at(res.frames), res.chain_length
+            return versions, res.chain_length
         versions, k, nbytes = self.ckpts.resolve(target, verify=p.verify_checksums)
         yield from self._device_read(nbytes, self.ckpts.chain_of(target))
         yield from self.live_mem.write(self.n_pages * p.page_size)

@@ -79,7 +79,7 @@ def test_report_html_is_self_contained_with_summary(sweep_dir, capsys):
     assert out.strip() == str(sweep_dir / "report.html")
     assert "<h2>Summary</h2>" in html and 'class="summary"' in html
     # summary row: reservation off, 2 slots, 8 replications, throughput in k ops/s
-    assert re.search(r"<td>False</td><td>2</td><td>8</td><td>75\.\d+ ± ", html)
+    assert re.search(r"<tr><td>False</td><td>2</td><td>8</td>(<td>[^<]*</td>)*?<td>75\.\d+ ± ", html)
     assert "throughput_ops_s [k ops/s]" in html
     assert "Paired comparison" in html
     imgs = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
@@ -107,3 +107,17 @@ def test_report_pair_of_runs(run_pair, tmp_path, capsys):
     html = (tmp_path / "pair.html").read_text()
     assert "mirror_no_reservation vs mirror_reservation" in html
     assert "Paired comparison (params.reservation: True minus False)" in html
+
+
+def test_failed_run_reports_errors_and_plot_says_why(root, tmp_path, capsys, monkeypatch):
+    import sim
+
+    monkeypatch.chdir(root)
+    out = tmp_path / "failed"
+    sim.run(root / "tests" / "data" / "toy.yaml", out=out, params__fail_after=5, duration="2s", replications=2)
+    code, _out, err = run(["plot", str(out)], capsys)
+    assert code == 2 and "2 run(s) failed" in err and err.count("\n") == 1
+    code, _out, err = run(["report", str(out)], capsys)
+    assert code == 0, err
+    html = (out / "report.html").read_text()
+    assert "Errors and violations" in html and "RuntimeError: toy failure" in html

@@ -260,3 +260,25 @@ def test_completion_ack_waits_for_a_downed_link():
     env.process(scenario())
     env.run()
     assert len(calls) == 1 and calls[0] == pytest.approx(2.5e-6 + 1e-3 + 1e-6)
+
+
+def test_selective_signalling_covers_unsignalled_sends_and_never_strands_slots():
+    env = simpy.Environment()
+    link = RdmaLink(env, latency=1e-6, bandwidth=1e9)
+    qp = QueuePair(env, link, 0, 12, signal_interval=4, signal_below_free=3)
+    for _ in range(3):
+        qp.send(qp.reserve(1), 100, lambda p: None, None)
+    env.run()
+    assert len(qp.cq) == 0 and qp.sq.posted == 3  # unsignalled: no completion yet, slots held
+    qp.send(qp.reserve(1), 100, lambda p: None, None)  # the 4th send is signalled
+    env.run()
+    (wc,) = qp.cq.poll(8)
+    assert wc[2] == 4  # accounts for the 3 unsignalled sends before it
+    qp.complete(wc)
+    assert qp.sq.posted == 0
+    # nearly full: a send that leaves fewer than 3 slots free is signalled at once
+    qp.send(qp.reserve(10), 100, lambda p: None, None)  # 2 of 12 slots stay free
+    env.run()
+    assert len(qp.cq) == 1 and qp.cq.poll(8)[0][2] == 10
+    with pytest.raises(ValueError):
+        QueuePair(env, link, 0, 4, signal_interval=0)

@@ -1,0 +1,32 @@
+"""Every registered component takes faults the protocol way and has its defaults documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.core import registry
+
+ROOT = Path(__file__).resolve().parents[2]
+CALIBRATION = (ROOT / "docs" / "calibration.md").read_text()
+COMPONENTS = [e for e in registry.entries("components")]
+
+
+@pytest.mark.parametrize("entry", COMPONENTS, ids=[e.name for e in COMPONENTS])
+def test_component_declares_fault_kinds_and_rejects_others(entry):
+    cls = entry.obj
+    kinds = getattr(cls, "FAULTS", None) or getattr(cls, "fault_kinds", None)
+    assert kinds, f"{entry.name} declares no fault kinds"
+    check = getattr(cls, "check_fault", None)
+    if check is not None:
+        with pytest.raises(ValueError, match="cannot take fault"):
+            check("clock_skew")
+
+
+@pytest.mark.parametrize("entry", [e for e in COMPONENTS if hasattr(e.obj, "Params")],
+                         ids=[e.name for e in COMPONENTS if hasattr(e.obj, "Params")])
+def test_every_default_parameter_is_in_calibration_doc(entry):
+    params = entry.obj.Params
+    missing = [f for f in params.model_fields if f != "kind" and f"`{f}`" not in CALIBRATION]
+    assert not missing, f"{entry.name}: parameters not documented in docs/calibration.md: {missing}"
