@@ -6,7 +6,7 @@ replications = 16 runs, with the duration scaled so that one run takes about `--
 wall time on this machine (calibrated with one serial run first). Prints
 wall time per executor, the speed-ups, and checks that all three give identical metric values.
 
-    python benchmarks/bench_sweep.py [--run-seconds 2] [--workers N]
+    python benchmarks/bench_sweep.py [--run-seconds 2] [--workers N] [--repeat 3]
     python benchmarks/bench_sweep.py --many 20000   # runner overhead and memory for a large sweep
 
 Figures go to benchmarks/sweep.md. Not a test: nothing is asserted except identical results.
@@ -102,6 +102,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run-seconds", type=float, default=2.0, help="wall time of one run to calibrate to")
     ap.add_argument("--workers", type=int, default=None, help="workers for processes and dask (default: cores)")
+    ap.add_argument("--repeat", type=int, default=1, help="interleaved rounds; the best time of each is kept")
     ap.add_argument("--many", type=int, default=0, help="instead: a sweep of this many tiny runs")
     args = ap.parse_args()
     workers = args.workers or available_cores()
@@ -110,23 +111,35 @@ def main() -> int:
 
     duration = calibrate(args.run_seconds)
     print(f"machine: {platform.processor() or platform.machine()}, {available_cores()} cores, "
-          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+          f"Python {platform.python_version()}, load average before {os.getloadavg()[0]:.2f}")
     print(f"16 runs (8 points x 2 replications) of nvlog_mirror, {duration * 1e3:.1f} ms simulated each "
-          f"(~{args.run_seconds:g} s wall), {workers} workers")
-    serial, a = timed("serial", duration, executor="serial")
-    procs, b = timed("processes (spawn pool)", duration, executor="processes", workers=workers)
-    dask, c = timed("dask LocalCluster (incl. start)", duration, executor="dask", workers=workers)
-
+          f"(~{args.run_seconds:g} s wall), {workers} workers, {args.repeat} round(s), best of each")
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-            Client(cl) as client:
-        dask_warm, d = timed("dask LocalCluster (already up)", duration, executor=client)
-    for other in (b, c, d):
-        pd.testing.assert_frame_equal(a, other)
+    times: dict[str, list[float]] = {}
+    frames = []
+    for _ in range(args.repeat):  # interleaved rounds, so a change of background load hits all alike
+        for label, kw in (("serial", {"executor": "serial"}),
+                          ("processes (spawn pool)", {"executor": "processes", "workers": workers}),
+                          ("dask LocalCluster (incl. start)", {"executor": "dask", "workers": workers})):
+            wall, df = timed(label, duration, **kw)
+            times.setdefault(label, []).append(wall)
+            frames.append(df)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cl, Client(cl) as client:
+            wall, df = timed("dask LocalCluster (already up)", duration, executor=client)
+            times.setdefault("dask LocalCluster (already up)", []).append(wall)
+            frames.append(df)
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0], other)
+    best = {k: min(v) for k, v in times.items()}
+    serial, procs = best["serial"], best["processes (spawn pool)"]
+    dask, dask_warm = best["dask LocalCluster (incl. start)"], best["dask LocalCluster (already up)"]
     print("identical metric values on every executor: yes")
+    print("best: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
     print(f"speed-up processes / serial: {serial / procs:.2f}x")
     print(f"dask (incl. start) / processes: {dask / procs:.2f}  (already up: {dask_warm / procs:.2f})")
+    print(f"load average after {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -83,7 +83,7 @@ def save(fig, name):
         """## Headline: image capture vs copy checkpoint, full vs difference-only index
 
 `scenarios/pmem_image_capture.yaml`: 4 GiB, 100k page writes/s (Zipf 0.99), an image or checkpoint
-every second, 8 kept; a damaged index at 20.5 s and a process crash at 30.3 s. The small size uses
+every second, 8 kept; a damaged index at 12.5 s and a process crash at 30.3 s. The small size uses
 256 MiB and 6.25k writes/s (the same writes per page per second).""",
     ),
     (

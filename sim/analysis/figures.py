@@ -77,7 +77,9 @@ def choose_axes(rs: ResultSet, x: str | None = None, hue: str | None = None) -> 
     if hue is None and x is not None:
         rest = [c for c in varying if c != x]
         if rest:
-            hue = min(rest, key=lambda c: (rs.runs[c].astype(str).nunique(), varying.index(c)))
+            # the variant: fewest values, an on/off switch first on ties
+            hue = min(rest, key=lambda c: (rs.runs[c].astype(str).nunique(),
+                                           not pd.api.types.is_bool_dtype(rs.runs[c]), varying.index(c)))
     facets = [c for c in varying if c not in (x, hue)]
     # a `scenario` column that only mirrors the hue/x adds nothing
     facets = [c for c in facets if not _mirrors(rs.runs, c, [x, hue])]
@@ -144,8 +146,8 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
             fig = plots.timeline(ts, rs.events, result=res if len(rs.results) > 1 else None)
             stem = out / (f"timeline_{_slug(str(res))}" if len(rs.results) > 1 else "timeline")
             files.append(FigureFile("timeline", f"Run timeline ({res})", plots.save(fig, stem, formats)))
-    cost = [m for m in rs.metrics if plots.split_unit(m)[1] == "cost"]
-    rec = [m for m in rs.metrics if _RECOVERY.search(m) and plots.split_unit(m)[1] == "time"]
+    cost = [m for m in chosen if plots.split_unit(m)[1] == "cost"]
+    rec = [m for m in chosen if _RECOVERY.search(m) and plots.split_unit(m)[1] == "time"]
     if cost and rec:
         by = [c for c in rs.varying()] or (["result"] if len(rs.results) > 1 else [])
         t_hue = hue_col if hue_col in by else next((c for c in by if runs[c].astype(str).nunique() <= 10), None)

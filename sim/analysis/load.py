@@ -11,7 +11,6 @@ several directories at once, can be plotted and compared the same way.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import types
 from dataclasses import dataclass, field
@@ -96,7 +95,8 @@ def resolve_column(columns, name: str) -> str:
         return hits[0]
     if hits:
         raise ResultError(f"column {name!r} is ambiguous: {', '.join(hits)}")
-    raise ResultError(f"no column {name!r}; available: {', '.join(cols)}")
+    shown = ", ".join(cols[:40]) + (f", ... ({len(cols) - 40} more)" if len(cols) > 40 else "")
+    raise ResultError(f"no column {name!r}; available: {shown}")
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -324,12 +324,6 @@ def from_sweep_frame(runs: pd.DataFrame, manifest: dict[str, Any] | None = None,
     manifest = manifest or {}
     label = label or (manifest.get("scenario") or {}).get("name", "sweep")
     return _build(runs, manifest, "sweep", label, Path("."))
-
-
-def finite_values(s: pd.Series) -> pd.Series:
-    """The finite float values of a column (NaN/inf and non-numbers dropped)."""
-    v = pd.to_numeric(s, errors="coerce").astype(float)
-    return v[v.map(math.isfinite)]
 
 
 class _CallableModule(types.ModuleType):

@@ -431,10 +431,14 @@ class QueuePair:
 
     def _acked(self, ev) -> None:
         wc = ev._value
-        if not self.link.up:  # the ACK met a downed link: it comes back after the repair
+        if self.link._down:  # the ACK met a downed link: it comes back after the repair
             self.link.park(1 - self.direction, 0.0, self._acked_late, wc)
         elif wc[3] == self.epoch:
-            self.cq.push(wc)
+            cq = self.cq
+            q = cq._q
+            q.append(wc)  # CompletionQueue.push, inlined on this hot path
+            if len(q) == 1 and cq.on_nonempty is not None:
+                cq.on_nonempty()
 
     def _acked_late(self, wc) -> None:
         if wc[3] == self.epoch:

@@ -225,6 +225,7 @@ class CdpStreams(System):
         self.durable = 0  # last write durable at the protection target (stream or journal)
         self.applied = 0  # last write applied to the replica
         self.lost_from: int | None = None  # first write lost before it was applied
+        self._lost_upto = 0
         self.rpo = sim.recorder.tally("rpo")
         self.records_expired = 0
         self.writes_lost = 0
@@ -421,13 +422,12 @@ class CdpStreams(System):
                 self._record_rpo(lo, k)
 
     def production_crash(self, permanent: bool) -> None:
-        if not self.production_up:
-            return
         now = self.env.now
-        self.production_up = False
-        self.production_procs.interrupt_all(HostDown("production", "crash"))
-        self.log.truncate_after(now)
-        if permanent:
+        if self.production_up:
+            self.production_up = False
+            self.production_procs.interrupt_all(HostDown("production", "crash"))
+            self.log.truncate_after(now)
+        if permanent and not self.disaster:
             written = self.log.count
             lost = written - self.durable
             self.disaster = {
@@ -449,35 +449,38 @@ class CdpStreams(System):
 
     # --- appliance baseline -------------------------------------------------------------------------
     def appliance_boot(self) -> Generator:
-        yield from self.appliance.start()
+        """Power the appliance on (again after a crash) and run its apply loop on it."""
+        yield from self._start_instance(self.appliance)
         self.appliance.process(self.appliance_apply())
 
     def splitter_to_appliance(self) -> Generator:
         """Send new writes over the WAN to the appliance, which journals them before acknowledging."""
         env = self.env
         p = self.params
+        attempt = 0
         while True:
             t1 = self._next_write_time()
             if t1 is None:
                 yield self.writes_drawn
                 continue
-            wait = max(t1 + p.flush_interval - env.now, 0.0 if self.appliance.running else p.flush_interval)
+            wait = t1 + p.flush_interval - env.now
             if wait > 0:
                 yield env.timeout(wait)
             hi = self.log.seq_at(env.now)
-            if self.durable >= hi or not self.appliance.running:
-                continue  # appliance down: writes wait at the splitter (RPO grows)
             lo = self.durable + 1
             nbytes = self.log.bytes_between(lo, hi) + p.record_header * (hi - lo + 1)
-            ok = yield from self._wan_send(nbytes)
-            if not ok or not self.appliance.running:
+            ok = self.appliance.running and (yield from self._wan_send(nbytes)) and self.appliance.running
+            if ok:
+                try:
+                    yield from self.journal_volume.write(nbytes)  # one sequential journal append
+                except NotRunning:
+                    ok = False
+            if not ok:  # appliance down, WAN cut or journal impaired: writes wait at the splitter
                 self.put_retries += 1
+                yield env.timeout(self._backoff(attempt))
+                attempt += 1
                 continue
-            try:
-                yield from self.journal_volume.write(nbytes)  # one sequential journal append
-            except NotRunning:
-                self.put_retries += 1
-                continue
+            attempt = 0
             self.journal_bytes += nbytes
             self.durable = hi
             self._record_rpo(lo, hi)
@@ -652,8 +655,10 @@ class CdpStreams(System):
 
     def _lost(self, lo: int, hi: int) -> None:
         """Writes lo..hi expired from the do stream before they were applied: data loss, reported."""
+        lo = max(lo, self._lost_upto + 1)  # a gap seen again after an apply that did not commit
         if hi < lo:
             return
+        self._lost_upto = hi
         self.writes_lost += hi - lo + 1
         self.data_lost_bytes += self.log.bytes_between(lo, hi)
         if self.params.detect_expiry:

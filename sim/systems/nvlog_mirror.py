@@ -219,7 +219,7 @@ class Worker:
                 ev = gen.send(value)
             except StopIteration:
                 pool = self.pool
-                now = pool.env.now
+                now = pool.env._now  # (the `now` property, without the call: this runs per task)
                 pool.busy_time += now - self.t_start
                 runq = pool.runq
                 if runq and self.alive:  # the next task, FIFO
@@ -372,6 +372,7 @@ class NvlogMirror(System):
         self.sq_occupancy = rec.gauge("send_queue_occupancy")
         self.qp = QueuePair(env, self.link, 0, p.send_queue_slots, self._completions_arrived, self.sq_occupancy,
                             signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
+        self._cq_q = self.qp.cq._q
         self.targets = {"primary": NodeTarget(self, "primary"), "partner": NodeTarget(self, "partner"),
                         "interconnect": self.link}
         # worker pool and run queue
@@ -463,6 +464,7 @@ class NvlogMirror(System):
         wl = self.workload
         gap = wl.interarrival(self.sim.rng("nvlog_mirror.arrivals"))
         size = wl.size.sampler(self.sim.rng("nvlog_mirror.sizes"))
+        fixed = float(wl.size.value) if wl.size.dist == "fixed" else 0.0  # skip the call when constant
         env = self.env
         arrived = self.c_arrived
         while True:
@@ -473,7 +475,7 @@ class NvlogMirror(System):
                 continue
             self.seq += 1
             self.inflight += 1
-            w = Write(self.seq, size(), env.now, self.epoch)
+            w = Write(self.seq, fixed or size(), env.now, self.epoch)
             self.pool.submit(self.write_transaction(w), w)
 
     def write_transaction(self, w: Write):
@@ -504,14 +506,18 @@ class NvlogMirror(System):
         yield Timeout(env, end + self._nv_lat - now)
         self.primary_log.add(lsn)  # durable in the local NVLog
         w.t_appended = env.now
-        if not self.mirroring:
-            # partner down: degraded mode; hand back an unused reservation (abort path)
+        if not self.mirroring or (self.reservation and w.res is None):
+            # degraded: the partner is down (or came back while this transaction, begun without a
+            # reservation, ran: it may not block for slots now); hand back an unused
+            # reservation (the abort path); the entry goes to the partner with the next resync
             if w.res is not None:
                 self.qp.release(w.res)
                 self.c_aborts.value += 1
                 w.res = None
             self.unmirrored.append(lsn)
-            self._ack(w, True, self.env.now)
+            self._ack(w, True, env.now)
+            if self.mirroring:
+                self._resync()
             return
         nbytes = w.size + self._hdr
         self.awaiting_ack[lsn] = w
@@ -549,7 +555,12 @@ class NvlogMirror(System):
         """Process a batch of work completions: free send-queue slots, take partner acknowledgements."""
         self.cq_queued_since = None
         qp = self.qp
-        batch = qp.cq.poll(self._cq_batch)
+        q = self._cq_q
+        if len(q) <= self._cq_batch:  # poll (as CompletionQueue.poll): everything, or a batch
+            batch = list(q)
+            q.clear()
+        else:
+            batch = qp.cq.poll(self._cq_batch)
         yield Timeout(self.env, len(batch) * self._cq_cost)
         send_kind = QueuePair.SEND
         now = self.env.now
@@ -566,7 +577,7 @@ class NvlogMirror(System):
             self.lag.record(now - w.t_appended)
             if not w.acked:
                 self._ack(w, False, now)
-        if qp.cq._q:
+        if q:
             self.cq_queued_since = self.env.now
             self.pool.submit(self.completion_handler(), COMPLETIONS)
         else:
@@ -596,7 +607,10 @@ class NvlogMirror(System):
         """The partner's acknowledgement reached the primary's NIC: a receive completion."""
         if w.epoch != self.epoch or not self.primary_up:
             return
-        self.qp.cq.push((QueuePair.RECV, w, 0, 0))
+        q = self._cq_q
+        q.append((QueuePair.RECV, w, 0, 0))  # a receive completion (CompletionQueue.push, inlined)
+        if len(q) == 1:
+            self._completions_arrived()
 
     def _ack(self, w: Write, degraded: bool, now: float) -> None:
         """Complete the client's write."""

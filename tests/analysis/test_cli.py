@@ -29,9 +29,9 @@ def test_plot_sweep_writes_figures_beside_results(sweep_dir, capsys):
 
 
 def test_plot_defaults_on_run_and_pair(run_dir, run_pair, tmp_path, capsys):
-    code, out, err = run(["plot", str(run_dir)], capsys)
+    code, out, err = run(["plot", str(run_dir), "--format", "png"], capsys)
     assert code == 0, err
-    assert (run_dir / "figures" / "timeline.png").is_file()
+    assert (run_dir / "figures" / "timeline.png").is_file() and not (run_dir / "figures" / "timeline.svg").exists()
     code, out, err = run(["plot", *map(str, run_pair), "--out", str(tmp_path / "cmp"), "--format", "png"], capsys)
     assert code == 0, err
     names = {p.name for p in (tmp_path / "cmp").iterdir()}

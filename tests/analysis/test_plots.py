@@ -178,3 +178,30 @@ def test_cumulative_probes_become_rates():
     assert np.isnan(rate[0]) and np.allclose(rate[1:], 1000.0)
     fig = plots.timeline(ts)
     assert [a.get_ylabel() for a in fig.axes] == ["writes acknowledged rate (k ops/s)", "send queue occupancy"]
+
+
+def test_further_swept_parameters_become_columns_or_files(sweep_dir, tmp_path):
+    import pandas as pd
+
+    from sim.analysis.figures import choose_axes, write_figures
+    from sim.analysis.load import from_sweep_frame
+
+    runs = pd.read_parquet(sweep_dir / "runs.parquet")
+    three = pd.concat([runs.assign(**{"workload.rate": r}) for r in (1e5, 3e5)], ignore_index=True)
+    cols = ["params.reservation", "params.send_queue_slots", "workload.rate"]
+    three = three[cols + [c for c in three.columns if c not in cols]]
+    rs = from_sweep_frame(three, {"sweep": {"parameters": cols}})
+    assert choose_axes(rs) == ("params.send_queue_slots", "params.reservation", ["workload.rate"])
+    files = write_figures(rs, tmp_path / "a", metrics=["throughput_ops_s"], formats=("png",))
+    assert [p.name for f in files for p in f.paths] == ["throughput_ops_s_vs_send_queue_slots.png"]
+    fig = plots.metric_vs_param(rs.runs, ["deadlocked", "throughput_ops_s"], "params.send_queue_slots",
+                                "params.reservation", col="workload.rate")
+    assert len(fig.axes) == 4
+    assert [a.get_title() for a in fig.axes[:2]] == ["rate = 100k", "rate = 300k"]
+    four = pd.concat([three.assign(**{"params.workers": w}) for w in (2, 4)], ignore_index=True)
+    rs4 = from_sweep_frame(four[["params.workers", *four.columns[:-1]]],
+                           {"sweep": {"parameters": [*cols, "params.workers"]}})
+    files = write_figures(rs4, tmp_path / "b", metrics=["throughput_ops_s"], formats=("png",))
+    names = sorted(p.name for f in files for p in f.paths)
+    assert names == [f"throughput_ops_s_vs_send_queue_slots__rate={r}__workers={w}.png"
+                     for r in ("100k", "300k") for w in (2, 4)]
