@@ -4,16 +4,13 @@
     rs = load("results/nvlog_sweep/<id>")            # run or sweep directory (or several)
     rs.summary()                                      # mean, std, n, 95% CI per configuration
     plots.metric_vs_param(rs.runs, "deadlocked", "params.send_queue_slots", "params.reservation")
-
-`sim.analysis.load` is both the module and, called, its `load()` function (the submodule shadows
-any package-level function of the same name once imported, so the module itself is callable).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from sim.analysis import load  # noqa: F401 - callable module: load(paths) -> ResultSet
+from sim.analysis.results import ResultError, ResultSet, load
 
 __all__ = ["ResultError", "ResultSet", "load", "plots", "stats", "figures", "report", "notebook"]
 
@@ -21,6 +18,4 @@ __all__ = ["ResultError", "ResultSet", "load", "plots", "stats", "figures", "rep
 def __getattr__(name: str):
     if name in ("plots", "stats", "figures", "report", "notebook", "cli"):
         return importlib.import_module(f"sim.analysis.{name}")
-    if name in ("ResultError", "ResultSet"):
-        return getattr(importlib.import_module("sim.analysis.load"), name)
     raise AttributeError(name)

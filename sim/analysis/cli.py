@@ -37,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from sim.analysis.figures import write_figures
-    from sim.analysis.load import ResultError, load
+    from sim.analysis.results import ResultError, load
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in ("png", "svg", "pdf")]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import plots
-from sim.analysis.load import ResultError, ResultSet
+from sim.analysis.results import ResultError, ResultSet
 
 # Metrics that say nothing in a figure unless they vary.
 _BOOKKEEPING = {"sim_time_s", "watchdog_timeout", "invariant_violations"}

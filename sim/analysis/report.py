@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.cli import add_common_arguments, error
-from sim.analysis.load import ResultError, ResultSet
+from sim.analysis.results import ResultError, ResultSet
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -230,7 +230,7 @@ def main(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from sim.analysis.load import load
+    from sim.analysis.results import load
 
     fmt = args.format or ("md" if args.out and Path(args.out).suffix.lower() in (".md", ".markdown") else "html")
     first = Path(args.result_dirs[0])

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from sim.analysis.load import ResultError, flatten, from_result, load
+from sim.analysis.results import ResultError, flatten, from_result, load
 
 
 def test_load_run_joins_scenario_parameters(run_dir):

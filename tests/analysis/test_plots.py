@@ -9,7 +9,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
 from sim.analysis import plots
-from sim.analysis.load import load
+from sim.analysis.results import load
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -184,7 +184,7 @@ def test_further_swept_parameters_become_columns_or_files(sweep_dir, tmp_path):
     import pandas as pd
 
     from sim.analysis.figures import choose_axes, write_figures
-    from sim.analysis.load import from_sweep_frame
+    from sim.analysis.results import from_sweep_frame
 
     runs = pd.read_parquet(sweep_dir / "runs.parquet")
     three = pd.concat([runs.assign(**{"workload.rate": r}) for r in (1e5, 3e5)], ignore_index=True)

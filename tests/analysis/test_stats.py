@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis.load import load
+from sim.analysis.results import load
 from sim.analysis.stats import (
     compare_variants,
     interval,

@@ -11,8 +11,6 @@ several directories at once, can be plotted and compared the same way.
 from __future__ import annotations
 
 import json
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,14 +322,3 @@ def from_sweep_frame(runs: pd.DataFrame, manifest: dict[str, Any] | None = None,
     manifest = manifest or {}
     label = label or (manifest.get("scenario") or {}).get("name", "sweep")
     return _build(runs, manifest, "sweep", label, Path("."))
-
-
-class _CallableModule(types.ModuleType):
-    """Lets `from sim.analysis import load; load(path)` work: the package attribute `load` is this
-    module once it has been imported, so the module forwards calls to `load()`."""
-
-    def __call__(self, paths: Any) -> ResultSet:
-        return load(paths)
-
-
-sys.modules[__name__].__class__ = _CallableModule
