@@ -225,7 +225,8 @@ def run_sweep(
     # failed runs are tried again: a fix of the model (same package version) or of a worker should count
     cached = {k: r for k, r in done_before.items() if not r.get("error")}
 
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[int, int, dict[str, float], str | None]] = []  # (point, replication, metrics, error)
+    swept_at: dict[int, dict[str, Any]] = {}  # point -> its swept values (the tidy tables' first columns)
     errors: list[dict[str, Any]] = []
     violations: list[dict[str, Any]] = []
     stats = {"executed": 0, "reused": 0, "failed": 0, "points_target_met": 0, "points_target_missed": 0}
@@ -245,6 +246,7 @@ def run_sweep(
     def open_point(index: int, assignment: dict[str, Any]) -> None:
         point_resolved = resolve_point(scenario.located, assignment, index)
         p = _Point(index, assignment, run_config(point_resolved), swept_values(point_resolved, names, assignment))
+        swept_at[index] = p.swept
         p.submitted = p.outstanding = plan.initial
         for r in range(plan.initial):
             queue.append((p, r))
@@ -252,9 +254,8 @@ def run_sweep(
     def complete(p: _Point, r: int, rec: dict[str, Any], reused: bool) -> None:
         nonlocal metric_checked
         err = rec.get("error")
-        row = {**p.swept, "point": p.index, "replication": r, "seed": base_seed + r, **rec.get("metrics", {}),
-               "error": err.splitlines()[0] if err else None}
-        rows.append(row)
+        # the metrics dict is shared with the run cache, not copied: memory is one metric row per run
+        rows.append((p.index, r, rec.get("metrics") or {}, err.splitlines()[0] if err else None))
         stats["reused" if reused else "executed"] += 1
         if err:
             stats["failed"] += 1
@@ -356,7 +357,7 @@ def run_sweep(
 
     errors.sort(key=lambda e: (e["point"], e["replication"]))
     violations.sort(key=lambda v: (v["point"], v["replication"]))
-    runs = _runs_frame(rows, names)
+    runs = _runs_frame(rows, swept_at, names, base_seed)
     summary = summarize(runs, names)
     manifest = {
         "kind": "sweep",
@@ -446,17 +447,23 @@ def _pool_size(ex: cf.Executor) -> int:
     return int(getattr(ex, "_max_workers", 1) or 1)
 
 
-def _runs_frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+def _runs_frame(rows: list[tuple[int, int, dict[str, float], str | None]], swept_at: dict[int, dict[str, Any]],
+                names: list[str], base_seed: int) -> pd.DataFrame:
+    """The tidy runs table: swept parameters, point, replication, seed, metrics, error; sorted."""
     if not rows:
         return pd.DataFrame(columns=[*names, *ID_COLUMNS, "error"])
-    rows.sort(key=lambda r: (r["point"], r["replication"]))
-    df = pd.DataFrame.from_records(rows)
-    lead = [*names, *ID_COLUMNS]
-    metrics = [c for c in df.columns if c not in lead and c != "error"]
-    df = df[[*lead, *metrics, "error"]]
-    for c in ID_COLUMNS:
-        df[c] = df[c].astype("int64")
-    return df
+    rows.sort(key=lambda r: (r[0], r[1]))
+    point = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    rep = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    parts = []
+    if names:
+        parts.append(pd.DataFrame.from_records([swept_at[int(pt)] for pt in point], columns=names))
+    parts.append(pd.DataFrame({"point": point, "replication": rep, "seed": rep + base_seed}))
+    metrics = pd.DataFrame.from_records([r[2] for r in rows])
+    if not metrics.empty:
+        parts.append(metrics.astype("float64"))
+    parts.append(pd.DataFrame({"error": pd.Series([r[3] for r in rows], dtype=object)}))
+    return pd.concat(parts, axis=1)
 
 
 def sweep(path_or_scenario: Any, **kwargs: Any) -> pd.DataFrame:

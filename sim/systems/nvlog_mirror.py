@@ -428,6 +428,11 @@ class NvlogMirror(System):
     # --- System contract ---------------------------------------------------------------------------
     def start(self) -> None:
         self.env.process(self.client_arrivals())
+        self._heal_start: float | None = None
+        self._acked_at_heal = 0
+        heal = self.sim.checks.get("heal_phase")
+        if heal:
+            self.env.process(self._heal_phase_mark(max(0.0, self.sim.duration - heal)))
         if self.sim.warmup > 0:
             self.env.process(self._warmup_mark())
 
@@ -435,6 +440,29 @@ class NvlogMirror(System):
         yield Timeout(self.env, self.sim.warmup)
         self._busy_at_warmup = self._busy_prev + self.pool.busy_now()
         self._resv_waits_at_warmup = self.qp.sq.reservation_waits
+
+    def converged(self) -> str | None:
+        """Liveness after a campaign's heal phase: the pair serves, mirrors and has caught up."""
+        if not (self.primary_up and self.primary_serving):
+            return "the primary is not serving writes"
+        if not self.partner_up:
+            return "the partner is down"
+        if not self.mirroring:
+            return "the primary still runs degraded (the partner was never resynced)"
+        if not self.link.up:
+            return "the interconnect is still down"
+        backlog = len(self.unmirrored)
+        if backlog > self.params.send_queue_slots:
+            return f"{backlog} log entries are still missing on the partner"
+        recent = self.c_acked.value - self._acked_at_heal
+        if self._heal_start is not None and recent == 0:
+            return "no write was acknowledged during the heal phase"
+        return None
+
+    def _heal_phase_mark(self, at: float):
+        yield Timeout(self.env, at)
+        self._heal_start = self.env.now
+        self._acked_at_heal = self.c_acked.value
 
     def fault_targets(self) -> dict[str, Any]:
         return self.targets

@@ -958,9 +958,11 @@ class PmemImage(System):
         return {
             "captures": self.captures.value,
             "capture_pause_mean_s": mean(self.pause_tally),
+            "capture_pause_p50_s": self.pause_tally.percentile(50) if self.pause_tally.n else nan,
             "capture_pause_p99_s": self.pause_tally.percentile(99) if self.pause_tally.n else nan,
             "capture_pause_max_s": self.pause_tally.max if self.pause_tally.n else nan,
             "metadata_bytes_per_image": mean(self.meta_tally),
+            "metadata_bytes_per_image_p50": self.meta_tally.percentile(50) if self.meta_tally.n else nan,
             "metadata_bytes_total": self.meta_gauge.mean(),
             "metadata_bytes_total_max": self.meta_gauge.max,
             "copy_bytes_per_checkpoint": mean(self.copy_bytes_tally),

@@ -332,3 +332,30 @@ def test_reservation_never_blocks_a_worker_even_across_a_partner_restart():
         assert len(system.acked_degraded.difference(system.partner_log)) == 0
         assert system.violations() == []
     assert straddled > 0  # the case was exercised
+
+
+def test_converged_reports_what_has_not_recovered():
+    """The heal phase's liveness hook: a partner left down is named; a healed pair converges."""
+    root = Path(__file__).resolve().parents[2]
+    sc = load_scenario(root / "scenarios" / "nvlog_campaign.yaml", {"faults": []})
+
+    def run(heal: bool):
+        sim, system = build(sc.resolved, 3)
+        crash = SimpleNamespace(kind="crash", target="partner", params={})
+
+        def fault():
+            yield sim.env.timeout(0.010)
+            system.inject(crash)
+            if heal:
+                yield sim.env.timeout(0.003)
+                system.heal(crash)
+
+        sim.env.process(fault())
+        system.start()
+        sim.run()
+        return system.converged()
+
+    assert run(heal=False) == "the partner is down"
+    assert run(heal=True) is None
+    healed = run_scenario(load_scenario(root / "scenarios" / "nvlog_campaign.yaml"), write=False)
+    assert healed.metrics["invariant_violations"].iloc[0] == 0
