@@ -138,7 +138,8 @@ smaller one only while fewer than half the pages changed in an interval: the cro
     ),
     (
         "code",
-        r"""sw = sweep("pmem_image_sweep", {"params.memory_size": "128MiB", "workload.write_rate": "3125/s"})
+        r"""sw = sweep("pmem_image_sweep", {"params.memory_size": "128MiB", "workload.write_rate": "3125/s",
+                                "params.write_tick": "20ms"})
 
 
 def dist_of(keys):  # the key distribution's name, whether the column holds dicts or their text

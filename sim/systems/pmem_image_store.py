@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FRAME = np.int64  # frame ids and page versions
+FRAME = np.int32  # frame ids and page versions (2^31 of either is far beyond any run)
 
 
 class PageFrames:
