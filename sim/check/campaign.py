@@ -333,7 +333,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed of the first run (run k uses seed + k; default: the scenario's)")
     p.add_argument("--duration", type=_seconds, help="override the run duration (e.g. 200ms)")
     p.add_argument("--heal", type=_seconds, help="heal phase with faults off at the end "
-                                                   f"(default: checks.heal_phase, else {DEFAULT_HEAL_FRACTION:.0%} "
+                                                   f"(default: checks.heal_phase, else {DEFAULT_HEAL_FRACTION * 100:.0f}%% "
                                                    "of the duration)")
     p.add_argument("--max-faults", type=int, default=DEFAULT_MAX_FAULTS, help="at most this many faults per run")
     p.add_argument("--kinds", help="comma-separated fault kinds to draw from (default: all the system takes)")
