@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _harness import ROOT, peak_rss_mb, timed_run
 
-from sim.runner.replication import build  # noqa: E402
-from sim.scenario import load_scenario, parse_set_arguments  # noqa: E402
+from sim.scenario import load_scenario, parse_set_arguments
 
 SCENARIO = ROOT / "scenarios" / "cdp_streams_compare.yaml"
 
@@ -48,23 +45,12 @@ def main() -> int:
     for v in variants:
         sc = load_scenario(args.scenario, {**overrides, **({"params.variant": v} if v else {})})
         for r in range(reps):
-            from sim.faults import schedule
-
-            sim, system = build(sc.resolved, sc.resolved["seed"] + r)
-            eid0 = next(sim.env._eid)  # SimPy numbers every scheduled event: the difference counts them
-            t0, c0 = time.perf_counter(), time.process_time()
-            schedule(sim, system, sc.resolved.get("faults") or [])
-            system.start()
-            sim.run()
-            m = system.metrics()
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            events = next(sim.env._eid) - eid0
-            total_wall += wall
-            total_cpu += cpu
-            print(f"{v or '-':<16}{r:>4}{wall:>9.2f}{cpu:>8.2f}{events:>10d}{int(m['writes']):>9d}"
-                  f"{events / max(cpu, 1e-9):>11.0f}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"serial total: wall {total_wall:.1f} s, cpu {total_cpu:.1f} s; peak RSS {rss:.0f} MiB")
+            res = timed_run(sc.resolved, sc.resolved["seed"] + r, violations=False)
+            total_wall += res.wall
+            total_cpu += res.cpu
+            print(f"{v or '-':<16}{r:>4}{res.wall:>9.2f}{res.cpu:>8.2f}{res.events:>10d}"
+                  f"{int(res.metrics['writes']):>9d}{res.events / max(res.cpu, 1e-9):>11.0f}")
+    print(f"serial total: wall {total_wall:.1f} s, cpu {total_cpu:.1f} s; peak RSS {peak_rss_mb():.0f} MiB")
     if not args.serial_only:
         with tempfile.TemporaryDirectory() as tmp:  # a fresh directory: nothing is reused
             t0 = time.perf_counter()

@@ -15,18 +15,11 @@ The figure is recorded in benchmarks/nvlog.md. Not a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import platform
-import resource
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _harness import ROOT, machine, peak_rss_mb, timed_run
 
-from sim.core.units import to_rate  # noqa: E402
-from sim.runner.replication import build  # noqa: E402
-from sim.scenario import load_scenario, parse_set_arguments  # noqa: E402
+from sim.core.units import to_rate
+from sim.scenario import load_scenario, parse_set_arguments
 
 
 def main() -> int:
@@ -44,38 +37,18 @@ def main() -> int:
     overrides = {**parse_set_arguments(args.set), "workload.rate": args.rate, "duration": duration, "warmup": 0,
                  "params.reservation": True}
     sc = load_scenario(args.scenario, overrides)
-    sim, system = build(sc.resolved, args.seed)
-    env = sim.env
-    eid0 = next(env._eid)  # SimPy numbers every scheduled event: the difference counts them
-    system.start()
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    if args.profile:
-        import cProfile
-        import pstats
-
-        prof = cProfile.Profile()
-        prof.enable()
-        out = sim.run()
-        prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-    else:
-        out = sim.run()
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    events = next(env._eid) - eid0 - 1
-    m = system.metrics()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    res = timed_run(sc.resolved, args.seed, violations=False, profile=args.profile, profile_lines=25)
+    wall, cpu, events, m = res.wall, res.cpu, res.events, res.metrics
     acked = m["writes_acknowledged"]
-    print(f"machine           : {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+    print(f"machine           : {machine()}")
     print(f"scenario          : {args.scenario} (reservation on, rate {rate:.0f}/s, {duration:g} s simulated)")
     print(f"writes arrived    : {m['writes_arrived']:.0f}")
     print(f"writes acknowledged: {acked:.0f}")
-    print(f"deadlocked        : {int(out.deadlock is not None)}")
+    print(f"deadlocked        : {int(res.out.deadlock is not None)}")
     print(f"wall time         : {wall:.2f} s (CPU {cpu:.2f} s; the two differ when other jobs share the cores)")
     print(f"simpy events      : {events:,} ({events / max(acked, 1):.2f} per write)")
     print(f"writes / wall s   : {acked / wall:,.0f}")
-    print(f"peak RSS          : {rss_mb:.0f} MB")
+    print(f"peak RSS          : {peak_rss_mb():.0f} MB")
     return 0
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from sim.analysis.notebook import parameters_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,21 +30,14 @@ The baseline is an always-on appliance with a journal. See `docs/models/cdp_stre
 
 Every run recovers to the latest point and to random past points T and compares each recovered
 volume block by block with the oracle (`invariant_violations`)."""),
-    ("params", """import os
-
-SIZE = os.environ.get("SIM_NOTEBOOK_SIZE", "small")  # "small": short runs for CI; "full": the scenario files as written
-OUT_DIR = None   # where sweep results are written (None: kept in memory)
-FIG_DIR = None   # if set, figures are saved there as cdp_*.png"""),
-    ("code", """from pathlib import Path
-
-import matplotlib
+    ("params", parameters_source("cdp_*.png")),
+    ("code", """import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-import sim
-from sim.analysis.notebook import repo_path
+from sim.analysis.notebook import save_figure, sweep_checked
 
 SMALL = SIZE == "small"
 pd.set_option("display.width", 180)
@@ -57,18 +49,12 @@ SMALL_BASE = {"params.volume.capacity": "1GiB", "params.journal.capacity": "4GiB
 
 def sweep(name, small_overrides):
     overrides = {**SMALL_BASE, **small_overrides} if SMALL else {}
-    out = None if OUT_DIR is None else str(Path(OUT_DIR) / name)
-    runs = sim.sweep(str(repo_path("scenarios", f"{name}.yaml")), executor="serial", progress=False,
-                     overrides=overrides, out=out)
-    assert runs["error"].isna().all(), runs["error"].dropna().iloc[0]
-    assert (runs["invariant_violations"] == 0).all(), "a recovered volume differs from the oracle"
-    return runs
+    return sweep_checked(name, overrides, out_dir=OUT_DIR,
+                         violated="a recovered volume differs from the oracle")
 
 
 def save(fig, name):
-    if FIG_DIR is not None:
-        Path(FIG_DIR).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(FIG_DIR) / f"{name}.png", dpi=120, bbox_inches="tight")"""),
+    save_figure(fig, FIG_DIR, name)"""),
     ("md", """## Headline: the mechanisms against the appliance, production site lost
 
 `scenarios/cdp_streams_compare.yaml`: the production site is lost (a `crash` of `production` with no
@@ -163,22 +149,9 @@ assert (ret_table.loc[ret_table.index > retention, "data_lost_bytes"] > 0).all()
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for kind, src in CELLS:
-        if kind == "md":
-            cells.append(new_markdown_cell(src))
-        else:
-            cell = new_code_cell(src)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
+def main() -> None:
+    write_notebook(CELLS, HERE / "cdp_streams.ipynb")
 
 
 if __name__ == "__main__":
-    path = HERE / "cdp_streams.ipynb"
-    nbformat.write(build(), path)
-    print(f"wrote {path}")
+    main()

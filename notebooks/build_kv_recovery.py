@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from sim.analysis.notebook import parameters_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,21 +30,15 @@ during recovery and in normal operation. See `docs/models/kv_recovery.md`.
 This notebook runs the three scenario files and reproduces the headline comparison. Every run also
 checks the oracle: every acknowledged write visible after recovery, every replica read equal to the
 value its key had at the replica's snapshot, snapshots never going back (`invariant_violations`)."""),
-    ("params", """import os
-
-SIZE = os.environ.get("SIM_NOTEBOOK_SIZE", "small")  # "small": short runs for CI; "full": the scenario files as written
-OUT_DIR = None   # where sweep results are written (None: kept in memory)
-FIG_DIR = None   # if set, figures are saved there as kv_*.png"""),
-    ("code", """from pathlib import Path
-
-import matplotlib
+    ("params", parameters_source("kv_*.png")),
+    ("code", """import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
 import sim
-from sim.analysis.notebook import repo_path
+from sim.analysis.notebook import repo_path, save_figure, sweep_checked
 
 SMALL = SIZE == "small"
 pd.set_option("display.width", 160)
@@ -53,18 +46,11 @@ pd.set_option("display.width", 160)
 
 def sweep(name, small_overrides):
     overrides = small_overrides if SMALL else {}
-    out = None if OUT_DIR is None else str(Path(OUT_DIR) / name)
-    runs = sim.sweep(str(repo_path("scenarios", f"{name}.yaml")), executor="serial", progress=False,
-                     overrides=overrides, out=out)
-    assert runs["error"].isna().all(), runs["error"].dropna().iloc[0]
-    assert (runs["invariant_violations"] == 0).all(), "an invariant was violated"
-    return runs
+    return sweep_checked(name, overrides, out_dir=OUT_DIR)
 
 
 def save(fig, name):
-    if FIG_DIR is not None:
-        Path(FIG_DIR).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(FIG_DIR) / f"{name}.png", dpi=120, bbox_inches="tight")"""),
+    save_figure(fig, FIG_DIR, name)"""),
     ("md", """## Headline: the mechanism against its baselines, same crash
 
 `scenarios/kv_recovery.yaml`: the node crashes at a random time (the same in each replication at
@@ -150,26 +136,8 @@ st"""),
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for kind, src in CELLS:
-        if kind == "md":
-            cells.append(new_markdown_cell(src))
-        else:
-            cell = new_code_cell(src)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
 def main() -> None:
-    out = HERE / "kv_recovery.ipynb"
-    nbformat.write(build(), out)
-    print(f"wrote {out}")
+    write_notebook(CELLS, HERE / "kv_recovery.ipynb")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from sim.analysis.notebook import write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -249,31 +248,12 @@ print("report:", out / "sweep" / "report.html")"""),
 ]
 
 
-def build(cells: list[tuple[str, str]], kernel: str = "python3"):
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    for kind, src in cells:
-        if kind == "md":
-            nb.cells.append(new_markdown_cell(src))
-        elif kind == "params":
-            nb.cells.append(new_code_cell(src, metadata={"tags": ["parameters"]}))
-        else:
-            nb.cells.append(new_code_cell(src))
-    for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives an identical file
-        cell["id"] = f"cell-{i:02d}"
-    return nb
-
-
 NOTEBOOKS = {"00_quickstart.ipynb": QUICKSTART, "nvlog_mirror.ipynb": NVLOG}
 
 
 def main() -> None:
     for name, cells in NOTEBOOKS.items():
-        nb = build(cells)
-        nbformat.validate(nb)
-        nbformat.write(nb, str(HERE / name))
-        print("wrote", HERE / name)
+        write_notebook(cells, HERE / name)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from sim.analysis.notebook import parameters_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,18 +35,10 @@ Every run checks the oracle: each restore and clone equals memory at the image i
 page; each recovery (latest image + log replay) equals memory at the failure
 (`invariant_violations` must be 0).""",
     ),
-    (
-        "params",
-        """import os
-
-SIZE = os.environ.get("SIM_NOTEBOOK_SIZE", "small")  # "small": short runs for CI; "full": the scenario files as written
-OUT_DIR = None   # where sweep results are written (None: kept in memory)
-FIG_DIR = None   # if set, figures are saved there as pmem_image_*.png""",
-    ),
+    ("params", parameters_source("pmem_image_*.png")),
     (
         "code",
         """import re
-from pathlib import Path
 
 import matplotlib
 
@@ -55,8 +46,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-import sim
-from sim.analysis.notebook import repo_path
+from sim.analysis.notebook import save_figure, sweep_checked
 
 SMALL = SIZE == "small"
 pd.set_option("display.width", 180)
@@ -65,18 +55,11 @@ SCHEMES = ["full_index", "diff_index", "copy_whole", "copy_dirty"]
 
 def sweep(name, small_overrides):
     overrides = small_overrides if SMALL else {}
-    out = None if OUT_DIR is None else str(Path(OUT_DIR) / name)
-    runs = sim.sweep(str(repo_path("scenarios", f"{name}.yaml")), executor="serial", progress=False,
-                     overrides=overrides, out=out)
-    assert runs["error"].isna().all(), runs["error"].dropna().iloc[0]
-    assert (runs["invariant_violations"] == 0).all(), "an invariant was violated"
-    return runs
+    return sweep_checked(name, overrides, out_dir=OUT_DIR)
 
 
 def save(fig, name):
-    if FIG_DIR is not None:
-        Path(FIG_DIR).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(FIG_DIR) / f"{name}.png", dpi=120, bbox_inches="tight")""",
+    save_figure(fig, FIG_DIR, name)""",
     ),
     (
         "md",
@@ -212,26 +195,8 @@ pl_table""",
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for kind, src in CELLS:
-        if kind == "md":
-            cells.append(new_markdown_cell(src))
-        else:
-            cell = new_code_cell(src)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
 def main() -> None:
-    out = HERE / "pmem_image.ipynb"
-    nbformat.write(build(), out)
-    print(f"wrote {out}")
+    write_notebook(CELLS, HERE / "pmem_image.ipynb")
 
 
 if __name__ == "__main__":

@@ -75,11 +75,12 @@ def print_summary(metrics) -> None:
     cols = [c for c in metrics.columns if c not in ("replication", "seed")]
     n = len(metrics)
     print(f"{'metric':<34} {'mean':>14} {'min':>12} {'max':>12}   (n={n})")
+    def fmt(v: float) -> str:
+        return "nan" if math.isnan(v) else f"{v:.6g}"
+
     for c in cols:
         s = metrics[c].astype(float)
-        mean = s.mean()
-        fmt = (lambda v: f"{v:.6g}" if not math.isnan(v) else "nan")
-        print(f"{c:<34} {fmt(mean):>14} {fmt(s.min()):>12} {fmt(s.max()):>12}")
+        print(f"{c:<34} {fmt(s.mean()):>14} {fmt(s.min()):>12} {fmt(s.max()):>12}")
 
 
 def _cli_error(path: str, msg: str):

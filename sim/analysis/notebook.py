@@ -1,4 +1,5 @@
-"""Executing notebooks with parameters (papermill-style), and finding the repository from a notebook.
+"""Executing notebooks with parameters (papermill-style), finding the repository from a notebook,
+building notebooks from cell lists (`notebooks/build_*.py`) and the helpers their cells share.
 
 Every notebook in `notebooks/` has one code cell tagged `parameters` defining at least `SIZE`
 ("small" for CI, "full" for the paper figures) and `OUT_DIR` (None: a results/ subdirectory).
@@ -130,3 +131,79 @@ def _describe_failure(path: Path, nb, exc: Exception) -> str:
     src = failed[1].source if failed else ""
     tb = _ANSI.sub("", str(exc)).strip()
     return f"{head}\n--- cell source ---\n{src}\n--- traceback (end) ---\n{tb[-2500:]}"
+
+
+# --- building notebooks (used by notebooks/build_*.py) -------------------------------------------
+
+Cells = list[tuple[str, str]]
+
+
+def parameters_source(fig_names: str) -> str:
+    """The parameters cell of a model notebook that runs sweeps: SIZE (from SIM_NOTEBOOK_SIZE),
+    OUT_DIR, and FIG_DIR for figures named `fig_names` (e.g. "kv_*.png")."""
+    return f"""import os
+
+SIZE = os.environ.get("{SIZE_ENV}", "small")  # "small": short runs for CI; "full": the scenario files as written
+OUT_DIR = None   # where sweep results are written (None: kept in memory)
+FIG_DIR = None   # if set, figures are saved there as {fig_names}"""
+
+
+def build_notebook(cells: Cells, kernel: str = "python3"):
+    """A notebook of `cells`, each `(kind, source)` with kind "md", "code" or "params" (a code cell
+    tagged `parameters`); cell ids are numbered, so that rebuilding gives an identical file."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for kind, src in cells:
+        if kind == "md":
+            nb.cells.append(new_markdown_cell(src))
+        elif kind == "params":
+            nb.cells.append(new_code_cell(src, metadata={"tags": [PARAMETERS_TAG]}))
+        elif kind == "code":
+            nb.cells.append(new_code_cell(src))
+        else:
+            raise ValueError(f"unknown cell kind {kind!r} (md, code or params)")
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"
+    return nb
+
+
+def write_notebook(cells: Cells, path: str | Path) -> Path:
+    """Build the notebook of `cells`, validate it and write it (without outputs) to `path`."""
+    import nbformat
+
+    nb = build_notebook(cells)
+    nbformat.validate(nb)
+    nbformat.write(nb, str(path))
+    print("wrote", path)
+    return Path(path)
+
+
+# --- helpers for the cells of model notebooks ----------------------------------------------------
+
+
+def sweep_checked(name: str, overrides: dict[str, Any] | None = None, *, out_dir: str | Path | None = None,
+                  violated: str = "an invariant was violated"):
+    """Run `scenarios/<name>.yaml` as a serial sweep with `overrides` (results written under
+    `out_dir/<name>` if `out_dir` is set) and return its runs; raises AssertionError if a run failed
+    (with its error) or violated an invariant (with the message `violated`)."""
+    import sim
+
+    out = None if out_dir is None else str(Path(out_dir) / name)
+    runs = sim.sweep(str(repo_path("scenarios", f"{name}.yaml")), executor="serial", progress=False,
+                     overrides=overrides or {}, out=out)
+    if not runs["error"].isna().all():
+        raise AssertionError(runs["error"].dropna().iloc[0])
+    if not (runs["invariant_violations"] == 0).all():
+        raise AssertionError(violated)
+    return runs
+
+
+def save_figure(fig, fig_dir: str | Path | None, name: str) -> None:
+    """Save `fig` as `fig_dir/<name>.png` (120 dpi, tight), creating the directory; nothing if
+    `fig_dir` is None."""
+    if fig_dir is not None:
+        Path(fig_dir).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(fig_dir) / f"{name}.png", dpi=120, bbox_inches="tight")

@@ -8,6 +8,8 @@
   optionally capped per transfer. Event-driven: one pending timer, O(log n) per transfer.
 - `TokenBucket`: the rate limiter of cloud APIs (a sustained rate plus a burst allowance).
 - `RateGate`: admits one command every 1/rate seconds (a device's IOPS limit).
+- `CloudService`: the `outage` and `throttle` faults of a cloud service; `BilledStorage`: bytes
+  stored integrated over time for a per-GB-month price.
 - The exceptions components raise (throttling, outage, partition, lost or corrupt data).
 """
 
@@ -91,6 +93,81 @@ class Component:
 def fault_param(fault: Any, key: str, default: Any = None) -> Any:
     params = getattr(fault, "params", None) or {}
     return params.get(key, default)
+
+
+def random_subset(rng: Any, pool: list[Any], count: int) -> list[Any]:
+    """`count` distinct items of `pool` (all of them if fewer) drawn with `rng`, in pool order."""
+    if not pool:
+        return []
+    return [pool[i] for i in sorted(rng.choice(len(pool), size=min(count, len(pool)), replace=False))]
+
+
+def pick_fault_keys(component: Component, fault: Any, data: dict[Any, Any]) -> list[Any]:
+    """The keys of `data` a `lose_data` / `corrupt_data` fault hits: `params.key` (if stored), else
+    `params.count` (default 1) keys at random from the component's `<name>.faults` stream."""
+    key = fault_param(fault, "key")
+    if key is not None:
+        return [key] if key in data else []
+    count = int(fault_param(fault, "count", 1))
+    return random_subset(component.sim.rng(f"{component.name}.faults"), list(data), count)
+
+
+# --- cloud services -------------------------------------------------------------------------------
+SECONDS_PER_MONTH = 730 * 3600.0  # AWS bills GB-month over 730 hours
+GB = 2.0**30  # AWS bills storage in binary GB (2^30 bytes)
+
+
+class CloudService(Component):
+    """Base of a cloud service (object store, stream, snapshot service): its `outage` and `throttle` faults.
+
+    `outage` sets `self.outage` until it heals (the service then fails its requests with
+    `ServiceUnavailable`); `throttle` sets `self.throttle_factor` to `params.factor` in [0, 1] until
+    it heals (the service scales its rate limits by it; 0 refuses every request). Which of the two a
+    service takes is its `FAULTS`.
+    """
+
+    def __init__(self, sim, params: Any, name: str) -> None:
+        super().__init__(sim, params, name)
+        self.outage = False
+        self.throttle_factor = 1.0
+
+    def _inject_outage(self, fault: Any) -> None:
+        self.outage = True
+
+    def _heal_outage(self, fault: Any) -> None:
+        self.outage = False
+
+    def _inject_throttle(self, fault: Any) -> None:
+        f = float(fault_param(fault, "factor", 0.0))
+        if not 0.0 <= f <= 1.0:
+            raise ValueError(f"throttle on {self.name}: factor must be in [0, 1]")
+        self.throttle_factor = f
+
+    def _heal_throttle(self, fault: Any) -> None:
+        self.throttle_factor = 1.0
+
+
+class BilledStorage:
+    """Mixin of a service billing its `stored_bytes` per GB-month: call `_start_storage_meter()` in
+    `__init__` and `_account_storage()` before every change of `stored_bytes`."""
+
+    env: simpy.Environment
+    stored_bytes: float
+
+    def _start_storage_meter(self) -> None:
+        self.stored_bytes = 0.0
+        self._byte_seconds = 0.0
+        self._t = self.env.now
+
+    def _account_storage(self) -> None:
+        now = self.env.now
+        self._byte_seconds += self.stored_bytes * (now - self._t)
+        self._t = now
+
+    def storage_gb_months(self) -> float:
+        """GB-months stored so far (bytes integrated over simulated time)."""
+        self._account_storage()
+        return self._byte_seconds / GB / SECONDS_PER_MONTH
 
 
 # --- bandwidth sharing ----------------------------------------------------------------------------

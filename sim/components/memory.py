@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from sim.components.base import Component, SharedBandwidth
+from sim.components.base import Component, SharedBandwidth, pick_fault_keys
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveSize
@@ -174,17 +174,7 @@ class Memory(Component):
 
     def _inject_corrupt_data(self, fault: Any) -> None:
         """Mark a stored value corrupt: `params.key` (one key) or `params.count` keys chosen at random."""
-        from sim.components.base import fault_param
-
-        key = fault_param(fault, "key")
-        if key is not None:
-            keys = [key] if key in self.data else []
-        else:
-            count = int(fault_param(fault, "count", 1))
-            pool = list(self.data)
-            rng = self.sim.rng(f"{self.name}.faults")
-            keys = [pool[i] for i in rng.choice(len(pool), size=min(count, len(pool)), replace=False)] if pool else []
-        for k in keys:
+        for k in pick_fault_keys(self, fault, self.data):
             self.data[k] = Corrupted(self.data[k])
 
 

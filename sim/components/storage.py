@@ -26,7 +26,7 @@ from typing import Any, Literal
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, NotRunning, RateGate, SharedBandwidth, fault_param
+from sim.components.base import Component, NotRunning, RateGate, SharedBandwidth, fault_param, pick_fault_keys
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveRate, PositiveSize
@@ -154,26 +154,15 @@ class BlockDevice(Component):
         return self.device_queue.count
 
     # --- faults --------------------------------------------------------------------------------
-    def _pick_keys(self, fault: Any) -> list[Any]:
-        key = fault_param(fault, "key")
-        if key is not None:
-            return [key] if key in self.data else []
-        pool = list(self.data)
-        count = int(fault_param(fault, "count", 1))
-        if not pool:
-            return []
-        rng = self.sim.rng(f"{self.name}.faults")
-        return [pool[i] for i in sorted(rng.choice(len(pool), size=min(count, len(pool)), replace=False))]
-
     def _inject_lose_data(self, fault: Any) -> None:
         """Lose blocks: `params.key`, or `params.count` blocks at random."""
-        for k in self._pick_keys(fault):
+        for k in pick_fault_keys(self, fault, self.data):
             del self.data[k]
 
     def _inject_corrupt_data(self, fault: Any) -> None:
         from sim.components.memory import Corrupted
 
-        for k in self._pick_keys(fault):
+        for k in pick_fault_keys(self, fault, self.data):
             self.data[k] = Corrupted(self.data[k])
 
     def _inject_slow_link(self, fault: Any) -> None:

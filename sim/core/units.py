@@ -51,52 +51,45 @@ def _finite(x: float, raw: object) -> float:
     return x
 
 
-def to_seconds(value: object) -> float:
-    """'150us' -> 1.5e-4; numbers are seconds."""
-    parts = _split(value, "duration (e.g. 150us, 2s, 5min)")
+def _to_si(value: object, kind: str, examples: str, units: dict[str, float], use: str,
+           base_example: str | None = None) -> float:
+    """`value` in SI units: a number as it is, else `<number><unit>` with a factor in `units`; a rate
+    (`base_example` given: how the message shows a time base, from `num` and `unit`) also needs
+    `/<time base>` from PER. `kind`, `examples` and `use` word the error messages."""
+    parts = _split(value, f"{kind} (e.g. {examples})")
     if isinstance(parts, float):
         return _finite(parts, value)
     num, unit, per = parts
-    if per is not None or unit not in DURATION_UNITS:
-        raise UnitError(f"unknown duration unit in {value!r}; use one of ns, us, ms, s, min, h, d")
-    return _finite(num * DURATION_UNITS[unit], value)
+    if base_example is None:
+        if per is not None or unit not in units:
+            raise UnitError(f"unknown {kind} unit in {value!r}; use {use}")
+        return _finite(num * units[unit], value)
+    if per is None:
+        raise UnitError(f"{kind} {value!r} needs a time base, e.g. {base_example.format(num=num, unit=unit)}")
+    if unit not in units or per not in PER:
+        raise UnitError(f"unknown {kind} unit in {value!r}; use {use}")
+    return _finite(num * units[unit] * PER[per], value)
+
+
+def to_seconds(value: object) -> float:
+    """'150us' -> 1.5e-4; numbers are seconds."""
+    return _to_si(value, "duration", "150us, 2s, 5min", DURATION_UNITS, "one of ns, us, ms, s, min, h, d")
 
 
 def to_bytes(value: object) -> float:
     """'4KiB' -> 4096; numbers are bytes."""
-    parts = _split(value, "size (e.g. 4KiB, 1.5GB)")
-    if isinstance(parts, float):
-        return _finite(parts, value)
-    num, unit, per = parts
-    if per is not None or unit not in SIZE_UNITS:
-        raise UnitError(f"unknown size unit in {value!r}; use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB")
-    return _finite(num * SIZE_UNITS[unit], value)
+    return _to_si(value, "size", "4KiB, 1.5GB", SIZE_UNITS, "B, KB, MB, GB, TB, KiB, MiB, GiB, TiB")
 
 
 def to_rate(value: object) -> float:
     """Events per second: '200k/s' -> 2e5, '5/min' -> 1/12; numbers are per second."""
-    parts = _split(value, "rate (e.g. 200k/s, 5/min)")
-    if isinstance(parts, float):
-        return _finite(parts, value)
-    num, unit, per = parts
-    if per is None:
-        raise UnitError(f"rate {value!r} needs a time base, e.g. {num:g}/s")
-    if unit not in COUNT_UNITS or per not in PER:
-        raise UnitError(f"unknown rate unit in {value!r}; use e.g. 200k/s, 1M/s, 30/min")
-    return _finite(num * COUNT_UNITS[unit] * PER[per], value)
+    return _to_si(value, "rate", "200k/s, 5/min", COUNT_UNITS, "e.g. 200k/s, 1M/s, 30/min", "{num:g}/s")
 
 
 def to_byte_rate(value: object) -> float:
     """Bytes per second: '10GB/s' -> 1e10, '100Gb/s' -> 1.25e10; numbers are bytes per second."""
-    parts = _split(value, "bandwidth (e.g. 10GB/s, 100Gb/s)")
-    if isinstance(parts, float):
-        return _finite(parts, value)
-    num, unit, per = parts
-    if per is None:
-        raise UnitError(f"bandwidth {value!r} needs a time base, e.g. {num:g}{unit}/s")
-    if unit not in SIZE_UNITS or per not in PER:
-        raise UnitError(f"unknown bandwidth unit in {value!r}; use e.g. 10GB/s, 25Gb/s, 500MiB/s")
-    return _finite(num * SIZE_UNITS[unit] * PER[per], value)
+    return _to_si(value, "bandwidth", "10GB/s, 100Gb/s", SIZE_UNITS, "e.g. 10GB/s, 25Gb/s, 500MiB/s",
+                  "{num:g}{unit}/s")
 
 
 def _positive(x: float) -> float:

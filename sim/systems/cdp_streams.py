@@ -42,6 +42,8 @@ import simpy
 from pydantic import Field, model_validator
 
 from sim.components.base import (
+    GB,
+    SECONDS_PER_MONTH,
     Component,
     CorruptData,
     HostDown,
@@ -64,7 +66,6 @@ from sim.components.cloud import (
     StreamService,
     VolumeParams,
 )
-from sim.components.cloud.object_store import GB, SECONDS_PER_MONTH
 from sim.components.network import WanLink, WanLinkParams
 from sim.core.registry import register_metric, register_system
 from sim.core.system import Params, System, Violation
@@ -374,6 +375,19 @@ class CdpStreams(System):
         """Issue time of the first write not yet durable (None if none is drawn yet)."""
         return self.log.time_of(self.durable + 1) if self.log.count > self.durable else None
 
+    def _next_batch(self) -> Generator:
+        """Wait until the first write not yet durable has been buffered for `flush_interval`; return
+        the last write issued by then (None, after waiting for one, if no write was drawn yet)."""
+        env = self.env
+        t1 = self._next_write_time()
+        if t1 is None:
+            yield self.writes_drawn
+            return None
+        wait = t1 + self.params.flush_interval - env.now
+        if wait > 0:
+            yield env.timeout(wait)
+        return self.log.seq_at(env.now)
+
     def _wan_send(self, nbytes: float) -> Generator:
         """Carry `nbytes` to the cloud over the WAN; False if the link is down.
 
@@ -394,14 +408,9 @@ class CdpStreams(System):
         limit = p.stream.max_record_size
         shards = p.stream.shards
         while True:
-            t1 = self._next_write_time()
-            if t1 is None:
-                yield self.writes_drawn
+            hi = yield from self._next_batch()
+            if hi is None:
                 continue
-            wait = t1 + p.flush_interval - env.now
-            if wait > 0:
-                yield env.timeout(wait)
-            hi = self.log.seq_at(env.now)
             while self.durable < hi:
                 lo = self.durable + 1
                 k, nbytes = self._pack(lo, hi, limit)
@@ -459,14 +468,9 @@ class CdpStreams(System):
         p = self.params
         attempt = 0
         while True:
-            t1 = self._next_write_time()
-            if t1 is None:
-                yield self.writes_drawn
+            hi = yield from self._next_batch()
+            if hi is None:
                 continue
-            wait = t1 + p.flush_interval - env.now
-            if wait > 0:
-                yield env.timeout(wait)
-            hi = self.log.seq_at(env.now)
             lo = self.durable + 1
             nbytes = self.log.bytes_between(lo, hi) + p.record_header * (hi - lo + 1)
             ok = self.appliance.running and (yield from self._wan_send(nbytes)) and self.appliance.running

@@ -256,7 +256,7 @@ class PmemImage(System):
     # ============================================================================================
     def start(self) -> None:
         env = self.env
-        self._page_sampler = key_vector_sampler(self.w.keys, self.sim.rng("pmem_image.pages"), self.n_pages)
+        self._page_sampler = self.w.keys.vector_sampler(self.sim.rng("pmem_image.pages"), self.n_pages, FRAME)
         env.process(self.application_writer())
         if self.params.log_flush_interval > 0:
             env.process(self.log_flusher())
@@ -335,11 +335,15 @@ class PmemImage(System):
     # --- image capture -----------------------------------------------------------------------------
     def image_capturer(self):
         """Every capture interval: pause the application and record an image index (no data copied)."""
+        yield from self._every_capture_interval(self.capture_image)
+
+    def _every_capture_interval(self, capture):
+        """Run `capture()` (a generator) every capture interval while the application is up."""
         env = self.env
         while True:
             yield env.timeout(self.params.capture_interval)
             if self.app_up:
-                yield from self.capture_image()
+                yield from capture()
 
     def capture_image(self):
         env, p = self.env, self.params
@@ -382,22 +386,22 @@ class PmemImage(System):
             yield from self.pmem.persist()
         if epoch != self.epoch:
             return  # a failure struck during the pause: the failure handler discarded this image
-        image.complete = True
+        self._capture_done(image, t0, meta, written_back * p.page_size)
+
+    def _capture_done(self, point: Image | CopyCheckpoint, t0: float, meta: float, copied_bytes: float) -> None:
+        """A capture that paused the application at `t0` is complete: count it, resume the application."""
+        point.complete = True
         self.captures.inc()
-        self.pause_tally.record(env.now - t0)
+        self.pause_tally.record(self.env.now - t0)
         self.meta_tally.record(meta)
-        self.copy_bytes_tally.record(written_back * p.page_size)
+        self.copy_bytes_tally.record(copied_bytes)
         self._resume()
         self._request_reclaim()
 
     # --- copy checkpoint (baseline) ---------------------------------------------------------------------
     def copy_checkpointer(self):
         """Every capture interval: stop the application and copy memory (whole or dirty pages) to the device."""
-        env = self.env
-        while True:
-            yield env.timeout(self.params.capture_interval)
-            if self.app_up:
-                yield from self.copy_checkpoint()
+        yield from self._every_capture_interval(self.copy_checkpoint)
 
     def copy_checkpoint(self):
         env, p = self.env, self.params
@@ -440,13 +444,7 @@ class PmemImage(System):
             return
         if epoch != self.epoch:
             return
-        cp.complete = True
-        self.captures.inc()
-        self.pause_tally.record(env.now - t0)
-        self.meta_tally.record(meta)
-        self.copy_bytes_tally.record(cp.data_bytes)
-        self._resume()
-        self._request_reclaim()
+        self._capture_done(cp, t0, meta, cp.data_bytes)
 
     def _abandon_checkpoint(self, cp: CopyCheckpoint) -> None:
         self.ckpts.checkpoints.remove(cp)
@@ -614,7 +612,7 @@ class PmemImage(System):
             yield env.timeout(p.restore_probe_interval)
             if not self.app_up:
                 continue
-            usable = self.chain.complete_images() if self.images_mode else self.ckpts.complete_checkpoints()
+            usable = self._complete_points()
             if not usable:
                 continue
             latest = usable[-1]
@@ -637,6 +635,10 @@ class PmemImage(System):
                 (self.clone_tally if clone else self.restore_tally).record(env.now - t0)
                 if not clone:
                     self.chain_tally.record(chain_len)
+
+    def _complete_points(self) -> list:
+        """The complete images (or copy checkpoints, for the baseline), oldest first."""
+        return self.chain.complete_images() if self.images_mode else self.ckpts.complete_checkpoints()
 
     def _still_retained(self, target) -> bool:
         items = self.chain.images if self.images_mode else self.ckpts.checkpoints
@@ -776,9 +778,7 @@ class PmemImage(System):
         t0 = env.now
         fail_t = self._failed_at if self._failed_at is not None else t0
         expected = self._expected_at_failure
-        candidates = list(
-            reversed(self.chain.complete_images() if self.images_mode else self.ckpts.complete_checkpoints())
-        )
+        candidates = list(reversed(self._complete_points()))
         chosen = None
         versions = None
         for cand in candidates:
@@ -902,7 +902,7 @@ class PmemImage(System):
         params = getattr(fault, "params", None) or {}
         which = params.get("image", "latest")
         count = int(params.get("entries", 1))
-        items = self.chain.complete_images() if self.images_mode else self.ckpts.complete_checkpoints()
+        items = self._complete_points()
         if not items:
             self.sim.note("corruption_missed", reason="no retained image")
             return
@@ -1003,23 +1003,3 @@ class PmemImage(System):
             return f"application still down since t={self._failed_at}"
         return None
 
-
-def key_vector_sampler(keys: KeyDist, rng: np.random.Generator, n: int):
-    """Vector draws of page numbers with `keys`' distribution (the same three forms as `KeyDist.sampler`)."""
-    if keys.dist == "uniform":
-        return lambda k: rng.integers(0, n, k).astype(FRAME)
-    if keys.dist == "zipf":
-        ranks = np.arange(1, n + 1, dtype=float)
-        cdf = np.cumsum(ranks**-keys.zipf_s)
-        cdf /= cdf[-1]
-        perm = rng.permutation(n).astype(FRAME)  # popular pages scattered over the address space
-        return lambda k: perm[np.minimum(np.searchsorted(cdf, rng.random(k)), n - 1)]
-    hot = max(1, int(n * keys.hot_fraction))
-
-    def draw(k: int) -> np.ndarray:
-        is_hot = rng.random(k) < keys.hot_access
-        return np.where(is_hot, rng.integers(0, hot, k), rng.integers(hot, max(hot + 1, n), k) % n).astype(
-            FRAME
-        )
-
-    return draw

@@ -165,8 +165,39 @@ class PageFrames:
         self.live[new] = True
 
 
+class _SealedIndex:
+    """What an `Image` and a `CopyCheckpoint` share: an array of entries (`_entry_array()`) over
+    `pages` (None: every page) sealed by a CRC32 checksum that a fault can break."""
+
+    pages: np.ndarray | None
+    checksum: int
+
+    def _entry_array(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def full(self) -> bool:
+        return self.pages is None
+
+    @property
+    def entries(self) -> int:
+        return len(self._entry_array())
+
+    def compute_checksum(self) -> int:
+        c = zlib.crc32(self._entry_array().tobytes())
+        if self.pages is not None:
+            c = zlib.crc32(self.pages.tobytes(), c)
+        return c
+
+    def seal(self) -> None:
+        self.checksum = self.compute_checksum()
+
+    def verify(self) -> bool:
+        return self.compute_checksum() == self.checksum
+
+
 @dataclass(eq=False)
-class Image:
+class Image(_SealedIndex):
     """A captured memory image: an index of page -> frame (full, or the pages changed since the previous)."""
 
     seq: int
@@ -183,25 +214,8 @@ class Image:
         if self.held is None:
             self.held = self.frames.copy()
 
-    @property
-    def full(self) -> bool:
-        return self.pages is None
-
-    @property
-    def entries(self) -> int:
-        return len(self.frames)
-
-    def compute_checksum(self) -> int:
-        c = zlib.crc32(self.frames.tobytes())
-        if self.pages is not None:
-            c = zlib.crc32(self.pages.tobytes(), c)
-        return c
-
-    def seal(self) -> None:
-        self.checksum = self.compute_checksum()
-
-    def verify(self) -> bool:
-        return self.compute_checksum() == self.checksum
+    def _entry_array(self) -> np.ndarray:
+        return self.frames
 
 
 class ChainBroken(Exception):
@@ -321,7 +335,7 @@ class ImageChain:
 
 
 @dataclass(eq=False)
-class CopyCheckpoint:
+class CopyCheckpoint(_SealedIndex):
     """The baseline: page contents copied to a device (whole memory, or dirty pages since the previous)."""
 
     seq: int
@@ -334,25 +348,8 @@ class CopyCheckpoint:
     complete: bool = False
     corrupt: bool = False
 
-    @property
-    def full(self) -> bool:
-        return self.pages is None
-
-    @property
-    def entries(self) -> int:
-        return len(self.contents)
-
-    def compute_checksum(self) -> int:
-        c = zlib.crc32(self.contents.tobytes())
-        if self.pages is not None:
-            c = zlib.crc32(self.pages.tobytes(), c)
-        return c
-
-    def seal(self) -> None:
-        self.checksum = self.compute_checksum()
-
-    def verify(self) -> bool:
-        return self.compute_checksum() == self.checksum
+    def _entry_array(self) -> np.ndarray:
+        return self.contents
 
 
 class CheckpointChain:

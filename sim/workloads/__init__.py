@@ -108,20 +108,33 @@ class KeyDist(Params):
     hot_access: float = Field(0.9, gt=0, lt=1)
 
     def sampler(self, rng: np.random.Generator, n: int) -> Callable[[], int]:
+        """One key in [0, n) per call (drawn in batches of `vector_sampler`)."""
+        return batched(self.vector_sampler(rng, n))
+
+    def vector_sampler(self, rng: np.random.Generator, n: int, dtype=None) -> Callable[[int], np.ndarray]:
+        """`draw(k)`: an array of `k` keys in [0, n). The set-up (zipf's permutation of the key space)
+        draws from `rng` once, here, not per call. `dtype` casts the keys after they are drawn (the
+        random numbers do not depend on it)."""
         if n < 1:
             raise ValueError("key space must be >= 1")
         if self.dist == "uniform":
-            return batched(lambda k: rng.integers(0, n, k))
+            if dtype is None:
+                return lambda k: rng.integers(0, n, k)
+            return lambda k: rng.integers(0, n, k).astype(dtype)
         if self.dist == "zipf":
             ranks = np.arange(1, n + 1, dtype=float)
             cdf = np.cumsum(ranks ** -self.zipf_s)
             cdf /= cdf[-1]
             perm = rng.permutation(n)  # popular keys scattered over the key space
-            return batched(lambda k: perm[np.searchsorted(cdf, rng.random(k))])
+            if dtype is not None:
+                perm = perm.astype(dtype)
+            last = n - 1  # cdf[-1] is 1 and draws are < 1: the clip only guards against rounding
+            return lambda k: perm[np.minimum(np.searchsorted(cdf, rng.random(k)), last)]
         hot = max(1, int(n * self.hot_fraction))
 
         def draw(k: int) -> np.ndarray:
             is_hot = rng.random(k) < self.hot_access
-            return np.where(is_hot, rng.integers(0, hot, k), rng.integers(hot, max(hot + 1, n), k) % n)
+            keys = np.where(is_hot, rng.integers(0, hot, k), rng.integers(hot, max(hot + 1, n), k) % n)
+            return keys if dtype is None else keys.astype(dtype)
 
-        return batched(draw)
+        return draw

@@ -78,3 +78,17 @@ def test_failing_cell_names_cell_and_error(tmp_path):
     assert msg.startswith("bad.ipynb: cell 2 raised AssertionError: size is small")
     assert "assert SIZE == 'full'" in msg and "\x1b[" not in msg
     execute_notebook(path, {"SIZE": "full"}, timeout=120)  # and passes with the right parameter
+
+
+def test_build_notebook_is_stable_and_tags_the_parameters_cell():
+    from sim.analysis.notebook import build_notebook, parameters_cell_index, parameters_source
+
+    cells = [("md", "# title"), ("params", parameters_source("x_*.png")), ("code", "print(SIZE)")]
+    nb = build_notebook(cells)
+    nbformat.validate(nb)
+    assert parameters_cell_index(nb) == 1
+    assert [c["id"] for c in nb.cells] == ["cell-00", "cell-01", "cell-02"]
+    assert nbformat.writes(build_notebook(cells)) == nbformat.writes(nb)  # rebuilding gives the same file
+    assert "FIG_DIR = None" in nb.cells[1].source and "x_*.png" in nb.cells[1].source
+    with pytest.raises(ValueError, match="unknown cell kind"):
+        build_notebook([("markdown", "x")])

@@ -99,3 +99,15 @@ def test_unsupported_fault_kind_is_a_clear_value_error(sim):
     with pytest.raises(ValueError, match="cannot take fault 'link_down'.*supported: power_loss"):
         mem.inject(fault("link_down"))
     DRAM.check_fault("power_loss")
+
+
+def test_random_subset_is_distinct_in_pool_order_and_capped():
+    import numpy as np
+
+    from sim.components.base import random_subset
+
+    pool = list("abcdefgh")
+    got = random_subset(np.random.default_rng(1), pool, 3)
+    assert len(set(got)) == 3 and got == sorted(got, key=pool.index)
+    assert sorted(random_subset(np.random.default_rng(1), pool, 50)) == pool
+    assert random_subset(np.random.default_rng(1), [], 2) == []

@@ -27,20 +27,19 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from sim.components.base import (
-    Component,
+    BilledStorage,
+    CloudService,
     CorruptData,
     NoSuchKey,
     ServiceUnavailable,
     Throttled,
     TokenBucket,
     fault_param,
+    random_subset,
 )
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import ByteRate, PositiveDuration, PositiveRate
-
-SECONDS_PER_MONTH = 730 * 3600.0  # AWS bills GB-month over 730 hours
-GB = 2.0**30  # AWS bills storage in binary GB (2^30 bytes)
 
 
 class ObjectStoreParams(Params):
@@ -88,7 +87,7 @@ def _lognormal_sigma(median: float, p99: float) -> float:
 
 
 @register("components", "object_store")
-class ObjectStore(Component):
+class ObjectStore(BilledStorage, CloudService):
     """Object store: PUT/GET latency distributions, per-prefix rate limits, per-connection throughput, costs."""
 
     FAULTS = ("outage", "throttle", "lose_data", "corrupt_data")
@@ -103,27 +102,18 @@ class ObjectStore(Component):
         self.objects: dict[str, StoredObject] = {}
         self._put_buckets: dict[str, TokenBucket] = {}
         self._get_buckets: dict[str, TokenBucket] = {}
-        self.outage = False
-        self._throttle_factor = 1.0
         self._version = 0
         self.put_requests = 0
         self.get_requests = 0
         self.throttled = 0
         self.failed = 0
-        self.stored_bytes = 0.0
-        self._byte_seconds = 0.0
-        self._t = self.env.now
+        self._start_storage_meter()
 
     # --- helpers -------------------------------------------------------------------------------
     def _latency(self, median: float, sigma: float) -> float:
         if sigma == 0.0:
             return median
         return median * math.exp(sigma * self._rng.standard_normal())
-
-    def _account_storage(self) -> None:
-        now = self.env.now
-        self._byte_seconds += self.stored_bytes * (now - self._t)
-        self._t = now
 
     def _admit(self, key: str, write: bool) -> bool:
         buckets = self._put_buckets if write else self._get_buckets
@@ -132,9 +122,9 @@ class ObjectStore(Component):
         if b is None:
             rate = self.params.put_rate_per_prefix if write else self.params.get_rate_per_prefix
             b = buckets[prefix] = TokenBucket(rate, rate * self.params.burst, self.env.now)
-        if self._throttle_factor == 0.0:
+        if self.throttle_factor == 0.0:
             return False
-        b.factor = self._throttle_factor
+        b.factor = self.throttle_factor
         return b.try_take(self.env.now)
 
     def _request(self, key: str, write: bool) -> Generator[Any, Any, None]:
@@ -221,9 +211,8 @@ class ObjectStore(Component):
     # --- cost ----------------------------------------------------------------------------------
     def cost_usd(self) -> dict[str, float]:
         """Cost so far: requests and storage (GB-months integrated over simulated time)."""
-        self._account_storage()
         p = self.params
-        storage = self._byte_seconds / GB / SECONDS_PER_MONTH * p.price_gb_month_usd
+        storage = self.storage_gb_months() * p.price_gb_month_usd
         return {
             "put_requests_usd": self.put_requests / 1000 * p.price_put_per_1000_usd,
             "get_requests_usd": self.get_requests / 1000 * p.price_get_per_1000_usd,
@@ -231,21 +220,7 @@ class ObjectStore(Component):
         }
 
     # --- faults --------------------------------------------------------------------------------
-    def _inject_outage(self, fault: Any) -> None:
-        self.outage = True
-
-    def _heal_outage(self, fault: Any) -> None:
-        self.outage = False
-
-    def _inject_throttle(self, fault: Any) -> None:
-        f = float(fault_param(fault, "factor", 0.0))
-        if not 0.0 <= f <= 1.0:
-            raise ValueError(f"throttle on {self.name}: factor must be in [0, 1]")
-        self._throttle_factor = f
-
-    def _heal_throttle(self, fault: Any) -> None:
-        self._throttle_factor = 1.0
-
+    # `outage` and `throttle`: CloudService
     def _pick(self, fault: Any) -> list[str]:
         key = fault_param(fault, "key")
         if key is not None:
@@ -255,11 +230,7 @@ class ObjectStore(Component):
         count = fault_param(fault, "count")
         if count is None:
             return pool if prefix is not None else pool[:1]
-        if not pool:
-            return []
-        rng = self.sim.rng(f"{self.name}.faults")
-        idx = rng.choice(len(pool), size=min(int(count), len(pool)), replace=False)
-        return [pool[i] for i in sorted(idx)]
+        return random_subset(self.sim.rng(f"{self.name}.faults"), pool, int(count))
 
     def _inject_lose_data(self, fault: Any) -> None:
         """Objects vanish: `params.key`, every key under `params.prefix`, or `params.count` at random."""

@@ -21,8 +21,7 @@ from typing import Any
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, ServiceUnavailable, fault_param
-from sim.components.cloud.object_store import GB, SECONDS_PER_MONTH
+from sim.components.base import BilledStorage, CloudService, ServiceUnavailable, fault_param
 from sim.components.cloud.volume import CloudVolume, VolumeParams
 from sim.core.registry import register
 from sim.core.system import Params
@@ -59,7 +58,7 @@ class Snapshot:
 
 
 @register("components", "snapshot_service")
-class SnapshotService(Component):
+class SnapshotService(BilledStorage, CloudService):
     """Incremental volume snapshots: instant point-in-time capture, completion time growing with changed data."""
 
     FAULTS = ("outage", "lose_data")
@@ -71,15 +70,7 @@ class SnapshotService(Component):
         self.snapshots: list[Snapshot] = []
         self._last_done: dict[str, simpy.Event] = {}
         self._next_id = 0
-        self.outage = False
-        self.stored_bytes = 0.0
-        self._byte_seconds = 0.0
-        self._t = self.env.now
-
-    def _account(self) -> None:
-        now = self.env.now
-        self._byte_seconds += self.stored_bytes * (now - self._t)
-        self._t = now
+        self._start_storage_meter()
 
     def create(self, volume: CloudVolume, **meta: Any) -> Snapshot:
         """Capture `volume` now; returns the snapshot (wait on `snap.completed` before restoring)."""
@@ -91,7 +82,7 @@ class SnapshotService(Component):
         snap = Snapshot(self._next_id, volume.name, self.env.now, dict(volume.data), changed,
                         self.env.event(), meta=dict(meta))
         self.snapshots.append(snap)
-        self._account()
+        self._account_storage()
         self.stored_bytes += changed
         prev = self._last_done.get(volume.name)
         self._last_done[volume.name] = snap.completed
@@ -134,7 +125,7 @@ class SnapshotService(Component):
         if later:
             later[0].changed_bytes += snap.changed_bytes
         else:
-            self._account()
+            self._account_storage()
             self.stored_bytes -= snap.changed_bytes
         self.snapshots = [s for s in self.snapshots if not s.deleted]
 
@@ -145,16 +136,10 @@ class SnapshotService(Component):
         return None
 
     def cost_usd(self) -> dict[str, float]:
-        self._account()
-        return {"snapshot_storage_usd": self._byte_seconds / GB / SECONDS_PER_MONTH * self.params.price_gb_month_usd}
+        return {"snapshot_storage_usd": self.storage_gb_months() * self.params.price_gb_month_usd}
 
     # --- faults --------------------------------------------------------------------------------
-    def _inject_outage(self, fault: Any) -> None:
-        self.outage = True
-
-    def _heal_outage(self, fault: Any) -> None:
-        self.outage = False
-
+    # `outage`: CloudService
     def _inject_lose_data(self, fault: Any) -> None:
         """A snapshot is lost: `params.snapshot` (id) or the newest one."""
         sid = fault_param(fault, "snapshot")
@@ -163,6 +148,6 @@ class SnapshotService(Component):
         for s in victims:
             s.deleted = True
             s.data = {}
-            self._account()
+            self._account_storage()
             self.stored_bytes -= s.changed_bytes
         self.snapshots = [s for s in self.snapshots if not s.deleted]

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import Field
 
 from sim.components.base import (
-    Component,
+    CloudService,
     RecordsExpired,
     ServiceUnavailable,
     Throttled,
@@ -99,7 +99,7 @@ class Shard:
 
 
 @register("components", "stream_service")
-class StreamService(Component):
+class StreamService(CloudService):
     """Sharded record stream with per-shard write/read limits, throttling, retention expiry and costs."""
 
     FAULTS = ("outage", "throttle", "lose_data")
@@ -111,8 +111,6 @@ class StreamService(Component):
         now = self.env.now
         self.shards = [Shard(i, params, now) for i in range(params.shards)]
         self.created_at = now
-        self.outage = False
-        self._factor = 1.0
         self._rr = 0
         self.put_records = 0
         self.put_bytes = 0.0
@@ -146,11 +144,11 @@ class StreamService(Component):
             raise ServiceUnavailable(f"{self.name}: service unavailable")
 
     def _try_write(self, sh: Shard, nbytes: float) -> bool:
-        if self._factor == 0.0:
+        if self.throttle_factor == 0.0:
             return False
         now = self.env.now
         wr, wb = sh.write_records, sh.write_bytes
-        wr.factor = wb.factor = self._factor
+        wr.factor = wb.factor = self.throttle_factor
         if wr.available(now) + 1e-9 < 1.0 or wb.available(now) + 1e-9 < nbytes:
             return False
         wr.tokens -= 1.0
@@ -219,8 +217,8 @@ class StreamService(Component):
         self._check_available()
         now = self.env.now
         rc, rb = sh.read_calls, sh.read_bytes
-        rc.factor = rb.factor = self._factor
-        if self._factor == 0.0 or rb.available(now) <= 0.0 or not rc.try_take(now):
+        rc.factor = rb.factor = self.throttle_factor
+        if self.throttle_factor == 0.0 or rb.available(now) <= 0.0 or not rc.try_take(now):
             self.throttled_gets += 1
             raise Throttled(f"{self.name}: shard {shard} read limit exceeded")
         self._trim(sh)
@@ -271,21 +269,7 @@ class StreamService(Component):
         }
 
     # --- faults --------------------------------------------------------------------------------
-    def _inject_outage(self, fault: Any) -> None:
-        self.outage = True
-
-    def _heal_outage(self, fault: Any) -> None:
-        self.outage = False
-
-    def _inject_throttle(self, fault: Any) -> None:
-        f = float(fault_param(fault, "factor", 0.0))
-        if not 0.0 <= f <= 1.0:
-            raise ValueError(f"throttle on {self.name}: factor must be in [0, 1]")
-        self._factor = f
-
-    def _heal_throttle(self, fault: Any) -> None:
-        self._factor = 1.0
-
+    # `outage` and `throttle`: CloudService
     def _inject_lose_data(self, fault: Any) -> None:
         """Every retained record of `params.shard` (or of all shards) is gone."""
         which = fault_param(fault, "shard")

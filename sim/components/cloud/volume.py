@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from sim.components.base import NotRunning
-from sim.components.cloud.object_store import GB, SECONDS_PER_MONTH
+from sim.components.base import GB, SECONDS_PER_MONTH, NotRunning
 from sim.components.storage import BlockDevice
 from sim.core.registry import register
 from sim.core.system import Params
