@@ -79,28 +79,31 @@ def metric_columns(runs: pd.DataFrame, swept: list[str]) -> list[str]:
 
 
 def summarize(runs: pd.DataFrame, swept: list[str], confidence: float = 0.95) -> pd.DataFrame:
-    """Per point and metric: n (finite values), mean, std and the Student-t CI (half-width, low, high)."""
+    """Per point and metric: n (finite values), mean, std and the Student-t CI (half-width, low, high).
+
+    Failed runs and non-finite values (e.g. `time_to_deadlock_s` of a run without a deadlock) are
+    left out of n; every (point, metric) pair gets a row, with n = 0 when nothing was left.
+    """
     metrics = metric_columns(runs, swept)
     cols = ["point", *swept, "metric", "n", "mean", "std", "ci95_half_width", "ci95_low", "ci95_high"]
     if runs.empty or not metrics:
         return pd.DataFrame(columns=cols)
     ok = runs[runs["error"].isna()] if "error" in runs.columns else runs
-    long = ok.melt(id_vars=["point"], value_vars=metrics, var_name="metric", value_name="value")
-    long = long[np.isfinite(long["value"].astype(float))]
-    g = long.groupby(["point", "metric"], sort=False)["value"]
-    agg = g.agg(n="count", mean="mean", std="std").reset_index()
-    # every (point, metric) pair appears, with n = 0 when a metric had no finite value
-    points = runs[["point", *swept]].drop_duplicates("point")
-    full = points.merge(pd.DataFrame({"metric": metrics}), how="cross")
-    out = full.merge(agg, on=["point", "metric"], how="left")
-    out["n"] = out["n"].fillna(0).astype(int)
-    out["ci95_half_width"] = t_half_width(out["std"].to_numpy(), out["n"].to_numpy(), confidence)
-    out["ci95_low"] = out["mean"] - out["ci95_half_width"]
-    out["ci95_high"] = out["mean"] + out["ci95_half_width"]
-    order = {m: i for i, m in enumerate(metrics)}
-    out = out.sort_values(["point", "metric"], key=lambda s: s.map(order) if s.name == "metric" else s,
-                          kind="stable").reset_index(drop=True)
-    return out[cols]
+    values = ok[metrics].astype("float64").replace([np.inf, -np.inf], np.nan)
+    g = values.groupby(ok["point"].to_numpy())
+    points = runs[["point", *swept]].drop_duplicates("point").sort_values("point")
+    idx = points["point"].to_numpy()
+    n = g.count().reindex(idx).fillna(0).to_numpy(dtype=np.int64)
+    mean = g.mean().reindex(idx).to_numpy()
+    std = g.std().reindex(idx).to_numpy()
+    k, m = len(idx), len(metrics)
+    out = {"point": np.repeat(idx, m)}
+    for c in swept:
+        out[c] = np.repeat(points[c].to_numpy(), m)
+    hw = t_half_width(std.ravel(), n.ravel(), confidence)
+    out |= {"metric": np.tile(np.array(metrics, dtype=object), k), "n": n.ravel(), "mean": mean.ravel(),
+            "std": std.ravel(), "ci95_half_width": hw, "ci95_low": mean.ravel() - hw, "ci95_high": mean.ravel() + hw}
+    return pd.DataFrame(out, columns=cols)
 
 
 # --- adaptive replications ------------------------------------------------------------------------
