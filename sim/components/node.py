@@ -8,6 +8,13 @@ drain). `power_loss` is a crash in which PMEM also loses its unpersisted stores.
 starts the restart, which takes `restart_time` and then runs the `on_restart` callbacks (where a
 model starts its recovery).
 
+Two more faults strike a running node. `ransomware`: a process on the node encrypts the blocks of
+its devices at `rate` bytes/s (device by device in name order, blocks in the order they were first
+written; `block_size` defaults to the device's) until the fault heals, the node crashes or every
+block is encrypted; an encrypted block holds `Encrypted(original)`. `clock_skew`: the node's clock,
+`node.clock()`, steps by `offset` and runs fast by `drift` (a ratio) until the fault heals (an NTP
+correction); simulated time itself is never skewed.
+
 Abstracted away: CPU speed (a model prices its CPU work as durations on `workers`), the OS, partial
 failures of a node (a failing device or link is a fault on that component).
 """
@@ -20,7 +27,7 @@ from typing import Annotated, Any
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, HostDown, NotRunning, ProcessGroup
+from sim.components.base import Component, HostDown, NotRunning, ProcessGroup, fault_param
 from sim.components.memory import DRAM, PMEM, DramParams, PmemParams
 from sim.components.network import Link
 from sim.components.storage import BlockDevice, HddParams, SsdParams, make_device
@@ -45,8 +52,9 @@ class NodeParams(Params):
 class StorageNode(Component):
     """A server that composes workers, DRAM/PMEM, devices and links; crashes lose volatile state."""
 
-    FAULTS = ("crash", "power_loss")
+    FAULTS = ("crash", "power_loss", "ransomware", "clock_skew")
     Params = NodeParams
+    RANSOMWARE_TICK = 1e-3  # s between encryption batches: bounds events to 1,000/s whatever the rate
 
     def __init__(self, sim, params: NodeParams | None = None, name: str = "node") -> None:
         params = params if params is not None else NodeParams()
@@ -67,6 +75,16 @@ class StorageNode(Component):
         self.on_crash: list[Callable[[str], None]] = []
         self.on_restart: list[Callable[[], None]] = []
         self._up_event = self.env.event()
+        self.encrypted_bytes = 0.0
+        self._ransomware_runs: set[int] = set()  # ids of the ransomware faults still encrypting
+        self._clock_offset = 0.0
+        self._clock_drift = 0.0
+        self._skew_since = 0.0
+
+    def clock(self) -> float:
+        """The node's local clock: simulated time plus any injected skew and drift."""
+        now = self.env.now
+        return now + self._clock_offset + self._clock_drift * (now - self._skew_since)
 
     # --- composition ---------------------------------------------------------------------------
     def connect(self, peer: str, link: Link) -> None:
@@ -134,3 +152,55 @@ class StorageNode(Component):
 
     def _heal_power_loss(self, fault: Any) -> None:
         self.restart()
+
+    def _inject_ransomware(self, fault: Any) -> None:
+        if not self.up:
+            return
+        self._ransomware_runs.add(id(fault))
+        self.process(self.ransomware(fault))
+
+    def _heal_ransomware(self, fault: Any) -> None:
+        self._ransomware_runs.discard(id(fault))
+
+    def ransomware(self, fault: Any):
+        """Encrypt the node's stored blocks at `rate` bytes/s, a batch every RANSOMWARE_TICK."""
+        rate = float(fault_param(fault, "rate"))
+        victims = [(dev, key) for _n, dev in sorted(self.devices.items()) for key in list(dev.data)]
+        credit = 0.0
+        i = 0
+        while i < len(victims) and id(fault) in self._ransomware_runs:
+            yield self.env.timeout(self.RANSOMWARE_TICK)
+            credit += rate * self.RANSOMWARE_TICK
+            while i < len(victims):
+                dev, key = victims[i]
+                size = float(fault_param(fault, "block_size", dev.params.block_size))
+                if credit < size:
+                    break
+                value = dev.data.get(key)
+                if key in dev.data and not isinstance(value, Encrypted):
+                    dev.data[key] = Encrypted(value)
+                    self.encrypted_bytes += size
+                    credit -= size
+                i += 1
+        self._ransomware_runs.discard(id(fault))
+
+    def _inject_clock_skew(self, fault: Any) -> None:
+        self._clock_offset = self.clock() - self.env.now + float(fault_param(fault, "offset", 0.0))
+        self._clock_drift = float(fault_param(fault, "drift", 0.0))
+        self._skew_since = self.env.now
+
+    def _heal_clock_skew(self, fault: Any) -> None:
+        self._clock_offset = 0.0
+        self._clock_drift = 0.0
+
+
+class Encrypted:
+    """A block encrypted by ransomware (wraps the original so an oracle can tell what was lost)."""
+
+    __slots__ = ("original",)
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def __repr__(self) -> str:
+        return f"Encrypted({self.original!r})"

@@ -21,7 +21,9 @@ def test_component_declares_fault_kinds_and_rejects_others(entry):
     check = getattr(cls, "check_fault", None)
     if check is not None:
         with pytest.raises(ValueError, match="cannot take fault"):
-            check("clock_skew")
+            check("no_such_fault")
+        for kind in kinds:
+            check(kind)
 
 
 @pytest.mark.parametrize("entry", [e for e in COMPONENTS if hasattr(e.obj, "Params")],
