@@ -73,6 +73,12 @@ class System:
         (replicas caught up, throughput back), else a sentence saying what has not. Default: None."""
         return None
 
+    def check_fault_params(self, kind: str, target: str, params: dict[str, Any]) -> None:
+        """Validate model-specific keys of a fault (e.g. `what:` of `corrupt_data`) before any run:
+        raise ValueError("<key>: message") to point the error at that key. Called by
+        `sim.faults.validate_faults` for every target of the fault. Default: accept."""
+        return None
+
     # --- faults ------------------------------------------------------------------------------
     def fault_targets(self) -> dict[str, Any]:
         """Names that a scenario's `faults:` may target, mapped to the objects they denote."""

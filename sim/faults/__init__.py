@@ -100,6 +100,18 @@ def validate_faults(raw: list[Any], located, system_cls, params, workload) -> li
                 break
         if bad:
             continue
+        extra = {k: v for k, v in entry.items() if k not in ("kind", "target", "at", "mtbf", "mttr", "after", "until")}
+        for t in targets:
+            try:
+                system.check_fault_params(kind, t, extra)
+            except ValueError as e:  # "key: message" points at that key of the fault
+                key, sep, msg = str(e).partition(": ")
+                at_key = (key,) if sep and key in extra else ()
+                errors.append(located.error(path + at_key, msg if at_key else str(e)))
+                bad = True
+                break
+        if bad:
+            continue
         at = spec.at
         if isinstance(at, float) and window_end is not None and at >= window_end:
             where = "in the heal phase" if heal_phase is not None else "after the end of the run"

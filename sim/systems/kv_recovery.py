@@ -749,6 +749,14 @@ class KvRecovery(System):
         self.primary_up = True
         self._procs = [self.env.process(self.restart_recovery())]
 
+    CORRUPTIBLE = ("newest_metadata_record", "newest_checkpoint")
+
+    def check_fault_params(self, kind: str, target: str, params: dict[str, Any]) -> None:
+        what = params.get("what")
+        if kind == "corrupt_data" and what is not None and what not in self.CORRUPTIBLE:
+            raise ValueError(f"what: {what!r} is not something kv_recovery can corrupt "
+                             f"(known: {', '.join(self.CORRUPTIBLE)})")
+
     def corrupt(self, what: str) -> None:
         if what == "newest_metadata_record":
             self.metadata.records[-1].corrupt = True

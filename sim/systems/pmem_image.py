@@ -894,6 +894,14 @@ class PmemImage(System):
                 self._forget_checkpoint(cp)
             self.ckpts.checkpoints = []
 
+    def check_fault_params(self, kind: str, target: str, params: dict[str, Any]) -> None:
+        image = params.get("image")
+        if kind == "corrupt_data" and image is not None and image not in ("latest", "oldest", "random"):
+            raise ValueError(f"image: {image!r} is not one of latest, oldest, random")
+        entries = params.get("entries")
+        if kind == "corrupt_data" and entries is not None and (not isinstance(entries, int) or entries < 1):
+            raise ValueError(f"entries: must be a whole number >= 1, got {entries!r}")
+
     def corrupt_index(self, fault: Any) -> None:
         """Damage the index of one retained image (or a checkpoint's page map) without fixing its checksum.
 

@@ -223,3 +223,16 @@ def test_bad_fault_target_is_located(tmp_path, capsys):
                     "  - kind: link_down\n    target: node\n    at: 1s\n")
     assert cli_main(["validate", str(path)]) == 2
     assert f"{path}:5:" in capsys.readouterr().err
+
+
+def test_unknown_corruption_target_is_a_located_error_before_any_run(tmp_path, capsys):
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "scenarios" / "kv_faults.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("what: newest_metadata_record", "what: newest_metadta_record", 1))
+    assert "newest_metadta_record" in bad.read_text()
+    assert cli_main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ".what: 'newest_metadta_record' is not something kv_recovery can corrupt" in err[0]
+    line = int(err[0].split(":")[1])
+    assert "newest_metadta_record" in bad.read_text().splitlines()[line - 1]
