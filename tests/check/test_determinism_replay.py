@@ -47,7 +47,9 @@ def test_determinism_check_names_the_first_differing_event(tmp_path):
     assert "NOT deterministic" in msg and "event sequences differ at event #" in msg
     run1 = next(line for line in msg.splitlines() if line.strip().startswith("run 1:"))
     run2 = next(line for line in msg.splitlines() if line.strip().startswith("run 2:"))
-    assert run1 != run2 and "Timeout" in run1 and "client" in run1
+    assert run1 != run2
+    # the unseeded client timeout shows in one of the two (which one depends on the unseeded draws)
+    assert any("Timeout" in r and "client" in r for r in (run1, run2)), (run1, run2)
 
 
 def test_cli_check_determinism_exit_codes(tmp_path):
