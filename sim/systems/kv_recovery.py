@@ -681,10 +681,13 @@ class KvRecovery(System):
     def _close_outage(self) -> None:
         o = self._outage
         now = self.env.now
+        self._outage = None
+        if now < self.sim.warmup:  # over before the warm-up ends: left out, like the recovery-time tallies
+            return
         self._outage_time += now - o["crash"]
+        self._outage_avail += o["avail"]
         if o["avail_since"] is not None:
             self._outage_avail += now - o["avail_since"]
-        self._outage = None
 
     # --- faults --------------------------------------------------------------------------------------
     def fault_targets(self) -> dict[str, Any]:
@@ -716,6 +719,10 @@ class KvRecovery(System):
         if node:
             for r in self.replicas:
                 r.crash()
+        o = self._outage
+        if o is not None and o["avail_since"] is not None and not self._read_service_available():
+            o["avail"] += self.env.now - o["avail_since"]  # the replicas serving during the outage are gone
+            o["avail_since"] = None
         if not self.primary_up:
             return
         now = self.env.now
@@ -733,7 +740,7 @@ class KvRecovery(System):
         self.active.clear()
         self.dirty[:] = False
         if self._outage is None:
-            self._outage = {"crash": now, "avail_since": None}
+            self._outage = {"crash": now, "avail_since": None, "avail": 0.0}
             self._first_read_after = now
             if self._read_service_available():
                 self._outage["avail_since"] = now
@@ -822,6 +829,7 @@ class KvRecovery(System):
         if o is not None:  # still down at the end
             now = self.env.now
             outage_time += now - o["crash"]
+            avail += o["avail"]
             if o["avail_since"] is not None:
                 avail += now - o["avail_since"]
         out = {

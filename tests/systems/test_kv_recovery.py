@@ -236,3 +236,29 @@ def test_unknown_corruption_target_is_a_located_error_before_any_run(tmp_path, c
     assert len(err) == 1 and ".what: 'newest_metadta_record' is not something kv_recovery can corrupt" in err[0]
     line = int(err[0].split(":")[1])
     assert "newest_metadta_record" in bad.read_text().splitlines()[line - 1]
+
+
+def test_read_availability_stops_when_a_second_crash_kills_the_replicas():
+    # the second node crash hits the first recovery and keeps the node down 2 s: no replica and no
+    # primary can serve reads then, so at least 2 s of the outage are unavailable
+    res = run(params={"variant": "no_checkpoint"}, faults=[crash(8.0), crash(8.35, "2s")], duration="14s")
+    m = res.metrics
+    assert m["recoveries"] == 1 and m["invariant_violations"] == 0, res.violations
+    assert m["read_availability_during_recovery"] > 0
+    assert m["read_availability_during_recovery"] < 1 - 2.0 / m["recovery_time_s"]
+
+
+def test_read_availability_stops_when_a_node_crash_follows_a_primary_crash():
+    # the replicas serve from the primary crash at 8 s until the node crash at 9 s kills them; the node
+    # restarts at 10 s (recovery and replica formation start again)
+    res = run(faults=[crash(8.0, "3s", target="primary"), crash(9.0, "1s")], duration="14s")
+    m = res.metrics
+    assert m["recoveries"] == 1 and m["invariant_violations"] == 0, res.violations
+    assert m["read_availability_during_recovery"] < 1 - 1.0 / m["recovery_time_s"]
+
+
+def test_outage_ended_during_warmup_is_left_out_of_read_availability():
+    # crash at 0.3 s, writable again before the 1 s warm-up ends: no outage is measured
+    m = run(faults=[crash(0.3, "100ms")], duration="4s").metrics
+    assert m["recoveries"] == 0 and np.isnan(m["recovery_time_s"])
+    assert np.isnan(m["read_availability_during_recovery"])
