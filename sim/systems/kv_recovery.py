@@ -862,6 +862,7 @@ class KvRecovery(System):
             "txns_aborted": c["txns_aborted"],
             "lost_buffered_records": c["lost_buffered_records"],
             "replica_reads_checked": float(len(self.oracle.read_key)),
+            "replica_reads_unchecked": float(self.oracle.reads_unchecked),  # beyond the oracle's read-log cap
             "violations_found": float(self._violation_count),
         }
         return {k: float(v) for k, v in out.items()}
