@@ -105,6 +105,7 @@ def execute_notebook(path: str | Path, parameters: dict[str, Any] | None = None,
     nb = inject_parameters(nb, parameters or {})
     workdir = str(Path(cwd) if cwd else path.parent.resolve())
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            kernel_manager_class=_this_interpreter_kernel_manager(),
                             resources={"metadata": {"path": workdir}})
     try:
         client.execute()
@@ -114,6 +115,26 @@ def execute_notebook(path: str | Path, parameters: dict[str, Any] | None = None,
         if write:
             nbformat.write(nb, str(write))
     return nb
+
+
+def _this_interpreter_kernel_manager():
+    """A kernel manager whose kernel runs this interpreter (so this checkout of `sim`), whatever
+    `python3` kernel spec a user or another environment installed."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import KernelManager
+
+    class ThisInterpreterKernelManager(KernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (this interpreter)", language="python")
+            return self._kernel_spec
+
+    return ThisInterpreterKernelManager
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
