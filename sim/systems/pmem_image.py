@@ -143,11 +143,11 @@ for _name, _desc in {
     "kept_version_bytes": "memory held by page versions only images reference (time average)",
     "restore_time_s": "time to restore the latest image (or checkpoint) into a process",
     "clone_time_s": "time to clone a process from a random retained image",
-    "recovery_time_s": "failure-to-running time: restore the latest usable image + replay the log",
+    "recovery_time_s": "restart-to-running time: restore the latest usable image + replay the log",
     "rpo_s": "age of the image recovery started from, at the failure",
-    "rpo_with_log_s": "age of the newest durable log record lost at the failure (0: nothing lost)",
+    "rpo_with_log_s": "age of the oldest write lost with the unpersisted log tail, at the failure (0: nothing lost)",
     "cow_slowdown": "application running time with / without copy-on-write fault stalls",
-    "images_lost": "images destroyed by power loss",
+    "images_lost": "images destroyed by power loss or a node crash (images kept in DRAM)",
 }.items():
     register_metric(_name, _desc)
 
@@ -384,9 +384,27 @@ class PmemImage(System):
         yield from self.image_mem.write(meta)
         if self.image_mem is self.pmem:
             yield from self.pmem.persist()
+        yield from self._flush_log_to(image.log_pos, epoch)
         if epoch != self.epoch:
             return  # a failure struck during the pause: the failure handler discarded this image
         self._capture_done(image, t0, meta, written_back * p.page_size)
+
+    def _flush_log_to(self, pos: int, epoch: int):
+        """Write-ahead rule of a capture: the log is made durable up to the point's position first.
+
+        An image (or copy) holds every write before its log position; with group commit some of
+        those records may not be durable yet, and a failure would then un-acknowledge writes the
+        completed point still holds (recovery would resurrect them). The capture forces the group
+        commit of those records within its pause.
+        """
+        log = self.log
+        if log.durable >= pos:
+            return
+        yield from self.log_mem.write((pos - log.durable) * self.w.log_record_size)
+        if self.params.log_device == "pmem":
+            yield from self.pmem.persist()
+        if epoch == self.epoch:
+            log.durable = max(log.durable, min(pos, log.end))
 
     def _capture_done(self, point: Image | CopyCheckpoint, t0: float, meta: float, copied_bytes: float) -> None:
         """A capture that paused the application at `t0` is complete: count it, resume the application."""
@@ -437,6 +455,7 @@ class PmemImage(System):
             yield env.timeout(p.capture_fixed_cost)
             yield from self.live_mem.read(cp.data_bytes)
             yield from self._device_write(cp)
+            yield from self._flush_log_to(cp.log_pos, epoch)
         except ComponentError:
             if epoch == self.epoch:
                 self._abandon_checkpoint(cp)
@@ -662,8 +681,15 @@ class PmemImage(System):
             if not clone and p.placement == "mixed":
                 yield from self.pmem.read(self.n_pages * p.page_size)  # bring pages back into DRAM
             return versions, res.chain_length
-        versions, k, nbytes = self.ckpts.resolve(target, verify=p.verify_checksums)
-        yield from self._device_read(nbytes, self.ckpts.chain_of(target))
+        versions, k, _ = self.ckpts.resolve(target, verify=p.verify_checksums)
+        chain = self.ckpts.chain_of(target)
+        # every page is read once, from the newest checkpoint on the chain holding it (as CRIU's
+        # pagemap entries marked "in parent" direct), plus each increment's page map; superseded
+        # copies of a page in older checkpoints are not read back
+        nbytes = self.n_pages * p.page_size + sum(
+            c.data_bytes - len(c.contents) * p.page_size for c in chain if not c.full
+        )
+        yield from self._device_read(nbytes, chain)
         yield from self.live_mem.write(self.n_pages * p.page_size)
         return versions, k
 
@@ -720,7 +746,8 @@ class PmemImage(System):
             self.corrupt_index(fault)
             return
         self._down.add(id(fault))
-        self.fail(power=fault.kind == "power_loss")
+        # a node crash reboots the machine: like a power loss, DRAM (and images kept there) is gone
+        self.fail(power=fault.kind == "power_loss", dram_lost=fault.target == "node")
 
     def heal(self, fault: Any) -> None:
         if fault.kind == "corrupt_data" or id(fault) not in self._down:
@@ -729,8 +756,11 @@ class PmemImage(System):
         if not self._down and not self.app_up:
             self.env.process(self.recoverer(self.epoch))
 
-    def fail(self, power: bool) -> None:
-        """The process (crash) or the whole node (power loss) fails now."""
+    def fail(self, power: bool, dram_lost: bool = False) -> None:
+        """The process (crash) or the whole node (crash: reboot, or power loss) fails now.
+
+        `power`: PMEM loses its unpersisted stores too; `power` or `dram_lost`: DRAM contents are gone.
+        """
         now = self.env.now
         first = self.app_up
         self.epoch += 1
@@ -762,9 +792,10 @@ class PmemImage(System):
             self._expected_at_failure = self.oracle.truth.copy()
         if self.frames.mapped:
             self.frames.drop_live()  # the process's address space is gone
-        if power:
+        if power or dram_lost:
             self.dram.power_loss()
-            self.pmem.power_loss()
+            if power:
+                self.pmem.power_loss()
             if self.images_mode and self.image_mem is self.dram:
                 gone = self.chain.drop_all(self.frames)
                 for im in gone:
