@@ -23,7 +23,8 @@ materialises a volume (`{block: version}`) through the variant's own mechanism a
 block by block with the oracle at the recovered point. Records that expire from the do stream
 before they are applied are detected (sequence gap) and reported (`records_expired`,
 `data_lost_bytes`); recoveries to points after such a loss are reported as impossible, never
-claimed. Monthly cost is extrapolated from the simulated span using the components' prices.
+claimed. Monthly cost is extrapolated using the components' prices: time-billed items over the
+simulated span, usage items over the span the completed apply cycles protect (`_record_cycle`).
 
 Abstracted away: the bytes of blocks (a block is identified by the write that wrote it last),
 partial-block writes, the initial full synchronisation (the replica starts equal to production),
@@ -246,6 +247,10 @@ class CdpStreams(System):
         self.chunks_damaged = 0
         self.instance_outage = False
         self.seed_puts = 0
+        self.recovery_gets = 0  # object GETs of recoveries (not a protection cost)
+        self._usage: dict[str, float] | None = None  # usage costs of the apply cycles (_record_cycle)
+        self._usage_frozen = False  # a recovery overlapped an apply: later cycles are not steady state
+        self.recovery_done_at: float | None = None
         self._next_shard = 0
         self._next_undo_shard = 0
         self._bk = sim.rng("cdp.backoff")
@@ -531,8 +536,10 @@ class CdpStreams(System):
             if env.now < nxt:
                 yield env.timeout(nxt - env.now)
             nxt = max(nxt + p.apply_interval, env.now)
+            power_on = env.now
             yield from self._start_instance(self.instance)
             t0 = env.now
+            do_puts_usd = self.stream.cost_usd()["put_units_usd"]
             written = self.log.seq_at(t0)
             if written > self.applied:
                 self.apply_lag_max = max(self.apply_lag_max, t0 - self.log.time_of(self.applied + 1))
@@ -549,6 +556,33 @@ class CdpStreams(System):
             if self.variant != "chunks":
                 self.replica.detach()
             self.instance.stop()
+            self._record_cycle(power_on, t0, do_puts_usd)
+
+    def _record_cycle(self, power_on: float, t0: float, do_puts_usd: float) -> None:
+        """Usage costs (instance, puts, requests, new snapshot/archive bytes) of the apply cycles so
+        far, which protect the writes issued up to `t0` (this apply's read of the stream tip). The
+        monthly cost divides them by that span, not by the whole run: the writes after the last
+        completed apply have not been paid for yet, and after a site loss the instance has nothing
+        left to protect. Cycles from the first one a recovery overlapped on are left out (the
+        recovery's reads share the streams' read limits and slow that apply down: not steady state)."""
+        if self.recovery_started and (self.recovery_done_at is None or self.recovery_done_at > power_on):
+            self._usage_frozen = True
+        if not self._usage_frozen and t0 <= self.disaster.get("time", math.inf):
+            self._usage = self._usage_until(t0, do_puts_usd)
+
+    def _usage_until(self, span: float, do_puts_usd: float) -> dict[str, float]:
+        """Cumulative usage costs now, taken to protect the writes of the first `span` seconds."""
+        u = {"span": span, "compute_usd": self.instance.cost_usd()["compute_usd"],
+             "do_puts_usd": do_puts_usd}
+        if self.variant in ("do_undo", "chunks"):
+            u["undo_puts_usd"] = self.undo_stream.cost_usd()["put_units_usd"]
+        if self.variant == "chunks":
+            u["object_puts"] = float(self.store.put_requests - self.seed_puts)
+            u["object_gets"] = float(self.store.get_requests - self.recovery_gets)
+            u["archive_bytes"] = self.archive_bytes
+        if self.variant == "periodic_apply":
+            u["snapshot_incr_bytes"] = max(0.0, self.snapshots.stored_bytes - self.snap_first_bytes)
+        return u
 
     def _start_instance(self, inst: ComputeInstance) -> Generator:
         while True:
@@ -764,12 +798,14 @@ class CdpStreams(System):
     def _chunk_key(self, cid: int, epoch: int) -> str:
         return f"chunks/{cid:07d}/{epoch:06d}"
 
-    def _obj(self, op: str, key: str, nbytes: float = 0.0, value: Any = None) -> Generator:
+    def _obj(self, op: str, key: str, nbytes: float = 0.0, value: Any = None, recovery: bool = False
+             ) -> Generator:
         """An object request with retries on throttling/outage; lost or corrupt objects raise."""
         attempt = 0
         while True:
             try:
                 if op == "get":
+                    self.recovery_gets += recovery
                     return (yield from self.store.get(key))
                 return (yield from self.store.put(key, nbytes, value))
             except (Throttled, ServiceUnavailable):
@@ -894,6 +930,9 @@ class CdpStreams(System):
 
     def _clone(self) -> Clone:
         if self.variant == "chunks":
+            # hold the committed objects now: an apply committing while the recovery instances
+            # boot must not garbage-collect the chunks and undo segments this clone names
+            self.pins += 1
             c = Clone({}, self.applied, list(self.do_pos), self.lost_from, self.env.now)
             c.keys = [self.chunk_keys[i] for i in range(self.nchunks)]
             if self.epoch_committed:
@@ -920,7 +959,13 @@ class CdpStreams(System):
             seq = self.log.seq_at(t)
             procs.append(env.process(self.recover(Recovery("past", now, t, seq), clone)))
         self.sim.note("recovery_started", reason=why, latest_write=latest)
-        yield simpy.AllOf(env, procs)
+        try:
+            yield simpy.AllOf(env, procs)
+        finally:
+            if self.variant == "chunks":
+                self.pins -= 1  # taken by _clone
+                self._collect_garbage()
+        self.recovery_done_at = env.now
         self.sim.note("recovery_done", reason=why)
 
     def recover(self, r: Recovery, clone: Clone) -> Generator:
@@ -1063,7 +1108,8 @@ class CdpStreams(System):
             if p.undo_capture and (not keys or keys[0][0] > s + 1):
                 raise _CannotRecover("undo archive does not reach back to the point")
             objs, errors = yield from self._parallel([k for _, _, k in keys],
-                                                     lambda k: self._obj("get", k), p.chunk_workers)
+                                                     lambda k: self._obj("get", k, recovery=True),
+                                                     p.chunk_workers)
             if errors:
                 raise _CannotRecover("undo segment lost or corrupt in the object store")
             return [o.value for o in objs]
@@ -1137,7 +1183,7 @@ class CdpStreams(System):
         vol = yield from self._new_volume("recovered", {})
 
         def fetch(key: str):
-            obj = yield from self._obj("get", key)
+            obj = yield from self._obj("get", key, recovery=True)
             yield from self._retry_io(vol.write, p.chunk_size)
             return obj
 
@@ -1286,27 +1332,32 @@ class CdpStreams(System):
                 vc = vol.cost_usd()
                 c["volumes"] += (vc["volume_storage_usd"] + vc["volume_performance_usd"]) * scale
         else:
-            c["compute"] = self.instance.cost_usd()["compute_usd"] * scale
+            # time-billed items (shard-hours, volumes) over the run; usage items (instance, puts,
+            # requests, new snapshot and archive bytes) over the span the completed apply cycles
+            # protect (see _record_cycle)
+            u = self._usage
+            if u is None:  # no apply cycle to measure: what was used so far, over the run
+                u = self._usage_until(min(self.env.now, self.disaster.get("time", math.inf)),
+                                      self.stream.cost_usd()["put_units_usd"])
+            uscale = SECONDS_PER_MONTH / max(u["span"], 1e-9)
+            c["compute"] = u["compute_usd"] * uscale
+            c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
             streams = [self.stream] + ([self.undo_stream] if self.variant in ("do_undo", "chunks") else [])
             for st in streams:
-                sc = st.cost_usd()
-                c["stream_shards"] += sc["shard_hours_usd"] * scale
-                c["stream_puts"] += sc["put_units_usd"] * scale
+                c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
             if self.variant == "chunks":
                 op = p.object_store
-                puts = max(0, self.store.put_requests - self.seed_puts)
-                c["object_requests"] = (puts / 1000 * op.price_put_per_1000_usd
-                                        + self.store.get_requests / 1000 * op.price_get_per_1000_usd) * scale
+                c["object_requests"] = (u["object_puts"] / 1000 * op.price_put_per_1000_usd
+                                        + u["object_gets"] / 1000 * op.price_get_per_1000_usd) * uscale
                 # steady state: every chunk plus one protection window of undo archive
-                archive = self.archive_bytes / span * p.protection_window
+                archive = u["archive_bytes"] / max(u["span"], 1e-9) * p.protection_window
                 c["object_storage"] = (self.nchunks * p.chunk_size + archive) / GB * op.price_gb_month_usd
             else:
                 vc = self.replica.cost_usd()
                 c["volumes"] = (vc["volume_storage_usd"] + vc["volume_performance_usd"]) * scale
             if self.variant == "periodic_apply":
                 # steady state: a full base copy plus the increments of one protection window
-                incr = max(0.0, self.snapshots.stored_bytes - self.snap_first_bytes)
-                window_incr = incr * p.protection_window / span
+                window_incr = u["snapshot_incr_bytes"] * p.protection_window / max(u["span"], 1e-9)
                 c["snapshots"] = (p.volume.capacity + window_incr) / GB * p.snapshots.price_gb_month_usd
         out = {f"monthly_cost_{k}_usd": v for k, v in c.items()}
         out["monthly_cost_usd"] = sum(c.values())
@@ -1332,8 +1383,12 @@ class CdpStreams(System):
             "latest_recovered": float(len(lat_ok)),
             "recoveries_verified": float(sum(1 for r in self.recoveries if r.matched)),
             "recoveries_unfinished": float(sum(1 for r in self.recoveries if not r.done)),
+            # the mechanism offers any point, nothing was lost, and no past point drawn was refused,
+            # recovered to another point or found different from the oracle
             "any_point_recoverable": float(self.variant != "periodic_apply" and self.lost_from is None
-                                           and self.params.detect_expiry),
+                                           and self.params.detect_expiry
+                                           and all(r.ok and r.matched and r.point_seq == r.target_seq
+                                                   for r in past if r.done)),
             "recoverable_points": float(self._recoverable_points()),
             "records_expired": float(self.records_expired),
             "writes_lost": float(self.writes_lost),

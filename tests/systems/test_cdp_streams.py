@@ -228,3 +228,34 @@ def test_bad_params_are_reported_with_file_and_line(tmp_path, capsys, line, expe
     err = capsys.readouterr().err
     assert f"{f}:" in err and expect in err
     assert ":6:" in err or ":4:" in err
+
+
+def test_chunks_drill_during_an_apply_commit_still_recovers():
+    # the drill starts ~30 s before the 10-minute apply commits (new chunk keys, old ones collected):
+    # the objects the recovery took over must stay readable until it has fetched them
+    m, viol = run(small("chunks", recovery_at="700s"))
+    assert m["chunks_unreadable"] == 0
+    assert m["latest_recovered"] == 1 and m["past_points_recovered"] == 3
+    assert m["recoveries_verified"] == 4 and not viol
+
+
+def test_any_point_recoverable_is_not_claimed_when_past_points_fail():
+    # undo records lost: past points before the loss are refused, so "any point" no longer holds
+    m, viol = run_with_faults("do_undo", [(1700.0, None, "lose_data", "undo_stream", {})])
+    assert m["past_points_not_recoverable"] > 0 and not viol
+    assert m["any_point_recoverable"] == 0
+    # broken undo capture: the past points come back wrong (invariant), not "any point in time"
+    m, _ = run(small("do_undo", undo_capture=False))
+    assert m["invariant_violations"] > 0
+    assert m["any_point_recoverable"] == 0
+
+
+@pytest.mark.parametrize("variant", ["periodic_apply", "do_undo", "chunks"])
+def test_monthly_cost_does_not_depend_on_idle_time_after_a_site_loss(variant):
+    # usage costs are divided by the span the completed applies protect, not by the run: losing the
+    # site at 25 min of a 40 min run (nothing left to apply after it) must not make protection cheaper
+    calm, _ = run(small(variant, past_points=0))
+    lost, _ = run_with_faults(variant, [(1500.0, None, "crash", "production", {"restart_after": None})],
+                              past_points=0)
+    for k in ("monthly_cost_compute_usd", "monthly_cost_usd"):
+        assert lost[k] == pytest.approx(calm[k], rel=0.08), k
