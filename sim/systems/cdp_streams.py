@@ -601,20 +601,27 @@ class CdpStreams(System):
         if self.variant != "chunks":
             yield from self._retry_io(self.replica.attach)
         tip = [self.stream.latest_seq(s) for s in range(len(self.do_pos))]
+        # the splitter's acknowledged position: every write up to it is in a record at or before `tip`
+        tip_write = self.durable
         if self.variant == "chunks":
-            ranges, pos = yield from self.read_do_records(tip)
-            if ranges and (yield from self.apply_chunks(ranges)):
+            ranges, pos = yield from self.read_do_records(tip, tip_write)
+            # nothing to apply (no new writes, or all of them expired): the position still advances,
+            # so the expired records are not counted again by the next apply
+            if not ranges or (yield from self.apply_chunks(ranges)):
                 self.do_pos = pos
             return True
         # volume variants: each GetRecords round is applied as soon as it is contiguous
-        yield from self.read_do_records(tip, apply=True)
+        yield from self.read_do_records(tip, tip_write, apply=True)
         if self.variant == "periodic_apply" and self.applied > 0:
             yield from self.take_snapshot()
         return True
 
-    def read_do_records(self, tip: list[int], apply: bool = False) -> Generator:
+    def read_do_records(self, tip: list[int], tip_write: int, apply: bool = False) -> Generator:
         """GetRecords from every shard after the applied position up to `tip`; detect gaps (expiry).
 
+        A gap is seen when a later record arrives (`lo > nxt`); writes up to `tip_write` (the last
+        write acknowledged by the stream when `tip` was read) that no record delivered once every
+        shard is read to `tip` expired at the tail, with nothing after them: lost as well.
         Returns (contiguous write ranges read, in order; the shard positions reached). With
         `apply`, each range is applied to the replica volume as soon as it is contiguous.
         """
@@ -686,6 +693,8 @@ class CdpStreams(System):
                 for s, seq in used:
                     self.do_pos[s] = max(self.do_pos[s], seq)
             if done and not buf:
+                if nxt <= tip_write:  # the records holding writes nxt..tip_write expired, none follows
+                    self._lost(nxt, tip_write)
                 if apply:
                     for s in range(n):
                         self.do_pos[s] = max(self.do_pos[s], pos[s])

@@ -105,6 +105,21 @@ def test_apply_interval_beyond_retention_loses_data_and_says_so(variant):
     assert lost["invariant_violations"] == 0 and not viol
 
 
+@pytest.mark.parametrize("variant", ["do_undo", "chunks", "periodic_apply"])
+def test_expiry_at_the_tail_with_nothing_after_it_is_reported(variant):
+    # production stops at 5 min (restarts only after the run); the first apply at 25 min finds every
+    # do record expired (15 min retention) and no later record to reveal the gap: still a loss
+    m, viol = run_with_faults(variant, [(300.0, None, "crash", "production", {"restart_after": 1e6})],
+                              apply_interval="25min", stream={"retention": "15min"}, recovery_at="35min")
+    assert m["disaster"] == 0 and m["apply_runs"] >= 1
+    assert m["records_expired"] > 0
+    assert m["writes_lost"] == m["writes"] > 0 and m["data_lost_bytes"] > 0
+    assert m["latest_recovered"] == 0 and m["past_points_recovered"] == 0
+    assert m["past_points_not_recoverable"] == 3
+    assert m["any_point_recoverable"] == 0 and m["recoverable_points"] == 0
+    assert not viol
+
+
 def test_hidden_expiry_is_caught_by_the_invariant():
     m, viol = run(retention("do_undo", "25min", detect_expiry=False))
     assert m["writes_lost"] > 0
