@@ -182,8 +182,10 @@ assert resv["deadlocked"].sum() == 0, "the reservation must never deadlock"
 assert (rs.runs["invariant_violations"] == 0).all()
 print(f"baseline: {base['deadlocked'].mean():.0%} of replications deadlocked, "
       f"after {base['time_to_deadlock_s'].mean() * 1e3:.2f} ms on average")"""),
-    ("md", """Paired differences (reservation minus baseline) over the common seeds. Throughput and latency of
-the baseline are measured up to its deadlock."""),
+    ("md", """Paired differences (reservation minus baseline) over the common seeds. A deadlock is permanent, so
+a deadlocked baseline's throughput is over the whole measured window (warm-up to duration, nothing
+acknowledged after the deadlock); its latency covers the writes acknowledged in that window (none,
+NaN, when it deadlocked during the warm-up)."""),
     ("code", """stats.compare_variants(rs.runs, "params.reservation", False, True,
                        ["deadlocked", "throughput_ops_s", "write_latency_mean_s", "write_latency_p99_s"])[
     ["metric", "mean_a", "mean_b", "diff", "half_width", "unpaired_half_width", "p_value", "n_pairs"]]"""),

@@ -800,12 +800,29 @@ class NvlogMirror(System):
 
     # --- results -----------------------------------------------------------------------------------
     def metrics(self) -> dict[str, float]:
-        t = self.sim.recorder.measured_time()
+        sim = self.sim
+        t = sim.recorder.measured_time()  # observed span: warm-up end (or 0) to the run's end
         acked = self.c_acked.value
+        latency = self.latency.summary("write_latency", "s")
+        lag = self.lag.summary("mirror_lag", "s")
+        span = t
+        acked_in_window = acked
+        if sim.outcome.deadlock is not None:
+            # A detected deadlock is permanent (nothing on its cycle can move again), so the run
+            # stops early only to save time: the measured window stays the scenario's
+            # [warm-up, duration], with no acknowledgement after the detection. Dividing by the
+            # time to the detection instead would make the figure depend on the check interval.
+            span = sim.duration - sim.warmup
+            if sim.warmup > 0 and sim.recorder.warmup_end == 0.0:
+                # deadlocked before the warm-up ended: the window holds no acknowledgement, and the
+                # recorders still hold warm-up samples, which the scenario asks to leave out
+                acked_in_window = 0
+                latency = dict.fromkeys(latency, math.nan)
+                lag = dict.fromkeys(lag, math.nan)
         out = {
-            "throughput_ops_s": acked / t if t > 0 else math.nan,
-            **self.latency.summary("write_latency", "s"),
-            **self.lag.summary("mirror_lag", "s"),
+            "throughput_ops_s": acked_in_window / span if span > 0 else math.nan,
+            **latency,
+            **lag,
             "send_queue_occupancy_mean": self.sq_occupancy.mean(),
             "send_queue_occupancy_max": self.sq_occupancy.max,
             "workers_busy_mean": ((self._busy_prev + self.pool.busy_now() - self._busy_at_warmup) / t

@@ -78,6 +78,32 @@ def test_a_detected_deadlock_is_real_nothing_moves_afterwards():
     assert out.deadlock.formed_at == max(t.blocked_since for t in tasks)
 
 
+def test_deadlocked_run_metrics_cover_the_scenario_window_not_the_detection_instant():
+    # the run stops at the first check after the deadlock, but the deadlock is permanent: the
+    # throughput is over [warm-up, duration] and does not depend on the check interval
+    def run(seed, interval, **extra):
+        sim, system = make(NORES, seed=seed, duration=0.06, **{"checks.interval": interval, **extra})
+        system.start()
+        out = sim.run()
+        assert out.deadlock is not None
+        return sim, system, system.metrics()
+
+    sim, system, a = run(3, 0.001)  # forms at ~5.2 ms, after the 5 ms warm-up
+    assert 0.005 < sim.outcome.deadlock.formed_at < sim.env.now
+    _, _, b = run(3, 0.0002)
+    assert a["throughput_ops_s"] == b["throughput_ops_s"] == system.c_acked.value / (0.06 - 0.005)
+    assert a["write_latency_mean_s"] == b["write_latency_mean_s"]
+    # deadlocked before the warm-up ended: nothing was acknowledged in the measured window, and
+    # the warm-up's samples are not reported as if they were measured
+    sim, system, c = run(1, 0.001)
+    assert sim.outcome.deadlock.formed_at < 0.005 and system.c_acked.value > 0
+    assert c["throughput_ops_s"] == 0
+    assert math.isnan(c["write_latency_mean_s"]) and math.isnan(c["mirror_lag_p99_s"])
+    # without a warm-up the window starts at 0
+    _, system, d = run(1, 0.001, warmup=0)
+    assert d["throughput_ops_s"] == system.c_acked.value / 0.06 and d["write_latency_mean_s"] > 0
+
+
 def test_no_deadlock_reported_when_workers_wait_but_completions_are_in_flight():
     # the baseline at light load: posts block now and then but the run never deadlocks, so no
     # false positives from a transient cycle-like state
@@ -201,6 +227,32 @@ def test_degraded_writes_are_outside_the_mirrored_invariant_but_stay_durable():
     assert system.violations() == []
     assert system.metrics()["writes_acknowledged_degraded"] > 0
     assert len(system.acked_degraded.difference(system.primary_log)) == 0
+
+
+def test_acked_write_durable_fires_when_an_acknowledged_write_never_reached_an_nvlog():
+    # no modelled fault loses an NVLog, so this end-of-run invariant can only fail through a model
+    # error: acknowledging a write whose local append did not happen. Show that it would fire.
+    sim, system = make(RES, **light())
+    f = fault("crash", "partner")
+    at(sim, 0.004, lambda: system.inject(f))  # degraded from here on: acknowledged after the local append
+    lost = []
+
+    class LossyLog(RangeSet):
+        __slots__ = ()
+
+        def add(self, lsn):
+            if system.partner_up or lost:
+                super().add(lsn)
+            else:
+                lost.append(lsn)  # the model error: this append silently does not happen
+
+    system.primary_log = LossyLog()
+    system.start()
+    sim.run()
+    v = system.violations()
+    assert lost and lost[0] in system.acked_degraded
+    assert [x.invariant for x in v] == ["acked_write_durable"]
+    assert v[0].data["first_lsns"] == lost
 
 
 def test_link_down_stalls_mirroring_without_a_false_deadlock():
