@@ -96,6 +96,8 @@ class SendQueue:
 
         With `on_granted=None` this is a pure try: nothing is queued on failure.
         """
+        if n < 1:
+            self._check(n)
         if self.slots - self.posted - self.reserved >= n and not self._res_waiters and not self._post_waiters:
             self.reserved += n
             self.reservations_granted += 1
@@ -127,6 +129,8 @@ class SendQueue:
     # --- plain verbs path -------------------------------------------------------------------------
     def try_post(self, n: int) -> bool:
         """Post `n` work requests if there is room now (the `ibv_post_send` ENOMEM case is False)."""
+        if n < 1:
+            self._check(n)
         if self.slots - self.posted - self.reserved >= n and not self._post_waiters and not self._res_waiters:
             self.posted += n
             if self.occupancy is not None:

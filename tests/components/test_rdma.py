@@ -80,6 +80,11 @@ def test_partial_send_and_bad_sizes():
         SendQueue(env, 0)
     with pytest.raises(RuntimeError):
         sq.complete(2)  # more than posted
+    for n in (0, -1):  # zero or negative work requests are a caller bug, even with room to spare
+        with pytest.raises(ValueError):
+            sq.reserve(n)
+        with pytest.raises(ValueError):
+            sq.try_post(n)
 
 
 def test_blocking_post_waits_for_a_completion():
