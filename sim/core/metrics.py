@@ -34,7 +34,7 @@ class Tally:
         self.max = -math.inf
         self._res: list[float] = []
         self._w = 1.0
-        self._next = self._cap  # index of the next sample that enters a full reservoir
+        self._next = self._cap - 1  # 0-based index of the next sample to enter the reservoir once full
 
     def record(self, x: float) -> None:
         n = self.n + 1

@@ -52,3 +52,18 @@ def test_time_weighted_mean_is_exact():
     env.run()
     assert abs(g.mean() - (2 * 1 + 4 * 3) / 8) < 1e-12
     assert g.max == 4
+
+
+def test_reservoir_is_a_uniform_sample():
+    # every item must end in the reservoir with probability capacity / n (Algorithm L), including
+    # the first one after the reservoir fills
+    cap, n, trials = 10, 30, 3000
+    counts = np.zeros(n)
+    for s in range(trials):
+        t = Tally("x", np.random.default_rng(s), capacity=cap)
+        for i in range(n):
+            t.record(float(i))
+        counts[t.sample().astype(int)] += 1
+    freq = counts / trials
+    sd = np.sqrt((cap / n) * (1 - cap / n) / trials)
+    assert np.all(np.abs(freq - cap / n) < 5 * sd), freq
