@@ -29,7 +29,7 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.check.theory import erlang_b  # noqa: E402
+from sim.runner.theory import erlang_b  # noqa: E402
 from sim.runner.replication import run_replication  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__version__ = "0.1.0"
+from sim.core.version import __version__ as __version__
 
 
 def load_scenario(path: str | Path, **overrides: Any):

@@ -12,6 +12,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from sim.core import registry
+from sim.core.system import FRAMEWORK_METRICS
 from sim.scenario.errors import ScenarioError
 
 # command -> (module offering add_arguments/main, one-line help)
@@ -22,9 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("sim.runner.sweep", "run a scenario's parameter sweep (serial, processes or dask)"),
     "plot": ("sim.analysis.cli", "write standard figures beside a result directory"),
     "report": ("sim.analysis.report", "write an HTML/Markdown report of a result directory"),
-    "campaign": ("sim.check.campaign", "run replications with random fault schedules and check invariants"),
-    "replay": ("sim.check.replay", "re-run one replication of a result directory exactly"),
-    "validate-models": ("sim.check.theory", "compare component models with queueing theory"),
+    "campaign": ("sim.runner.campaign", "run replications with random fault schedules and check invariants"),
+    "replay": ("sim.runner.replay", "re-run one replication of a result directory exactly"),
+    "validate-models": ("sim.runner.theory", "compare component models with queueing theory"),
 }
 
 
@@ -48,7 +50,7 @@ def run_main(args: argparse.Namespace) -> int:
     if args.replications is not None and args.replications < 1:
         raise ScenarioError([_cli_error("--replications", "must be >= 1")])
     if args.check_determinism:
-        from sim.check.determinism import check_determinism
+        from sim.runner.determinism import check_determinism
 
         ok, message = check_determinism(scenario, seed=args.seed)
         print(message)
@@ -112,19 +114,21 @@ def validate_main(args: argparse.Namespace) -> int:
 # --- list -------------------------------------------------------------------------------------------
 def add_list_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", nargs="?", choices=["systems", "components", "workloads", "faults", "metrics"])
+    p.add_argument("system", nargs="?", help="with `metrics`: only this system's metrics")
 
 
 def list_main(args: argparse.Namespace) -> int:
-    from sim.core import registry
-
-    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    kinds = [args.kind] if args.kind else [*registry.KINDS, "metrics"]
     for kind in kinds:
         print(f"{kind}:")
-        rows = [(e.name, e.description) for e in registry.entries(kind)]
         if kind == "metrics":
-            rows += [(name, f"[{s.name}] {doc}") for s in (e.obj for e in registry.entries("systems"))
-                     for name, doc in getattr(s, "metric_docs", {}).items()]
-            rows += [(name, f"[every run] {doc}") for name, doc in RUNNER_METRICS.items()]
+            rows = _metric_rows(args.system)
+            if rows is None:
+                print(f"error: unknown system {args.system!r} (known: {', '.join(registry.names('systems'))})",
+                      file=sys.stderr)
+                return 2
+        else:
+            rows = [(e.name, e.description) for e in registry.entries(kind)]
         if not rows:
             print("  (none)")
         for name, doc in rows:
@@ -132,13 +136,18 @@ def list_main(args: argparse.Namespace) -> int:
     return 0
 
 
-RUNNER_METRICS = {
-    "deadlocked": "1 if the wait-for graph found a cycle (the replication ended early), else 0",
-    "time_to_deadlock_s": "simulated time the deadlock cycle formed (NaN without deadlock)",
-    "invariant_violations": "number of invariants that did not hold against the system's oracle",
-    "watchdog_timeout": "1 if the wall-clock watchdog ended the replication",
-    "sim_time_s": "simulated time the replication reached",
-}
+def _metric_rows(system: str | None) -> list[tuple[str, str]] | None:
+    """(name, "[system] unit: description") for one system's declared metrics, or every system's."""
+    names = registry.names("systems")
+    if system is not None and system not in names:
+        return None
+    rows = []
+    for name in [system] if system else names:
+        for m in registry.get("systems", name).obj.metrics_spec:
+            unit = f" ({m.unit})" if m.unit else ""
+            rows.append((m.name, f"[{name}]{unit} {m.description}"))
+    rows += [(m.name, f"[every run] {m.description}") for m in FRAMEWORK_METRICS]
+    return rows
 
 
 _LOCAL = {

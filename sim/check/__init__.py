@@ -1,1 +1,1 @@
-"""check"""
+"""Oracles, invariants and range sets: what a model's results are checked against (drivers live in sim.runner)."""

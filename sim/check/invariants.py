@@ -1,6 +1,6 @@
 """Run-time checks beyond the system's end-of-run `violations()`: continuous invariants and liveness.
 
-Installed by `sim.faults.schedule` according to the scenario's `checks:` block:
+Installed by the runner according to the scenario's `checks:` block:
 
 - `continuous_invariants: true` calls the system's optional `check_invariants()` at every check
   interval; violations found mid-run are kept (the first few, and a count) and added to the run's.
@@ -65,7 +65,7 @@ def liveness_violations(sim: Any, system: Any, outcome: Any) -> list[Violation]:
     return out
 
 
-def install_checks(sim: Any, system: Any, scheduler: Any, options: dict[str, Any]) -> None:
+def install_checks(sim: Any, system: Any, options: dict[str, Any]) -> None:
     """Install the continuous and end-of-run checks the scenario's `checks:` options ask for."""
     if options.get("continuous_invariants"):
         checker = ContinuousChecker(sim, system)

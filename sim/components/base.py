@@ -7,7 +7,6 @@
   (egalitarian processor sharing, the fluid model of fair sharing of a link or memory channel),
   optionally capped per transfer. Event-driven: one pending timer, O(log n) per transfer.
 - `TokenBucket`: the rate limiter of cloud APIs (a sustained rate plus a burst allowance).
-- `RateGate`: admits one command every 1/rate seconds (a device's IOPS limit).
 - `CloudService`: the `outage` and `throttle` faults of a cloud service; `BilledStorage`: bytes
   stored integrated over time for a per-GB-month price.
 - The exceptions components raise (throttling, outage, partition, lost or corrupt data).
@@ -16,9 +15,11 @@
 from __future__ import annotations
 
 import heapq
-from typing import Any, ClassVar
+from typing import Any
 
 import simpy
+
+from sim.core.fault_target import FaultTarget, fault_param
 
 
 # --- errors a model may catch -------------------------------------------------------------------
@@ -55,44 +56,18 @@ class NotRunning(ComponentError):
 
 
 # --- fault protocol -------------------------------------------------------------------------------
-class Component:
+class Component(FaultTarget):
     """Base of every component: `sim`, `name`, validated `params`, and the fault protocol.
 
-    Subclasses list the fault kinds they take in `FAULTS` and implement `_inject_<kind>(fault)`
-    and optionally `_heal_<kind>(fault)`.
+    Subclasses list the fault kinds they take in `fault_kinds` and implement `_inject_<kind>(fault)`
+    and optionally `_heal_<kind>(fault)`; faults of one family nest (see `sim.core.fault_target`).
     """
-
-    FAULTS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, sim, params: Any, name: str) -> None:
         self.sim = sim
         self.env: simpy.Environment = sim.env
         self.params = params
         self.name = name
-
-    @classmethod
-    def check_fault(cls, kind: str) -> None:
-        """Raise ValueError if this component cannot take fault `kind` (used at validation time too)."""
-        if kind not in cls.FAULTS:
-            took = ", ".join(cls.FAULTS) if cls.FAULTS else "none"
-            raise ValueError(f"{cls.__name__} cannot take fault {kind!r} (supported: {took})")
-
-    def inject(self, fault: Any) -> None:
-        """Start `fault` (an object with `.kind`, `.target`, `.params`) on this component."""
-        self.check_fault(fault.kind)
-        getattr(self, f"_inject_{fault.kind}")(fault)
-
-    def heal(self, fault: Any) -> None:
-        """End `fault` (restart, reconnect, repair); a no-op for kinds with nothing to undo."""
-        self.check_fault(fault.kind)
-        fn = getattr(self, f"_heal_{fault.kind}", None)
-        if fn is not None:
-            fn(fault)
-
-
-def fault_param(fault: Any, key: str, default: Any = None) -> Any:
-    params = getattr(fault, "params", None) or {}
-    return params.get(key, default)
 
 
 def random_subset(rng: Any, pool: list[Any], count: int) -> list[Any]:
@@ -123,7 +98,7 @@ class CloudService(Component):
     `outage` sets `self.outage` until it heals (the service then fails its requests with
     `ServiceUnavailable`); `throttle` sets `self.throttle_factor` to `params.factor` in [0, 1] until
     it heals (the service scales its rate limits by it; 0 refuses every request). Which of the two a
-    service takes is its `FAULTS`.
+    service takes is its `fault_kinds`.
     """
 
     def __init__(self, sim, params: Any, name: str) -> None:
@@ -316,78 +291,3 @@ class TokenBucket:
             self.tokens -= n
             return True
         return False
-
-
-class RateGate:
-    """Admits one command every `1/rate` s in arrival order: returns the wait before admission."""
-
-    __slots__ = ("gap", "_next")
-
-    def __init__(self, rate: float) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be > 0")
-        self.gap = 1.0 / rate
-        self._next = 0.0
-
-    def delay(self, now: float) -> float:
-        start = self._next if self._next > now else now
-        self._next = start + self.gap
-        return start - now
-
-
-# --- processes that die with their host -----------------------------------------------------------
-class HostDown:
-    """The cause of the `simpy.Interrupt` delivered to a host's processes when it crashes or stops."""
-
-    __slots__ = ("host", "reason")
-
-    def __init__(self, host: str, reason: str) -> None:
-        self.host = host
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"HostDown({self.host!r}, {self.reason!r})"
-
-
-class ProcessGroup:
-    """Processes running on one host (node, instance): a crash interrupts them all.
-
-    `start(gen)` runs `gen` guarded: an interrupt whose cause is `HostDown` ends it quietly (its
-    volatile state is gone), unless the generator catches it itself to model cleanup.
-    """
-
-    __slots__ = ("env", "_procs", "_limit")
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self._procs: list[simpy.Process] = []
-        self._limit = 64
-
-    def start(self, gen) -> simpy.Process:
-        if len(self._procs) > self._limit:  # drop finished ones; amortised O(1) per start
-            self._procs = [p for p in self._procs if p.is_alive]
-            self._limit = max(64, 2 * len(self._procs))
-        proc = self.env.process(_guarded(gen))
-        self._procs.append(proc)
-        return proc
-
-    def interrupt_all(self, cause: HostDown) -> int:
-        alive = [p for p in self._procs if p.is_alive]
-        self._procs = []
-        for p in alive:
-            if p is not self.env.active_process:
-                p.interrupt(cause)
-        return len(alive)
-
-    @property
-    def alive(self) -> int:
-        return sum(1 for p in self._procs if p.is_alive)
-
-
-def _guarded(gen):
-    try:
-        return (yield from gen)
-    except simpy.Interrupt as intr:
-        if isinstance(intr.cause, HostDown):
-            return None
-        raise

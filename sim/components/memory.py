@@ -71,7 +71,7 @@ class Memory(Component):
     account time separately, e.g. a bulk copy priced once).
     """
 
-    FAULTS = ("power_loss", "corrupt_data")
+    fault_kinds = ("power_loss", "corrupt_data")
 
     def __init__(self, sim, params: MemoryParams | None = None, name: str = "memory") -> None:
         params = params if params is not None else MemoryParams()

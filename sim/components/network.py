@@ -45,7 +45,7 @@ class WanLinkParams(LinkParams):
 class Link(Component):
     """Full-duplex network link with shared bandwidth, latency, loss, partition and degradation."""
 
-    FAULTS = ("link_down", "slow_link")
+    fault_kinds = ("link_down", "slow_link")
     Params = LinkParams
 
     def __init__(self, sim, params: LinkParams | None = None, name: str = "link") -> None:

@@ -1,6 +1,6 @@
 """A storage node: CPU workers, DRAM (and optionally PMEM), block devices and links to peers.
 
-The node is the unit that crashes. `crash()` (fault `crash`) interrupts every process started
+The node is a `Host` (`sim.components.host`), the unit that crashes. `crash()` (fault `crash`) interrupts every process started
 with `node.process(gen)` (they receive `simpy.Interrupt(HostDown)`; an uncaught one ends the
 process quietly), clears DRAM and the model's `volatile` dict, and refuses new work until
 `restart()`; PMEM and block devices keep their contents (a crash with power kept lets CPU caches
@@ -21,13 +21,13 @@ failures of a node (a failing device or link is a fault on that component).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, HostDown, NotRunning, ProcessGroup, fault_param
+from sim.components.base import fault_param
+from sim.components.host import Host
 from sim.components.memory import DRAM, PMEM, DramParams, PmemParams
 from sim.components.network import Link
 from sim.components.storage import BlockDevice, HddParams, SsdParams, make_device
@@ -49,16 +49,16 @@ class NodeParams(Params):
 
 
 @register("components", "storage_node")
-class StorageNode(Component):
+class StorageNode(Host):
     """A server that composes workers, DRAM/PMEM, devices and links; crashes lose volatile state."""
 
-    FAULTS = ("crash", "power_loss", "ransomware", "clock_skew")
+    fault_kinds = ("crash", "power_loss", "ransomware", "clock_skew")
     Params = NodeParams
     RANSOMWARE_TICK = 1e-3  # s between encryption batches: bounds events to 1,000/s whatever the rate
 
     def __init__(self, sim, params: NodeParams | None = None, name: str = "node") -> None:
         params = params if params is not None else NodeParams()
-        super().__init__(sim, params, name)
+        super().__init__(sim, params, name, restart_time=params.restart_time)
         self.workers = simpy.Resource(self.env, capacity=params.workers)
         self.dram = DRAM(sim, params.dram, f"{name}.dram")
         self.pmem = PMEM(sim, params.pmem, f"{name}.pmem") if params.pmem is not None else None
@@ -67,14 +67,6 @@ class StorageNode(Component):
         }
         self.links: dict[str, Link] = {}
         self.volatile: dict[Any, Any] = {}
-        self.procs = ProcessGroup(self.env)
-        self.up = True
-        self.crashes = 0
-        self.down_since: float | None = None
-        self.downtime_s = 0.0
-        self.on_crash: list[Callable[[str], None]] = []
-        self.on_restart: list[Callable[[], None]] = []
-        self._up_event = self.env.event()
         self.encrypted_bytes = 0.0
         self._ransomware_runs: set[int] = set()  # ids of the ransomware faults still encrypting
         self._clock_offset = 0.0
@@ -91,67 +83,20 @@ class StorageNode(Component):
         """Attach `link` towards node `peer`."""
         self.links[peer] = link
 
-    def process(self, gen) -> simpy.Process:
-        """Run `gen` on this node: it is interrupted (HostDown) if the node crashes."""
-        if not self.up:
-            raise NotRunning(f"{self.name} is down")
-        return self.procs.start(gen)
-
-    def wait_up(self) -> simpy.Event:
-        if self.up:
-            ev = self.env.event()
-            ev.succeed()
-            return ev
-        return self._up_event
-
     # --- failure and recovery ------------------------------------------------------------------
-    def crash(self, reason: str = "crash") -> None:
-        """Stop now: processes interrupted, DRAM and `volatile` lost, durable media kept."""
-        if not self.up:
-            return
-        self.up = False
-        self.crashes += 1
-        self.down_since = self.env.now
-        self.procs.interrupt_all(HostDown(self.name, reason))
+    def _lose_volatile(self, reason: str) -> None:
+        """DRAM and `volatile` are lost, the worker pool is fresh; a power loss also drops PMEM's
+        unpersisted stores (a crash with power kept lets CPU caches drain)."""
         self.workers = simpy.Resource(self.env, capacity=self.params.workers)
         self.dram.power_loss()
         self.volatile.clear()
         if reason == "power_loss" and self.pmem is not None:
             self.pmem.power_loss()
-        for cb in self.on_crash:
-            cb(reason)
 
-    def restart(self) -> simpy.Process:
-        """Reboot: up again after `restart_time`, then run the `on_restart` callbacks."""
-        return self.env.process(self._reboot())
-
-    def _reboot(self):
-        if self.up:
-            return
-        if self.params.restart_time:
-            yield self.env.timeout(self.params.restart_time)
-        if self.up:
-            return
-        self.up = True
-        if self.down_since is not None:
-            self.downtime_s += self.env.now - self.down_since
-            self.down_since = None
-        ev, self._up_event = self._up_event, self.env.event()
-        ev.succeed()
-        for cb in self.on_restart:
-            cb()
-
-    def _inject_crash(self, fault: Any) -> None:
-        self.crash("crash")
-
-    def _heal_crash(self, fault: Any) -> None:
-        self.restart()
-
-    def _inject_power_loss(self, fault: Any) -> None:
-        self.crash("power_loss")
-
-    def _heal_power_loss(self, fault: Any) -> None:
-        self.restart()
+    def restart(self) -> None:
+        """Reboot now, whatever keeps it down (a test's or operator's hand): up after `restart_time`."""
+        self.down_depth = 1
+        self.come_up()
 
     def _inject_ransomware(self, fault: Any) -> None:
         if not self.up:

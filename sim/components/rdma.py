@@ -595,7 +595,6 @@ class RdmaConnection:
     """
 
     fault_kinds = LINK_FAULT_KINDS
-    FAULTS = LINK_FAULT_KINDS
 
     def __init__(self, env, latency: float, bandwidth: float, queue_pairs: int = 1, send_queue_slots: int = 128,
                  read_request_bytes: float = 64.0, name: str = "rdma") -> None:

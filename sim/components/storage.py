@@ -3,7 +3,7 @@
 A command goes through three stages, in the order a real device imposes them:
 1. the device queue: at most `queue_depth` commands are in service at once, the rest wait FIFO
    (the NVMe submission queue / SATA NCQ depth);
-2. the IOPS limit: commands are admitted one every 1/IOPS seconds (`RateGate`);
+2. the IOPS limit: commands are admitted one every 1/IOPS seconds (`Pacer`);
 3. service: the access latency, then the bytes at this command's share of the device bandwidth
    (`SharedBandwidth`, shared equally by the commands in service).
 
@@ -26,7 +26,8 @@ from typing import Any, Literal
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, NotRunning, RateGate, SharedBandwidth, fault_param, pick_fault_keys
+from sim.components.base import Component, NotRunning, SharedBandwidth, fault_param, pick_fault_keys
+from sim.core.process import Pacer
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveRate, PositiveSize
@@ -74,7 +75,7 @@ class BlockDevice(Component):
     A detached device (cloud volume) raises `NotRunning`.
     """
 
-    FAULTS = ("lose_data", "corrupt_data", "slow_link")
+    fault_kinds = ("lose_data", "corrupt_data", "slow_link")
 
     def __init__(self, sim, params: BlockDeviceParams | None = None, name: str = "disk") -> None:
         params = params if params is not None else BlockDeviceParams()
@@ -99,8 +100,8 @@ class BlockDevice(Component):
         """Build the device queue, IOPS gates and channels; `shared`: one IOPS and bandwidth budget for both directions."""
         env = self.env
         self.device_queue = simpy.Resource(env, capacity=queue_depth)
-        self._read_gate = RateGate(iops_r)
-        self._write_gate = self._read_gate if shared else RateGate(iops_w)
+        self._read_gate = Pacer(iops_r)
+        self._write_gate = self._read_gate if shared else Pacer(iops_w)
         self.read_channel = SharedBandwidth(env, bw_r)
         self.write_channel = self.read_channel if shared else SharedBandwidth(env, bw_w)
         self._latency = (lat_r, lat_w)
@@ -132,7 +133,7 @@ class BlockDevice(Component):
         self.changed_blocks = set()
         self.changed_untracked_bytes = 0.0
 
-    def _io(self, nbytes: float, latency: float, gate: RateGate, channel: SharedBandwidth):
+    def _io(self, nbytes: float, latency: float, gate: Pacer, channel: SharedBandwidth):
         if not self.available:
             raise NotRunning(f"{self.name} is not attached")
         env = self.env

@@ -1,4 +1,7 @@
-"""Registry of the names used in scenario files: systems, components, workloads, faults, metrics.
+"""Registry of the names used in scenario files: systems, components, workloads, faults.
+
+Metrics are not registered globally: each system declares its own (`System.metrics_spec`), so two
+systems may report a metric of the same name with their own descriptions.
 
 Built-in entries register themselves when their module is imported; `load_builtins()` imports
 them. A user adds their own with the same decorators from a module named in the scenario's
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-KINDS = ("systems", "components", "workloads", "faults", "metrics")
+KINDS = ("systems", "components", "workloads", "faults")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def register(kind: str, name: str, description: str | None = None):
             raise ValueError(f"{kind[:-1]} {name!r} is already registered by {existing.obj!r}")
         _REGISTRY[kind][name] = Entry(name, kind, obj, description or _first_line(obj))
         if kind == "systems":
+            check_metrics_spec(obj)
             obj.name = name
         return obj
 
@@ -60,9 +64,17 @@ def register_system(name: str, description: str | None = None):
     return register("systems", name, description)
 
 
-def register_metric(name: str, description: str) -> None:
-    """Document a metric name (shown by `sim list`)."""
-    _REGISTRY["metrics"][name] = Entry(name, "metrics", None, description)
+def register_metric(name: str, description: str) -> None:  # TRANSITION: removed once every model declares metrics_spec
+    """Deprecated: declare metrics in `System.metrics_spec`."""
+
+
+def check_metrics_spec(cls: Any) -> None:
+    """A system declares each metric once (two systems may share a name, each with its own description)."""
+    seen: set[str] = set()
+    for m in getattr(cls, "metrics_spec", ()):
+        if m.name in seen:
+            raise ValueError(f"system {cls.__name__}: metric {m.name!r} is declared twice in its metrics_spec")
+        seen.add(m.name)
 
 
 def load_builtins() -> None:

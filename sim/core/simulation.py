@@ -118,6 +118,11 @@ class Simulation:
         self.checks: dict[str, Any] = dict(checks or {})
         self.faults: Any = None  # the FaultScheduler of this replication (set by sim.faults.schedule)
         self._final_checks: list[Callable[[RunOutcome], list]] = []
+        hp = self.checks.get("heal_phase")
+        #: when a campaign's heal phase begins (faults off from then on); None: no heal phase
+        self.heal_start: float | None = max(0.0, duration - hp) if hp else None
+        self._at_warmup: list[Callable[[], None]] = []
+        self._at_heal_phase: list[Callable[[], None]] = []
 
     # --- conveniences -------------------------------------------------------------------------
     @property
@@ -154,6 +159,19 @@ class Simulation:
             out.extend(fn(self.outcome))
         return out
 
+    def at_warmup(self, fn: Callable[[], None]) -> None:
+        """Call `fn()` when the warm-up ends, right after the recorders reset (not called when there is no warm-up)."""
+        self._at_warmup.append(fn)
+
+    def at_heal_phase(self, fn: Callable[[], None]) -> None:
+        """Call `fn()` when the heal phase begins (after the faults still active have healed)."""
+        self._at_heal_phase.append(fn)
+
+    def heal_phase_began(self) -> None:
+        """The fault scheduler's word that the heal phase has begun: run the callbacks."""
+        for fn in self._at_heal_phase:
+            fn()
+
     def stop(self, reason: str) -> None:
         """Ask the run loop to end at the next check (e.g. a model that has finished its work)."""
         self._stop_reason = reason
@@ -162,6 +180,8 @@ class Simulation:
     def _warmup_proc(self):
         yield self.env.timeout(self.warmup)
         self.recorder.reset_all()
+        for fn in self._at_warmup:
+            fn()
 
     def _sampler(self):
         names = list(self._probes)

@@ -53,12 +53,12 @@ class Fault:
 class FaultScheduler:
     """Owns the fault processes of one replication and the record of what struck when."""
 
-    def __init__(self, sim: Any, system: Any, specs: list[dict[str, Any]], heal_start: float | None = None):
+    def __init__(self, sim: Any, system: Any, specs: list[dict[str, Any]]):
         self.sim = sim
         self.env = sim.env
         self.system = system
         self.specs = specs
-        self.heal_start = heal_start
+        self.heal_start = sim.heal_start
         self.history: list[Fault] = []
         self.active: list[Fault] = []
 
@@ -106,6 +106,8 @@ class FaultScheduler:
         for k, v in spec.items():
             if k in _COMMON:
                 continue
+            if v is None:
+                continue  # an unset optional key is absent, not None (a kind's default applies)
             params[k] = draw(v, rng) if k in cls.drawn_keys else v
         return params
 
@@ -164,6 +166,7 @@ class FaultScheduler:
         self.sim.note("heal_phase_start")
         for fault in list(self.active):
             self.repair(fault)
+        self.sim.heal_phase_began()
 
 
 _RESERVED = frozenset({"time_s", "event", "kind", "target", "index", "occurrence"})

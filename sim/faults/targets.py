@@ -7,9 +7,8 @@ run of characters, `?` one character, and `[*]` any index in brackets (`node[*]`
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -42,25 +41,14 @@ def expand_target(target: str, names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if rx.fullmatch(n))
 
 
-def supported_kinds(system: Any, target: str) -> Collection[str] | None:
-    """Fault kinds `target` takes, or None when the system does not say (anything is accepted).
-
-    Uses the system's `fault_kinds()` (a dict target -> kinds; a per-target `fault_kinds(target)`
-    is accepted too), else the target object's `fault_kinds` / `FAULTS` attribute."""
-    hook = getattr(system, "fault_kinds", None)
-    if hook is not None:
+def supported_kinds(system: Any, target: str) -> tuple[str, ...]:
+    """Fault kinds `target` takes: what its `FaultTarget` object carries."""
+    legacy = getattr(system, "fault_kinds", None)  # TRANSITION: removed once every model is on the kit
+    if legacy is not None:
         try:
-            n_args = len(inspect.signature(hook).parameters)
-        except (TypeError, ValueError):
-            n_args = 0
-        kinds = hook(target) if n_args >= 1 else (hook() or {}).get(target, _UNSAID)
-        if kinds is not _UNSAID:
-            return tuple(kinds) if kinds is not None else None
-    obj = system.fault_targets().get(target)
-    kinds = getattr(obj, "fault_kinds", None)
-    if kinds is None:
-        kinds = getattr(obj, "FAULTS", None)
-    return tuple(kinds) if kinds is not None else None
-
-
-_UNSAID = object()
+            kinds = legacy(target)
+        except TypeError:
+            kinds = legacy().get(target)
+        if kinds is not None:
+            return tuple(kinds)
+    return tuple(system.fault_targets()[target].fault_kinds)

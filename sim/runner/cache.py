@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sim.core.version import __version__
+
 JOURNAL = "journal.jsonl"
 # keys of a resolved scenario that do not change what a single run computes
 NOT_IN_RUN = ("sweep", "replications", "name", "description")
@@ -28,8 +30,6 @@ def run_config(resolved_point: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_key(config: dict[str, Any], seed: int) -> str:
-    from sim import __version__
-
     blob = json.dumps({"config": config, "seed": int(seed), "version": __version__},
                       sort_keys=True, default=str, allow_nan=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.core.version import __version__
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +64,6 @@ def git_commit() -> str | None:
 def environment_info() -> dict[str, Any]:
     import numpy
     import simpy
-
-    from sim import __version__
 
     return {
         "package_version": __version__,

@@ -37,8 +37,10 @@ import pandas as pd
 
 from sim.runner.cache import Journal, run_config, run_key
 from sim.runner.executors import EXECUTORS, open_executor
+from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_set_arguments
+from sim.scenario.errors import ErrorItem
 from sim.scenario.sweep import expand, resolve_point, swept_values
 
 ID_COLUMNS = ("point", "replication", "seed")
@@ -49,8 +51,6 @@ MAX_VIOLATIONS_KEPT = 20
 # --- the distributed function ---------------------------------------------------------------------
 def execute_run(config: dict[str, Any], seed: int, replication: int) -> dict[str, Any]:
     """Run one replication of one point (in a worker); returns a small picklable record."""
-    from sim.runner.replication import run_replication
-
     res = run_replication(config, seed, replication)
     return {
         "seed": seed,
@@ -172,7 +172,6 @@ class SweepResult:
 
 # --- the sweep ------------------------------------------------------------------------------------
 def _load(path_or_scenario: Any, overrides: dict[str, Any] | None) -> Scenario:
-    from sim.scenario import load_scenario
 
     if isinstance(path_or_scenario, Scenario):
         if not overrides:
@@ -500,8 +499,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.scenario import parse_set_arguments
-    from sim.scenario.errors import ErrorItem
 
     if args.workers is not None and args.workers < 1:
         raise ScenarioError([ErrorItem("<command line>", 0, "--workers", "must be >= 1")])

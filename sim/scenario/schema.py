@@ -20,8 +20,12 @@ from ruamel.yaml import YAML
 
 from sim.core import registry
 from sim.core.units import Duration, PositiveDuration
+from sim.core.version import __version__
 from sim.scenario.errors import ErrorItem, ScenarioError, format_path
+from sim.scenario.faults import validate_faults
 from sim.scenario.loader import Located, load_with_extends
+from sim.scenario.pydantic_errors import pydantic_errors
+from sim.scenario.sweep import use_scenario_validator, validate_replications, validate_sweep
 
 
 class TimeseriesSpec(BaseModel):
@@ -63,8 +67,6 @@ class TopLevel(BaseModel):
     @field_validator("replications")
     @classmethod
     def _adaptive_replications(cls, v):
-        from sim.scenario.sweep import validate_replications
-
         return validate_replications(v)
 
     @model_validator(mode="after")
@@ -74,41 +76,6 @@ class TopLevel(BaseModel):
         if isinstance(self.replications, int) and self.replications < 1:
             raise ValueError("replications must be >= 1")
         return self
-
-
-def pydantic_errors(err: ValidationError, located: Located, prefix: tuple, model: type[BaseModel] | None) -> list[ErrorItem]:
-    """Turn a pydantic ValidationError into located items, with did-you-mean for unknown keys."""
-    items = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = prefix + loc
-        msg = e["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if e["type"] == "extra_forbidden":
-            known = _fields_at(model, loc[:-1]) if model is not None else []
-            key = str(loc[-1]) if loc else ""
-            guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-            msg = f"unknown key {key!r}" + (f"; did you mean {guess[0]!r}?" if guess else "")
-            if known:
-                msg += f" (known: {', '.join(sorted(known))})" if not guess else ""
-        elif e["type"] == "missing":
-            msg = "required key is missing"
-        items.append(located.error(path, msg))
-    return items
-
-
-def _fields_at(model: type[BaseModel], path: tuple) -> list[str]:
-    m: Any = model
-    for p in path:
-        if isinstance(p, int):
-            continue
-        f = getattr(m, "model_fields", {}).get(p)
-        if f is None:
-            return []
-        ann = f.annotation
-        m = next((a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)), ann)
-    return list(getattr(m, "model_fields", {}))
 
 
 def apply_overrides(located: Located, overrides: dict[str, Any] | None) -> None:
@@ -182,8 +149,6 @@ class Scenario:
         return self.resolved["name"]
 
     def config_hash(self, seed: int | None = None) -> str:
-        from sim import __version__
-
         blob = json.dumps({"scenario": self.resolved, "seed": seed, "version": __version__},
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -231,9 +196,6 @@ def validate_located(located: Located, path: str) -> Scenario:
     resolved["params"] = params.model_dump(mode="json")
     resolved["workload"] = workload.model_dump(mode="json") if workload is not None else None
     # faults and sweep are validated by their own packages (they need the system and params)
-    from sim.faults import validate_faults
-    from sim.scenario.sweep import validate_sweep
-
     resolved["faults"] = validate_faults(top.faults, located, cls, params, workload)
     if top.sweep is not None:
         resolved["sweep"] = validate_sweep(top.sweep, located, resolved)
@@ -251,3 +213,6 @@ def scenario_from_dict(data: dict[str, Any], name: str = "<dict>") -> Scenario:
     """Validate a scenario given as a Python dict (no line numbers: errors point at line 0)."""
     located = Located(data=copy.deepcopy(data), file=name, locs={(): (name, 0)})
     return validate_located(located, name)
+
+
+use_scenario_validator(validate_located)

@@ -28,7 +28,7 @@ import copy
 import difflib
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -166,11 +166,20 @@ def substitute(located: Located, assignment: dict[str, Any]) -> Located:
     return Located(data=data, file=located.file, locs=located.locs)
 
 
-def _validate_substituted(located: Located, assignment: dict[str, Any]) -> dict[str, Any]:
-    from sim.scenario.schema import validate_located
+#: validates a whole scenario (`sim.scenario.schema.validate_located`, which registers itself here:
+#: a sweep point is a scenario, and the schema validates a scenario's sweep block with this module)
+_validate_scenario: Callable[[Located, str], Any] | None = None
 
+
+def use_scenario_validator(fn: Callable[[Located, str], Any]) -> None:
+    global _validate_scenario
+    _validate_scenario = fn
+
+
+def _validate_substituted(located: Located, assignment: dict[str, Any]) -> dict[str, Any]:
     sub = substitute(located, assignment)
-    return validate_located(sub, located.file).resolved
+    assert _validate_scenario is not None, "sim.scenario.schema registers the scenario validator"
+    return _validate_scenario(sub, located.file).resolved
 
 
 def _relocate(err: ScenarioError | ValueError, located: Located, at: tuple, what: str) -> list[ErrorItem]:

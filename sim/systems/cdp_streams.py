@@ -47,10 +47,8 @@ from sim.components.base import (
     SECONDS_PER_MONTH,
     Component,
     CorruptData,
-    HostDown,
     NoSuchKey,
     NotRunning,
-    ProcessGroup,
     RecordsExpired,
     ServiceUnavailable,
     Throttled,
@@ -67,6 +65,7 @@ from sim.components.cloud import (
     StreamService,
     VolumeParams,
 )
+from sim.components.host import HostDown, ProcessGroup
 from sim.components.network import WanLink, WanLinkParams
 from sim.core.registry import register_metric, register_system
 from sim.core.system import Params, System, Violation

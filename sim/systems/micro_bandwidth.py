@@ -6,7 +6,7 @@ equally among the transfers in progress, each optionally capped at `per_flow_cap
   link is an M/G/1 processor-sharing queue whose mean transfer time is (size/capacity)/(1 - rho)
   for any size distribution.
 - `arrivals: staggered`: `flows` transfers of `mean_size` bytes start `gap` apart (deterministic);
-  their completion times follow from a fluid calculation (see `sim.check.theory.fluid_finish_times`).
+  their completion times follow from a fluid calculation (see `sim.runner.theory.fluid_finish_times`).
 """
 
 from __future__ import annotations

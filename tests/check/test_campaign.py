@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sim.check.campaign import draw_schedule, run_campaign
+from sim.runner.campaign import draw_schedule, run_campaign
 from sim.cli import main as cli_main
 from sim.runner.replication import run_replication
 from sim.scenario import load_scenario

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.check.campaign import run_campaign
+from sim.runner.campaign import run_campaign
 from sim.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "nvlog_campaign.yaml"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import simpy
 
-from sim.components.base import HostDown, ProcessGroup, RateGate, SharedBandwidth, TokenBucket
+from sim.components.base import SharedBandwidth, TokenBucket
+from sim.components.host import HostDown, ProcessGroup
+from sim.core.process import Pacer as RateGate
 from sim.components.memory import DRAM
 from tests.components.conftest import fault
 
@@ -98,7 +100,7 @@ def test_unsupported_fault_kind_is_a_clear_value_error(sim):
     mem = DRAM(sim)
     with pytest.raises(ValueError, match="cannot take fault 'link_down'.*supported: power_loss"):
         mem.inject(fault("link_down"))
-    DRAM.check_fault("power_loss")
+    mem.check_fault("power_loss")
 
 
 def test_random_subset_is_distinct_in_pool_order_and_capped():

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.core import registry
+from sim.core.fault_target import FaultTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 CALIBRATION = (ROOT / "docs" / "calibration.md").read_text()
@@ -16,14 +17,12 @@ COMPONENTS = [e for e in registry.entries("components")]
 @pytest.mark.parametrize("entry", COMPONENTS, ids=[e.name for e in COMPONENTS])
 def test_component_declares_fault_kinds_and_rejects_others(entry):
     cls = entry.obj
-    kinds = getattr(cls, "FAULTS", None) or getattr(cls, "fault_kinds", None)
+    kinds = cls.fault_kinds
     assert kinds, f"{entry.name} declares no fault kinds"
-    check = getattr(cls, "check_fault", None)
-    if check is not None:
-        with pytest.raises(ValueError, match="cannot take fault"):
-            check("no_such_fault")
-        for kind in kinds:
-            check(kind)
+    with pytest.raises(ValueError, match="cannot take fault"):
+        FaultTarget.check_fault(cls, "no_such_fault")
+    for kind in kinds:
+        FaultTarget.check_fault(cls, kind)
 
 
 @pytest.mark.parametrize("entry", [e for e in COMPONENTS if hasattr(e.obj, "Params")],

@@ -1,6 +1,6 @@
 """Component models agree with queueing theory (the same checks as `python -m sim validate-models`).
 
-The points, formulas and scenarios live in `sim.check.theory` (one source of truth); each check
+The points, formulas and scenarios live in `sim.runner.theory` (one source of truth); each check
 runs its scenario's replications through the normal runner.
 """
 
@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from sim.check import theory as T
+from sim.runner import theory as T
 
 _CACHE: dict = {}
 

@@ -18,7 +18,8 @@ from typing import Any
 import simpy
 from pydantic import Field
 
-from sim.components.base import Component, HostDown, NotRunning, ProcessGroup, ServiceUnavailable
+from sim.components.base import Component, NotRunning, ServiceUnavailable
+from sim.components.host import HostDown, ProcessGroup
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import Duration
@@ -38,7 +39,7 @@ class ComputeParams(Params):
 class ComputeInstance(Component):
     """A cloud VM: power-on/boot delay, vCPU workers, cost per hour while running, stop."""
 
-    FAULTS = ("outage", "crash")
+    fault_kinds = ("outage", "crash")
     Params = ComputeParams
 
     def __init__(self, sim, params: ComputeParams | None = None, name: str = "instance") -> None:

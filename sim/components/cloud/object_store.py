@@ -90,7 +90,7 @@ def _lognormal_sigma(median: float, p99: float) -> float:
 class ObjectStore(BilledStorage, CloudService):
     """Object store: PUT/GET latency distributions, per-prefix rate limits, per-connection throughput, costs."""
 
-    FAULTS = ("outage", "throttle", "lose_data", "corrupt_data")
+    fault_kinds = ("outage", "throttle", "lose_data", "corrupt_data")
     Params = ObjectStoreParams
 
     def __init__(self, sim, params: ObjectStoreParams | None = None, name: str = "object_store") -> None:

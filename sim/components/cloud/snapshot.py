@@ -61,7 +61,7 @@ class Snapshot:
 class SnapshotService(BilledStorage, CloudService):
     """Incremental volume snapshots: instant point-in-time capture, completion time growing with changed data."""
 
-    FAULTS = ("outage", "lose_data")
+    fault_kinds = ("outage", "lose_data")
     Params = SnapshotParams
 
     def __init__(self, sim, params: SnapshotParams | None = None, name: str = "snapshots") -> None:

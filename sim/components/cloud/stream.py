@@ -102,7 +102,7 @@ class Shard:
 class StreamService(CloudService):
     """Sharded record stream with per-shard write/read limits, throttling, retention expiry and costs."""
 
-    FAULTS = ("outage", "throttle", "lose_data")
+    fault_kinds = ("outage", "throttle", "lose_data")
     Params = StreamParams
 
     def __init__(self, sim, params: StreamParams | None = None, name: str = "stream") -> None:

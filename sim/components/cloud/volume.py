@@ -55,7 +55,7 @@ class VolumeParams(Params):
 class CloudVolume(BlockDevice):
     """Cloud block volume: shared IOPS/throughput caps, attach/detach, cost per GB-month."""
 
-    FAULTS = ("lose_data", "corrupt_data", "slow_link", "outage")
+    fault_kinds = ("lose_data", "corrupt_data", "slow_link", "outage")
     Params = VolumeParams
 
     def __init__(self, sim, params: VolumeParams | None = None, name: str = "volume") -> None:

@@ -16,7 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.runner.replication import run_replication
 from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.schema import scenario_from_dict
+from sim.scenario.sweep import parse_key_path, set_path
 
 
 def _err(path: str, msg: str) -> ScenarioError:
@@ -57,8 +60,6 @@ def _load_sweep_run(d: Path, manifest: dict[str, Any], replication: int, point: 
 
     import pandas as pd
 
-    from sim.scenario.schema import scenario_from_dict
-    from sim.scenario.sweep import parse_key_path, set_path
 
     runs = pd.read_parquet(d / "runs.parquet")
     sel = runs[(runs["point"] == point) & (runs["replication"] == replication)]
@@ -93,8 +94,6 @@ def compare_rows(stored: dict[str, float], fresh: dict[str, float]) -> list[str]
 
 def replay(result_dir: str | Path, replication: int = 0, point: int | None = None) -> tuple[bool, str]:
     """Re-run replication `replication` (of sweep point `point`) of `result_dir`; (match, report)."""
-    from sim.runner.replication import run_replication
-
     resolved, seed, row, stored_v = load_stored(result_dir, replication, point)
     res = run_replication(resolved, seed, replication)
     if res.error:

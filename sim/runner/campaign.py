@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 
 from sim.core.random import derive_seed
-from sim.faults.spec import KINDS, draw
+from sim.core.units import to_seconds
+from sim.faults.spec import KINDS, _dist, draw
+from sim.faults.targets import supported_kinds
+from sim.runner.replication import run_replication
+from sim.runner.store import atomic_write_bytes, atomic_write_json
+from sim.scenario import load_scenario, parse_set_arguments
+from sim.scenario.errors import ErrorItem, ScenarioError
+from sim.scenario.faults import probe_targets
+from sim.scenario.schema import scenario_from_dict
 
 DEFAULT_MAX_FAULTS = 3
 DEFAULT_HEAL_FRACTION = 0.25
@@ -67,13 +75,8 @@ def campaign_templates(system: Any, window: float, kinds: list[str] | None = Non
     templates = own() if own is not None else None
     if templates is None:
         templates = []
-        from sim.faults.targets import supported_kinds
-
         for target in sorted(system.fault_targets()):
-            tk = supported_kinds(system, target)
-            if tk is None:
-                continue  # the system does not say what this target takes: no guessing
-            for kind in tk:
+            for kind in supported_kinds(system, target):
                 templates += default_templates(kind, target, window)
     if kinds:
         templates = [t for t in templates if t["kind"] in kinds]
@@ -82,8 +85,6 @@ def campaign_templates(system: Any, window: float, kinds: list[str] | None = Non
 
 def _concrete(value: Any, rng: np.random.Generator) -> Any:
     if isinstance(value, dict) and "dist" in value:
-        from sim.faults.spec import _dist
-
         return round(float(draw(_dist(value), rng)), 9)
     return copy.deepcopy(value)
 
@@ -143,10 +144,6 @@ def describe_faults(faults: list[dict[str, Any]]) -> str:
 
 def _execute(args: tuple[int, int, dict[str, Any], list[dict[str, Any]]]) -> CampaignRun:
     """Validate and run one campaign run (top-level for process pools)."""
-    from sim.runner.replication import run_replication
-    from sim.scenario.errors import ScenarioError
-    from sim.scenario.schema import scenario_from_dict
-
     k, seed, resolved, faults = args
     data = copy.deepcopy(resolved)
     data["faults"] = faults
@@ -201,7 +198,6 @@ def prepare_base(scenario, duration: float | None = None, heal: float | None = N
     if heal is None:
         heal = checks.get("heal_phase") or DEFAULT_HEAL_FRACTION * base["duration"]
     if not 0 < heal < base["duration"]:
-        from sim.scenario.errors import ErrorItem, ScenarioError
 
         raise ScenarioError([ErrorItem("<command line>", 0, "--heal", "the heal phase must be > 0 and shorter "
                                                                       "than the duration")])
@@ -217,9 +213,6 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
                  heal: float | None = None, max_faults: int = DEFAULT_MAX_FAULTS, kinds: list[str] | None = None,
                  workers: int = 1, progress: bool = False) -> CampaignResult:
     """Run `runs` replications of `scenario` with random fault schedules; see the module docstring."""
-    from sim.faults import probe_targets
-    from sim.scenario.errors import ErrorItem, ScenarioError
-
     base = prepare_base(scenario, duration, heal)
     window = base["duration"] - base["checks"]["heal_phase"]
     cls = scenario.system_cls
@@ -264,7 +257,6 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
     """campaign.json (options, every run's seed, faults and finding) and failures/seed-S.yaml."""
     from ruamel.yaml import YAML
 
-    from sim.runner.store import atomic_write_bytes, atomic_write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,8 +307,6 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
 # --- CLI -----------------------------------------------------------------------------------------
 def _seconds(text: str) -> float:
     """A duration on the command line: '200ms', '2s' or a number of seconds."""
-    from sim.core.units import to_seconds
-
     try:
         return float(text)
     except ValueError:
@@ -347,8 +337,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario, parse_set_arguments
-    from sim.scenario.errors import ErrorItem, ScenarioError
 
     if args.runs < 1:
         raise ScenarioError([ErrorItem("<command line>", 0, "--runs", "must be >= 1")])

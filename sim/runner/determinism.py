@@ -18,6 +18,9 @@ import math
 from array import array
 from typing import Any
 
+from sim.core.system import ViolationLog
+from sim.runner.replication import build, start
+
 KEEP_DESCRIPTIONS = 200_000  # events of the first run whose description is kept for the report
 
 
@@ -78,20 +81,21 @@ class EventRecorder:
 
 
 def _instrumented_run(resolved: dict[str, Any], seed: int, reference: EventRecorder | None):
-    from sim.faults import schedule
-    from sim.runner.replication import build
-
     sim, system = build(resolved, seed)
     rec = EventRecorder(sim.env, reference)
     error = None
     metrics: dict[str, float] = {}
     violations: list[dict] = []
     try:
-        schedule(sim, system, resolved.get("faults") or [])
-        system.start()
+        start(sim, system, resolved.get("faults") or [])
         sim.run()
         metrics = {k: float(v) for k, v in system.metrics().items()}
-        violations = [v.to_dict() for v in system.violations()] + [v.to_dict() for v in sim.final_violations()]
+        log = system.violations()
+        if isinstance(log, list):  # TRANSITION: removed once every model is on the kit
+            log = ViolationLog(len(log) + 1)
+            log.extend(system.violations())
+        log.extend(sim.final_violations())
+        violations = [v.to_dict() for v in log.details]
     except Exception as exc:  # noqa: BLE001 - an error is part of what must repeat
         error = f"{type(exc).__name__}: {exc}"
     return rec, metrics, violations, error

@@ -33,6 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.runner import run_scenario
+from sim.scenario import scenario_from_dict
+
 # --- formulas --------------------------------------------------------------------------------------
 
 
@@ -313,9 +316,6 @@ def stochastic_count(checks: list[Check] | None = None) -> int:
 
 def run_scenario_metrics(scenario: dict[str, Any], cache: dict | None = None):
     """Run a scenario dict through the normal runner (no files written); returns the metrics frame."""
-    from sim.runner import run_scenario
-    from sim.scenario import scenario_from_dict
-
     key = repr(sorted(scenario.items(), key=lambda kv: kv[0]))
     if cache is not None and key in cache:
         return cache[key]
