@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sim.runner.campaign import draw_schedule, run_campaign
 from sim.cli import main as cli_main
+from sim.runner.campaign import draw_schedule, run_campaign
 from sim.runner.replication import run_replication
 from sim.scenario import load_scenario
 

@@ -7,11 +7,11 @@ import textwrap
 
 import pandas as pd
 
+from sim.cli import main as cli_main
+from sim.runner import run_scenario
 from sim.runner.determinism import check_determinism
 from sim.runner.replay import main as replay_main
 from sim.runner.replay import replay
-from sim.cli import main as cli_main
-from sim.runner import run_scenario
 from sim.scenario import load_scenario
 
 TOY = """\

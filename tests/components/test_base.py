@@ -7,8 +7,8 @@ import simpy
 
 from sim.components.base import SharedBandwidth, TokenBucket
 from sim.components.host import HostDown, ProcessGroup
-from sim.core.process import Pacer as RateGate
 from sim.components.memory import DRAM
+from sim.core.process import Pacer as RateGate
 from tests.components.conftest import fault
 
 
