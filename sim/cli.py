@@ -113,16 +113,17 @@ def validate_main(args: argparse.Namespace) -> int:
 
 # --- list -------------------------------------------------------------------------------------------
 def add_list_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", nargs="?", choices=["systems", "components", "workloads", "faults", "metrics"])
-    p.add_argument("system", nargs="?", help="with `metrics`: only this system's metrics")
+    p.add_argument("kind", nargs="?", choices=["systems", "components", "workloads", "faults", "metrics",
+                                               "faultpoints"])
+    p.add_argument("system", nargs="?", help="with `metrics` or `faultpoints`: only this system's")
 
 
 def list_main(args: argparse.Namespace) -> int:
-    kinds = [args.kind] if args.kind else [*registry.KINDS, "metrics"]
+    kinds = [args.kind] if args.kind else [*registry.KINDS, "metrics", "faultpoints"]
     for kind in kinds:
         print(f"{kind}:")
-        if kind == "metrics":
-            rows = _metric_rows(args.system)
+        if kind in ("metrics", "faultpoints"):
+            rows = _metric_rows(args.system) if kind == "metrics" else _point_rows(args.system)
             if rows is None:
                 print(f"error: unknown system {args.system!r} (known: {', '.join(registry.names('systems'))})",
                       file=sys.stderr)
@@ -134,6 +135,19 @@ def list_main(args: argparse.Namespace) -> int:
         for name, doc in rows:
             print(f"  {name:<32} {doc}")
     return 0
+
+
+def _point_rows(system: str | None) -> list[tuple[str, str]] | None:
+    """(name, "[system] description (targets)") for one system's fault points, or every system's."""
+    names = registry.names("systems")
+    if system is not None and system not in names:
+        return None
+    rows = []
+    for name in [system] if system else names:
+        for fp in getattr(registry.get("systems", name).obj, "fault_points", ()):
+            on = f" (strikes: {', '.join(fp.targets)})" if fp.targets else ""
+            rows.append((fp.name, f"[{name}] {fp.description}{on}"))
+    return rows
 
 
 def _metric_rows(system: str | None) -> list[tuple[str, str]] | None:

@@ -54,11 +54,13 @@ def liveness_violations(sim: Any, system: Any, outcome: Any) -> list[Violation]:
     if outcome.deadlock is not None:
         out.append(Violation("liveness.deadlock", f"processes blocked in a cycle: {outcome.deadlock.describe()}",
                              outcome.deadlock.formed_at))
+    if outcome.stall is not None:
+        out.append(Violation("liveness.stall", outcome.stall.describe(), outcome.stall.since))
     if outcome.wall_timeout:
         out.append(Violation("liveness.watchdog", f"wall-clock timeout after {outcome.wall_time_s:.3g} s "
                                                   f"at simulated time {outcome.end_time:.6g} s", outcome.end_time))
     hook = getattr(system, "converged", None)
-    if hook is not None and outcome.deadlock is None and not outcome.wall_timeout:
+    if hook is not None and outcome.deadlock is None and outcome.stall is None and not outcome.wall_timeout:
         why = hook()
         if why:
             out.append(Violation("liveness.not_converged", str(why), outcome.end_time))

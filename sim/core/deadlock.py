@@ -74,3 +74,47 @@ def resource_edges(name: str, resource, label: Callable[[object], str]) -> list[
     for req in resource.users:
         edges.append((name, label(req.proc)))
     return edges
+
+
+@dataclass
+class Stall:
+    """Work was in progress but nothing completed for a whole window: the run can make no headway.
+
+    Unlike a deadlock there need be no cycle (a leaked send-queue slot, a lost wake-up): `waiting`
+    names what the wait-for graph shows waiting when the stall was declared."""
+
+    since: float
+    detected_at: float
+    in_progress: int
+    waiting: list[str]
+
+    def describe(self) -> str:
+        who = ", ".join(self.waiting[:8]) + (f" (+{len(self.waiting) - 8} more)" if len(self.waiting) > 8 else "")
+        return (f"{self.in_progress} operation(s) in progress and none completed since {self.since:.6g} s"
+                + (f"; waiting: {who}" if who else ""))
+
+
+class StallDetector:
+    """Declares a stall when `progress()` reports work in progress and no completion for `window` s.
+
+    `progress()` returns (completions so far, operations in progress) or None (not measured)."""
+
+    def __init__(self, window: float, progress: Callable[[], tuple[float, int] | None]) -> None:
+        self.window = window
+        self.progress = progress
+        self._done: float | None = None
+        self._since = 0.0
+
+    def check(self, now: float, deadlock: DeadlockDetector) -> Stall | None:
+        got = self.progress()
+        if got is None:
+            return None
+        done, pending = got
+        if pending <= 0 or done != self._done:
+            self._done = done
+            self._since = now
+            return None
+        if now - self._since < self.window:
+            return None
+        waiting = sorted({str(u) for u, _v in deadlock.graph().edges}) if deadlock.active else []
+        return Stall(self._since, now, int(pending), waiting)

@@ -17,7 +17,7 @@ from typing import Any
 
 import simpy
 
-from sim.core.deadlock import Deadlock, DeadlockDetector
+from sim.core.deadlock import Deadlock, DeadlockDetector, Stall, StallDetector
 from sim.core.metrics import Recorder
 from sim.core.random import Streams
 
@@ -28,6 +28,7 @@ class RunOutcome:
 
     end_time: float = 0.0
     deadlock: Deadlock | None = None
+    stall: Stall | None = None
     wall_timeout: bool = False
     wall_time_s: float = 0.0
     stopped_reason: str | None = None
@@ -121,6 +122,9 @@ class Simulation:
         hp = self.checks.get("heal_phase")
         #: when a campaign's heal phase begins (faults off from then on); None: no heal phase
         self.heal_start: float | None = max(0.0, duration - hp) if hp else None
+        #: called with a fault point's name at each hit while points are armed (`FaultScheduler`)
+        self._point_hook: Callable[[str], None] | None = None
+        self.stall_detector: StallDetector | None = None
         self._at_warmup: list[Callable[[], None]] = []
         self._at_heal_phase: list[Callable[[], None]] = []
 
@@ -158,6 +162,22 @@ class Simulation:
         for fn in self._final_checks:
             out.extend(fn(self.outcome))
         return out
+
+    def fault_point(self, name: str) -> None:
+        """A model's critical instant (`"cdp.apply.after_undo_put"`): a scenario or campaign may strike
+        a fault here (see docs/faults.md, "Fault points"). Costs one attribute test when no fault
+        point is armed. The fault strikes before any other event at this instant, once the calling
+        process yields: place the call just before the yield that the fault must pre-empt."""
+        hook = self._point_hook
+        if hook is not None:
+            hook(name)
+
+    def watch_progress(self, progress: Callable[[], tuple[float, int] | None]) -> None:
+        """Stop the run as stalled when `progress()` shows work in progress but no completion for the
+        scenario's `checks.stall_window` (off when the scenario sets none)."""
+        window = self.checks.get("stall_window")
+        if window:
+            self.stall_detector = StallDetector(window, progress)
 
     def at_warmup(self, fn: Callable[[], None]) -> None:
         """Call `fn()` when the warm-up ends, right after the recorders reset (not called when there is no warm-up)."""
@@ -227,6 +247,12 @@ class Simulation:
                 if dl is not None:
                     out.deadlock = dl
                     self.note("deadlock", cycle=dl.describe())
+                    break
+            if self.stall_detector is not None:
+                st = self.stall_detector.check(env.now, self.deadlock)
+                if st is not None:
+                    out.stall = st
+                    self.note("stall", detail=st.describe())
                     break
             for chk in self._checks:
                 reason = chk()

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from sim.core.fault_target import FaultTarget
 from sim.core.simulation import Simulation
 
-__all__ = ["Params", "Violation", "ViolationLog", "Metric", "System", "FaultTarget", "unit_of",
+__all__ = ["Params", "Violation", "ViolationLog", "Metric", "FaultPoint", "System", "FaultTarget", "unit_of",
            "FRAMEWORK_METRICS"]
 
 
@@ -114,11 +114,26 @@ class Metric:
         return unit_of(self.name)
 
 
+@dataclass(frozen=True)
+class FaultPoint:
+    """A named critical instant of a model (`sim.fault_point(name)` marks each hit).
+
+    `targets`: the fault targets a campaign strikes there (with a kind of the "down" family the
+    target takes: crash or power loss), e.g. the node whose crash between two steps must be survived.
+    """
+
+    name: str
+    description: str
+    targets: tuple[str, ...] = ()
+
+
 #: metrics the runner adds to every row, whatever the system
 FRAMEWORK_METRICS: tuple[Metric, ...] = (
     Metric("deadlocked", "1 if the run ended in a deadlock (a cycle in the wait-for graph), else 0"),
     Metric("time_to_deadlock_s", "simulated time the deadlock formed (NaN: none)"),
     Metric("invariant_violations", "true count of invariant violations recorded in the run's ViolationLog"),
+    Metric("stalled", "1 if work was in progress but nothing completed for checks.stall_window, else 0"),
+    Metric("time_to_stall_s", "first check that saw the last completion before the stall (NaN: none)"),
     Metric("watchdog_timeout", "1 if the wall-clock watchdog stopped the run, else 0"),
     Metric("sim_time_s", "simulated time the run reached"),
 )
@@ -132,6 +147,8 @@ class System:
     Workload: ClassVar[type[BaseModel] | None] = None
     #: the metrics `metrics()` returns (a declared name registered twice in one system is an error)
     metrics_spec: ClassVar[tuple[Metric, ...]] = ()
+    #: the model's named critical instants (`self.sim.fault_point(name)`), listed by `sim list faultpoints`
+    fault_points: ClassVar[tuple[FaultPoint, ...]] = ()
     #: details kept by the violation log (the count is always exact)
     violations_kept: ClassVar[int] = 20
 
@@ -171,6 +188,12 @@ class System:
     def converged(self) -> str | None:
         """Liveness after a campaign's heal phase (faults off): None when the system has recovered
         (replicas caught up, throughput back), else a sentence saying what has not. Default: None."""
+        return None
+
+    def progress(self) -> tuple[float, int] | None:
+        """(operations completed so far, operations in progress) for the framework's stall check;
+        None: not measured (no stall check). A run whose work is in progress with no completion
+        for `checks.stall_window` ends with `stalled = 1`."""
         return None
 
     # --- instants the framework marks -----------------------------------------------------------

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from simpy.core import URGENT
+
 from sim.faults.spec import KINDS, draw
 
 
@@ -61,6 +63,9 @@ class FaultScheduler:
         self.heal_start = sim.heal_start
         self.history: list[Fault] = []
         self.active: list[Fault] = []
+        #: fault-point name -> hits so far (counted while points are armed or coverage is asked for)
+        self.point_hits: dict[str, int] = {}
+        self._armed: dict[str, list[_ArmedPoint]] = {}
 
     # --- start / end -----------------------------------------------------------------------------
     def strike(self, fault: Fault) -> None:
@@ -93,10 +98,14 @@ class FaultScheduler:
             for target in targets:
                 stream = f"faults[{i}]" if len(targets) == 1 and target == spec["target"] else f"faults[{i}]:{target}"
                 rng = self.sim.rng(stream)
-                if spec.get("mtbf") is not None:
+                if spec.get("point") is not None:
+                    self._armed.setdefault(spec["point"], []).append(_ArmedPoint(i, spec, target, rng))
+                elif spec.get("mtbf") is not None:
                     self.env.process(self.failure_repair_cycle(i, spec, target, rng))
                 else:
                     self.env.process(self.fault_at(i, spec, target, rng))
+        if self._armed or self.sim.checks.get("fault_point_coverage"):
+            self.sim._point_hook = self.fault_point_hit
         if self.heal_start is not None:
             self.env.process(self.heal_phase())
 
@@ -120,6 +129,36 @@ class FaultScheduler:
             return
         yield self.env.timeout(max(0.0, end - self.env.now))
         self.repair(fault)
+
+    def fault_point_hit(self, name: str) -> None:
+        """A model passed fault point `name`: count it, and strike the faults armed there."""
+        n = self.point_hits.get(name, 0) + 1
+        self.point_hits[name] = n
+        armed = self._armed.get(name)
+        if not armed or self.in_heal_phase():
+            return
+        for a in armed:
+            if a.left <= 0:
+                continue
+            hit = a.spec.get("hit")
+            if (n == hit) if hit is not None else (a.rng.random() < a.spec["probability"]):
+                a.left -= 1
+                fault = Fault(a.spec["kind"], a.target, self._params(a.spec, a.rng), a.index,
+                              occurrence=a.strikes, spec=a.spec)
+                a.strikes += 1
+                # strike before any other event at this instant, once the calling process yields
+                ev = self.env.event()
+                ev._ok = True
+                ev._value = None
+                ev.callbacks.append(lambda _e, f=fault: self.env.process(self._strike_at_point(f, name, n)))
+                self.env.schedule(ev, URGENT)
+
+    def _strike_at_point(self, fault: Fault, name: str, n: int):
+        if self.in_heal_phase():
+            return
+        self.sim.note("fault_point", point=name, hit=n, kind=fault.kind, target=fault.target)
+        self.strike(fault)
+        yield from self._wait_heal(fault)
 
     def fault_at(self, i: int, spec: dict[str, Any], target: str, rng):
         """A one-off fault: strikes at `at` (drawn if a distribution), heals after its duration."""
@@ -170,7 +209,22 @@ class FaultScheduler:
 
 
 _RESERVED = frozenset({"time_s", "event", "kind", "target", "index", "occurrence"})
-_COMMON = frozenset({"kind", "target", "targets", "at", "mtbf", "mttr", "after", "until"})
+_COMMON = frozenset({"kind", "target", "targets", "at", "mtbf", "mttr", "after", "until", "point", "hit",
+                     "probability", "times"})
+
+
+class _ArmedPoint:
+    """A fault entry waiting at a fault point for its hit (or its chance)."""
+
+    __slots__ = ("index", "spec", "target", "rng", "left", "strikes")
+
+    def __init__(self, index: int, spec: dict[str, Any], target: str, rng: Any) -> None:
+        self.index = index
+        self.spec = spec
+        self.target = target
+        self.rng = rng
+        self.left = 1 if spec.get("hit") is not None else int(spec.get("times") or 1)
+        self.strikes = 0
 
 
 def _scalars(params: dict[str, Any]) -> dict[str, Any]:

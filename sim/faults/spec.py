@@ -3,8 +3,9 @@
 Each entry names a `kind`, a `target` (a name from the system's `fault_targets()`, or a pattern
 such as `node[*]` or `disk*` expanding to every matching name) and *when*: either `at:` (a
 duration, or a distribution `{dist: uniform, low: 1s, high: 9s}` drawn from the stream
-`faults[i]`) or `mtbf:` / `mttr:` (recurring failures per target: exponential times between
-failures and repair times). Kind-specific keys (`restart_after`, `duration`, `latency_factor`,
+`faults[i]`), `mtbf:` / `mttr:` (recurring failures per target: exponential times between
+failures and repair times), or `point:` (a named fault point of the model, with `hit: n` for its
+n-th hit or `probability: p` for each hit, at most `times` strikes). Kind-specific keys (`restart_after`, `duration`, `latency_factor`,
 `rate`, ...) are validated by the kind's model below and resolved to SI units; duration-valued
 keys may be distributions too. `lose_data`, `corrupt_data` and `ransomware` pass unknown keys
 through to the model unchanged (model-specific choices such as `what:` or `count:`).
@@ -121,6 +122,11 @@ class FaultSpec(BaseModel):
     after: Duration = Field(0.0, description="recurring: failures start after this time")
     until: Duration | None = Field(None, description="recurring: no new failure after this time")
     targets: list[str] | None = Field(None, description="resolved: the names the target expands to")
+    point: str | None = Field(None, min_length=1, description="strike at a hit of this fault point (instead of `at`)")
+    hit: int | None = Field(None, ge=1, description="with `point`: strike at its hit number `hit` (1: the first)")
+    probability: float | None = Field(None, gt=0.0, le=1.0, description="with `point`: strike at each hit with "
+                                      "this probability")
+    times: int = Field(1, ge=1, description="with `point` and `probability`: strike at most this many times")
 
     #: the kind-specific key holding the time until the fault heals (None: instantaneous kind)
     heal_key: ClassVar[str | None] = "duration"
@@ -129,8 +135,15 @@ class FaultSpec(BaseModel):
 
     @model_validator(mode="after")
     def _when(self):
-        if (self.at is None) == (self.mtbf is None):
-            raise ValueError("give exactly one of `at` (one fault) or `mtbf` (recurring faults)")
+        if sum(x is not None for x in (self.at, self.mtbf, self.point)) != 1:
+            raise ValueError("give exactly one of `at` (one fault), `mtbf` (recurring faults) or `point` "
+                             "(at a fault point)")
+        if self.point is not None and (self.hit is None) == (self.probability is None):
+            raise ValueError("a fault at a `point` needs exactly one of `hit` (its n-th hit) or `probability`")
+        if self.point is None and (self.hit is not None or self.probability is not None or self.times != 1):
+            raise ValueError("`hit`, `probability` and `times` go with `point`")
+        if self.hit is not None and self.times != 1:
+            raise ValueError("`times` goes with `probability` (a `hit` strikes once)")
         if self.mttr is not None and self.mtbf is None:
             raise ValueError("`mttr` goes with `mtbf`")
         if self.mttr is not None and self.heal_key is None:

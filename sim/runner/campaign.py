@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as _dt
+import math
 import os
 import sys
 import time
@@ -83,6 +84,24 @@ def campaign_templates(system: Any, window: float, kinds: list[str] | None = Non
     return templates
 
 
+DOWN_KINDS = ("crash", "power_loss")
+
+
+def point_templates(system: Any, window: float) -> list[dict[str, Any]]:
+    """One template per (fault point, target, down-family kind the target takes): a crash or power
+    loss struck at a hit of the point, healed after a short delay."""
+    out = []
+    targets = system.fault_targets()
+    for fp in getattr(system, "fault_points", ()):
+        for target in fp.targets:
+            if target not in targets:
+                continue
+            for kind in supported_kinds(system, target):
+                if kind in DOWN_KINDS:
+                    out += [t | {"point": fp.name} for t in default_templates(kind, target, window)]
+    return out
+
+
 def _concrete(value: Any, rng: np.random.Generator) -> Any:
     if isinstance(value, dict) and "dist" in value:
         return round(float(draw(_dist(value), rng)), 9)
@@ -90,8 +109,12 @@ def _concrete(value: Any, rng: np.random.Generator) -> Any:
 
 
 def draw_schedule(templates: list[dict[str, Any]], run_seed: int, window: float,
-                  max_faults: int = DEFAULT_MAX_FAULTS) -> list[dict[str, Any]]:
-    """1..max_faults scenario `faults:` entries with concrete values, a function of `run_seed` only."""
+                  max_faults: int = DEFAULT_MAX_FAULTS, point_hits: dict[str, int] | None = None
+                  ) -> list[dict[str, Any]]:
+    """1..max_faults scenario `faults:` entries with concrete values, a function of `run_seed` only.
+
+    A template with a `point` strikes at a hit drawn uniformly among the hits that point had in the
+    fault window of a fault-free run (`point_hits`; log-uniform in 1..1000 when unknown)."""
     if not templates:
         return []
     rng = np.random.default_rng(derive_seed(run_seed, "campaign"))
@@ -100,10 +123,25 @@ def draw_schedule(templates: list[dict[str, Any]], run_seed: int, window: float,
     for _ in range(n):
         tpl = templates[int(rng.integers(len(templates)))]
         entry = {k: _concrete(v, rng) for k, v in tpl.items()}
-        entry["at"] = round(float(rng.uniform(0.0, window)), 9)
+        if "point" in entry:
+            known = (point_hits or {}).get(entry["point"])
+            entry["hit"] = (int(rng.integers(1, known + 1)) if known else
+                            int(math.exp(rng.uniform(0.0, math.log(1000.0)))))
+        else:
+            entry["at"] = round(float(rng.uniform(0.0, window)), 9)
         out.append(entry)
-    out.sort(key=lambda e: e["at"])
+    out.sort(key=lambda e: (e.get("at", -1.0), e.get("point", ""), e.get("hit", 0)))
     return out
+
+
+def draw_swarm(templates: list[dict[str, Any]], run_seed: int, max_faults: int) -> tuple[list[int], int]:
+    """Swarm testing: the run's seed picks which templates (fault kinds, targets, points) are on
+    (each with probability 1/2, at least one) and how many faults it draws (1..max_faults)."""
+    rng = np.random.default_rng(derive_seed(run_seed, "campaign.swarm"))
+    on = [i for i in range(len(templates)) if rng.random() < 0.5]
+    if not on:
+        on = [int(rng.integers(len(templates)))]
+    return on, int(rng.integers(1, max_faults + 1))
 
 
 # --- one run -------------------------------------------------------------------------------------
@@ -118,6 +156,8 @@ class CampaignRun:
     deadlocked: bool = False
     watchdog_timeout: bool = False
     wall_time_s: float = 0.0
+    swarm: dict[str, Any] | None = None  # what the swarm draw switched on (None: not a swarm run)
+    fault_point_hits: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -138,13 +178,40 @@ def describe_faults(faults: list[dict[str, Any]]) -> str:
     for f in faults:
         heal = KINDS[f["kind"]].heal_key
         d = f.get(heal) if heal else None
-        parts.append(f"{f['kind']} {f['target']}@{f['at']:.4g}s" + (f"+{d:.3g}s" if isinstance(d, float) else ""))
+        when = f"@{f['point']}#{f['hit']}" if f.get("point") else f"@{f['at']:.4g}s"
+        parts.append(f"{f['kind']} {f['target']}{when}" + (f"+{d:.3g}s" if isinstance(d, float) else ""))
     return ", ".join(parts)
 
 
-def _execute(args: tuple[int, int, dict[str, Any], list[dict[str, Any]]]) -> CampaignRun:
+def describe_template(t: dict[str, Any]) -> str:
+    return f"{t['kind']} {t['target']}" + (f" at {t['point']}" if t.get("point") else "")
+
+
+def calibrate_points(base: dict[str, Any], window: float) -> dict[str, int]:
+    """Hits of each fault point in the fault window of one fault-free run (scaled from the whole run)."""
+    scen = scenario_from_dict(copy.deepcopy(base), name="<campaign calibration>")
+    res = run_replication(scen.resolved, int(base["seed"]), 0)
+    scale = window / base["duration"]
+    return {name: max(1, int(n * scale)) for name, n in res.fault_point_hits.items()}
+
+
+def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
+    """Per declared fault point: (name, runs that hit it, total hits, faults struck there)."""
+    names = list(result.options.get("fault_points") or [])
+    for r in result.runs:
+        names += [n for n in r.fault_point_hits if n not in names]
+    rows = []
+    for name in names:
+        runs = sum(1 for r in result.runs if r.fault_point_hits.get(name))
+        hits = sum(r.fault_point_hits.get(name, 0) for r in result.runs)
+        struck = sum(1 for r in result.runs for f in r.faults if f.get("point") == name)
+        rows.append((name, runs, hits, struck))
+    return rows
+
+
+def _execute(args: tuple) -> CampaignRun:
     """Validate and run one campaign run (top-level for process pools)."""
-    k, seed, resolved, faults = args
+    k, seed, resolved, faults, swarm = args
     data = copy.deepcopy(resolved)
     data["faults"] = faults
     data["seed"] = seed
@@ -152,13 +219,13 @@ def _execute(args: tuple[int, int, dict[str, Any], list[dict[str, Any]]]) -> Cam
     try:
         scen = scenario_from_dict(data, name=f"<campaign run {k}>")
     except ScenarioError as e:
-        return CampaignRun(k, seed, faults, error=f"ScenarioError: {e}")
+        return CampaignRun(k, seed, faults, error=f"ScenarioError: {e}", swarm=swarm)
     res = run_replication(scen.resolved, seed, 0)
     m = res.metrics
     return CampaignRun(k, seed, faults, violations=res.violations, error=res.error,
                        invariant_violations=int(m.get("invariant_violations", 0)),
                        deadlocked=bool(m.get("deadlocked", 0)), watchdog_timeout=bool(m.get("watchdog_timeout", 0)),
-                       wall_time_s=time.monotonic() - t0)
+                       wall_time_s=time.monotonic() - t0, swarm=swarm, fault_point_hits=res.fault_point_hits)
 
 
 # --- a campaign ----------------------------------------------------------------------------------
@@ -183,6 +250,8 @@ class CampaignResult:
         data["replications"] = 1
         data["description"] = (f"Failing run {run.run} of a fault campaign on {self.name}: "
                                f"{run.finding()[:200]}")
+        if run.swarm is not None:
+            data["description"] += f" (swarm draw: {run.swarm['on']})"
         return {k: v for k, v in data.items() if v is not None}
 
 
@@ -202,6 +271,8 @@ def prepare_base(scenario, duration: float | None = None, heal: float | None = N
         raise ScenarioError([ErrorItem("<command line>", 0, "--heal", "the heal phase must be > 0 and shorter "
                                                                       "than the duration")])
     checks["heal_phase"] = float(heal)
+    if not checks.get("stall_window"):
+        checks["stall_window"] = float(heal)  # no completion for a whole heal phase's length: stalled
     if checks.get("interval") and checks["interval"] > base["duration"] / 10:
         checks["interval"] = None
     base["checks"] = checks
@@ -211,20 +282,40 @@ def prepare_base(scenario, duration: float | None = None, heal: float | None = N
 
 def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: float | None = None,
                  heal: float | None = None, max_faults: int = DEFAULT_MAX_FAULTS, kinds: list[str] | None = None,
-                 workers: int = 1, progress: bool = False) -> CampaignResult:
-    """Run `runs` replications of `scenario` with random fault schedules; see the module docstring."""
+                 workers: int = 1, progress: bool = False, swarm: bool = False) -> CampaignResult:
+    """Run `runs` replications of `scenario` with random fault schedules; see the module docstring.
+
+    `swarm`: each run's seed also draws which templates are on — fault kinds and targets, and the
+    model's fault points (struck at a hit drawn from a fault-free run's count) — and how many faults."""
     base = prepare_base(scenario, duration, heal)
     window = base["duration"] - base["checks"]["heal_phase"]
     cls = scenario.system_cls
     params = cls.Params.model_validate(base["params"])
     workload = cls.Workload.model_validate(base["workload"] or {}) if cls.Workload is not None else None
-    templates = campaign_templates(probe_targets(cls, params, workload, base["duration"]), window, kinds)
+    probe = probe_targets(cls, params, workload, base["duration"])
+    templates = campaign_templates(probe, window, kinds)
+    point_hits: dict[str, int] = {}
+    if swarm:
+        points = point_templates(probe, window)
+        if kinds:
+            points = [t for t in points if t["kind"] in kinds]
+        templates += points
+        if getattr(cls, "fault_points", ()):
+            base["checks"]["fault_point_coverage"] = True
+            point_hits = calibrate_points(base, window)
     if not templates:
         raise ScenarioError([ErrorItem(scenario.path, 0, "system", f"system {cls.name!r} offers no fault "
                                        "templates for a campaign (give its targets fault_kinds, or define "
                                        "campaign_faults(); check --kinds)")])
     first = int(base["seed"] if seed is None else seed)
-    jobs = [(k, first + k, base, draw_schedule(templates, first + k, window, max_faults)) for k in range(runs)]
+    jobs = []
+    for k in range(runs):
+        pool, n, drawn = templates, max_faults, None
+        if swarm:
+            on, n = draw_swarm(templates, first + k, max_faults)
+            pool = [templates[i] for i in on]
+            drawn = {"on": [describe_template(templates[i]) for i in on], "max_faults": n}
+        jobs.append((k, first + k, base, draw_schedule(pool, first + k, window, n, point_hits), drawn))
     t0 = time.monotonic()
     results: list[CampaignRun] = []
     bar = None
@@ -249,7 +340,8 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
     if bar is not None:
         bar.close()
     options = {"runs": runs, "seed": first, "duration": base["duration"], "heal": base["checks"]["heal_phase"],
-               "max_faults": max_faults, "kinds": kinds, "templates": templates}
+               "max_faults": max_faults, "kinds": kinds, "templates": templates, "swarm": swarm,
+               "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())], "calibration_hits": point_hits}
     return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0)
 
 
@@ -274,7 +366,8 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
         "failures": len(result.failures),
-        "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed,
+        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_struck": f} for n, a, h, f in coverage(result)],
+        "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed, "swarm": r.swarm,
                      "finding": r.finding(), "violations": r.violations[:5], "error": r.error,
                      "deadlocked": r.deadlocked, "watchdog_timeout": r.watchdog_timeout,
                      "wall_time_s": r.wall_time_s} for r in result.runs],
@@ -289,6 +382,12 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
     seeds = f"seeds {result.runs[0].seed}..{result.runs[-1].seed}" if n else "no runs"
     lines = [f"campaign {result.name}: {n} runs ({seeds}), {len(fails)} failed, "
              f"{sum(len(r.faults) for r in result.runs)} faults injected, {result.wall_time_s:.1f} s"]
+    cov = coverage(result)
+    if cov:
+        lines.append(f"fault points: {sum(1 for c in cov if c[1])}/{len(cov)} hit")
+        lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'struck':>7}")
+        for name, runs_hit, hits, struck in cov:
+            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {struck:>7}" + ("   NEVER HIT" if not hits else ""))
     if fails:
         lines.append(f"{'seed':>10}  {'faults':<60}  finding")
         for r in fails[:50]:
@@ -334,6 +433,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect-violations", action="store_true",
                    help="the variant is known broken: succeed only if the campaign catches it")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    p.add_argument("--swarm", action="store_true",
+                   help="swarm testing: each seed draws which fault kinds, targets and fault points are on")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -352,7 +453,7 @@ def main(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     result = run_campaign(scenario, args.runs, seed=args.seed, duration=args.duration, heal=args.heal,
                           max_faults=args.max_faults, kinds=kinds, workers=max(1, workers),
-                          progress=not args.no_progress and sys.stderr.isatty())
+                          progress=not args.no_progress and sys.stderr.isatty(), swarm=args.swarm)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out) if args.out else Path("results") / scenario.name / f"campaign-{stamp}"
     write_campaign(result, out)
@@ -365,6 +466,8 @@ def main(args: argparse.Namespace) -> int:
         opts += f" --max-faults {args.max_faults}"
     if args.kinds:
         opts += f" --kinds {args.kinds}"
+    if args.swarm:
+        opts += " --swarm"
     print(format_report(result, args.scenario, opts))
     print(f"results: {out}")
     failed = bool(result.failures)

@@ -33,6 +33,7 @@ class ReplicationResult:
     error: str | None = None
     wall_time_s: float = 0.0
     trace: list[tuple] | None = None  # per-event trace records (t, kind, *fields) when asked for
+    fault_point_hits: dict[str, int] = field(default_factory=dict)  # when points are armed or counted
 
 
 def build(resolved: dict[str, Any], seed: int):
@@ -61,6 +62,7 @@ def start(sim: Simulation, system, faults: list[dict[str, Any]]) -> None:
     """Wire a built system into its run: faults, checks, the framework's instants, then its processes."""
     schedule(sim, system, faults)
     install_checks(sim, system, sim.checks)
+    sim.watch_progress(system.progress)
     sim.at_warmup(system.on_warmup)
     sim.at_heal_phase(system.on_heal_phase)
     system.start()
@@ -95,15 +97,19 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
     metrics["deadlocked"] = 1 if dl is not None else 0
     metrics["time_to_deadlock_s"] = dl.formed_at if dl is not None else math.nan
     metrics["invariant_violations"] = log.count
+    metrics["stalled"] = 1 if outcome.stall is not None else 0
+    metrics["time_to_stall_s"] = outcome.stall.since if outcome.stall is not None else math.nan
     metrics["watchdog_timeout"] = 1 if outcome.wall_timeout else 0
     metrics["sim_time_s"] = outcome.end_time
     selected = resolved.get("metrics")
     if selected:
-        keep = set(selected) | {"deadlocked", "invariant_violations"}
+        keep = set(selected) | {"deadlocked", "invariant_violations", "stalled"}
         metrics = {k: v for k, v in metrics.items() if k in keep}
     events = list(sim.events)
     if dl is not None:
         events.append({"time_s": dl.formed_at, "event": "deadlock_formed", "cycle": dl.describe()})
+    if outcome.stall is not None:
+        events.append({"time_s": outcome.stall.since, "event": "stalled", "detail": outcome.stall.describe()})
     return ReplicationResult(
         replication=replication,
         seed=seed,
@@ -113,4 +119,5 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
         timeseries=sim.timeseries(),
         wall_time_s=outcome.wall_time_s,
         trace=sim.trace.records if sim.trace is not None else None,
+        fault_point_hits=dict(sim.faults.point_hits) if sim.faults is not None else {},
     )

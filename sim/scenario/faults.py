@@ -91,7 +91,8 @@ def validate_faults(raw: list[Any], located, system_cls, params, workload) -> li
                 break
         if bad:
             continue
-        extra = {k: v for k, v in entry.items() if k not in ("kind", "target", "at", "mtbf", "mttr", "after", "until")}
+        extra = {k: v for k, v in entry.items() if k not in ("kind", "target", "at", "mtbf", "mttr", "after", "until",
+                                                         "point", "hit", "probability", "times")}
         for t in targets:
             try:
                 legacy = getattr(system, "check_fault_params", None)  # TRANSITION: until every model is on the kit
@@ -107,6 +108,15 @@ def validate_faults(raw: list[Any], located, system_cls, params, workload) -> li
                 break
         if bad:
             continue
+        if spec.point is not None:
+            declared = [fp.name for fp in getattr(system_cls, "fault_points", ())]
+            if spec.point not in declared:
+                guess = difflib.get_close_matches(spec.point, declared, n=1)
+                hint = (f"; did you mean {guess[0]!r}?" if guess else
+                        f" (it declares: {', '.join(declared) if declared else 'none'})")
+                errors.append(located.error(path + ("point",), f"system {system_cls.name!r} has no fault point "
+                                                               f"{spec.point!r}{hint}"))
+                continue
         at = spec.at
         if isinstance(at, float) and window_end is not None and at >= window_end:
             where = "in the heal phase" if heal_phase is not None else "after the end of the run"

@@ -41,6 +41,9 @@ class ChecksSpec(BaseModel):
     continuous_invariants: bool = Field(False, description="call system.check_invariants() at every check interval")
     heal_phase: Duration | None = Field(None, description="last part of the run with faults off; the system "
                                         "must have converged at the end (liveness)")
+    stall_window: PositiveDuration | None = Field(None, description="end the run as stalled when work is in "
+                                                  "progress but nothing completes for this long (off: none)")
+    fault_point_coverage: bool = Field(False, description="count the hits of every fault point (campaign coverage)")
 
 
 class TopLevel(BaseModel):
