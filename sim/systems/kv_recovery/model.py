@@ -31,7 +31,7 @@ import numpy as np
 from sim.components.host import Host
 from sim.components.storage import SSD
 from sim.core.registry import register_system
-from sim.core.system import System
+from sim.core.system import FaultTarget, System
 from sim.systems.kv_recovery.client import client
 from sim.systems.kv_recovery.durable import DurableMedia
 from sim.systems.kv_recovery.metrics import METRICS, assemble
@@ -93,7 +93,7 @@ class KvRecovery(System):
         self.primary = Host(sim, None, "kv.primary")
         self.node = Host(sim, None, "kv.node")
         self.primary.on_crash.append(self._primary_crashed)
-        self.primary.on_restart.append(lambda: self.primary.process(restart_recovery(self)))
+        self.primary.on_restart.append(self._primary_restarted)
         self.node.on_crash.append(self._node_crashed)
         self.node.on_restart.append(self._node_restarted)
         self.replicas = [Replica(self, i) for i in range(self.variant.replicas(p))]
@@ -161,6 +161,10 @@ class KvRecovery(System):
         self.outage.begin(self.env.now, self._read_service_available())
         self.sim.note("crash", node=reason == "node")
 
+    def _primary_restarted(self) -> None:
+        """The primary's host is up again (its last crash healed): restart recovery runs on it."""
+        self.primary.process(restart_recovery(self))
+
     def become_writable(self, values, mapping, touched, boundary, t_restart: float, start_ts: int,
                         checkpoint: int) -> None:
         """Restart recovery is done: install the recovered state and accept writes again."""
@@ -197,7 +201,7 @@ class KvRecovery(System):
         ev.succeed()
 
     # --- faults, liveness ----------------------------------------------------------------------------
-    def fault_targets(self) -> dict[str, Any]:
+    def fault_targets(self) -> dict[str, FaultTarget]:
         return self._targets
 
     def campaign_faults(self) -> list[dict[str, Any]]:
