@@ -17,6 +17,8 @@ import numpy as np
 
 
 class Oracle:
+    """Acknowledged writes and replica reads, kept apart from the store's own logs and pages."""
+
     def __init__(self, n_keys: int, max_reads: int = 5_000_000) -> None:
         self.n_keys = n_keys
         self.key = array("q")

@@ -5,6 +5,8 @@
 - `SystemLog`: the system transaction log (page mapping changes and flush boundaries).
 - `FileStream`: the append-only stream of page images (physical location = index of the image).
 - `Checkpoint` and `MetadataLog`: mapping-table checkpoints and the log saying where the latest is.
+- `DurableMedia`: all of the above as one SSD's contents (what survives every crash), with the
+  reads recovery and replicas make of them (newest valid checkpoint, system-log replay).
 
 Columns are `array.array`s (compact, C-speed appends); readers copy slices into numpy arrays, so
 no buffer export ever blocks an append. The byte sizes kept here are what the model charges the
@@ -190,3 +192,94 @@ class MetadataLog:
 
     def append(self, checkpoint_id: int) -> None:
         self.records.append(MetadataRecord(checkpoint_id))
+
+
+#: what a `corrupt_data` fault on the `storage` target may hit (`what:`)
+CORRUPTIBLE = ("newest_metadata_record", "newest_checkpoint")
+
+
+class DurableMedia:
+    """The store's durable media on its SSD: logs, file stream, checkpoints, metadata log.
+
+    A crash loses nothing here except the user log's buffered tail. The load-time checkpoint
+    (id 0, every page at its initial location) sits at a fixed location and is never corrupted.
+    """
+
+    def __init__(self, keys_per_page: int, n_pages: int, mapping_bytes: float) -> None:
+        self.ulog = UserLog()
+        self.syslog = SystemLog()
+        self.fstream = FileStream(keys_per_page)
+        initial = Checkpoint(0, np.full(n_pages, -1, dtype=np.int64), 0, -1, mapping_bytes, mapping_bytes,
+                             complete=True)
+        self.checkpoints: list[Checkpoint] = [initial]  # written when the store was loaded
+        self.metadata = MetadataLog()
+        self.metadata.append(0)
+
+    def newest_valid_checkpoint(self) -> tuple[Checkpoint, int]:
+        """The checkpoint the newest good metadata record names, and how many records were skipped."""
+        skipped = 0
+        for rec in reversed(self.metadata.records):
+            ck = self.checkpoints[rec.checkpoint_id]
+            if rec.corrupt or not ck.valid:
+                skipped += 1  # corrupt record, or a torn/corrupt checkpoint: fall back to the previous one
+                continue
+            return ck, skipped
+        return self.checkpoints[0], skipped  # every record corrupt: the load-time checkpoint's fixed location
+
+    def tear_unfinished(self) -> int:
+        """A crash killed the checkpoint writer: a checkpoint being written is torn for good."""
+        n = 0
+        for ck in self.checkpoints:
+            if not ck.complete and not ck.torn:
+                ck.torn = True
+                n += 1
+        return n
+
+    def apply_system_log(self, mapping: np.ndarray, lo: int, hi: int):
+        """Apply mapping changes of records [lo, hi) up to the last flush boundary among them.
+
+        Returns (that boundary (L, oldest, time) or None, the position after it).
+        """
+        if hi <= lo:
+            return None, lo
+        kind, a, b, t = self.syslog.columns(lo, hi)
+        bnd = np.flatnonzero(kind == SystemLog.BOUNDARY)
+        if len(bnd) == 0:
+            return None, lo
+        last = int(bnd[-1])
+        m = kind[:last] == SystemLog.MAP
+        rp, rl = a[:last][m][::-1], b[:last][m][::-1]
+        uniq, first = np.unique(rp, return_index=True)  # the last change of each page wins
+        mapping[uniq] = rl[first]
+        return (int(a[last]), int(b[last]), float(t[last])), lo + last + 1
+
+    def last_boundary_before(self, end: int):
+        """The last flush boundary (L, oldest, time) among system-log records [0, end), or None."""
+        syslog = self.syslog
+        kind = syslog.kind
+        for i in range(end - 1, -1, -1):
+            if kind[i] == SystemLog.BOUNDARY:
+                return syslog.a[i], syslog.b[i], syslog.t[i]
+        return None
+
+    def last_commit_ts(self) -> int:
+        """Timestamp of the last durable commit record (0: none)."""
+        ulog = self.ulog
+        kind = ulog.kind
+        for i in range(ulog.durable_n - 1, -1, -1):
+            if kind[i] == UserLog.COMMIT:
+                return ulog.end[i]
+        return 0
+
+    def corrupt(self, what: str) -> bool:
+        """A checksum mismatch on `what` (one of CORRUPTIBLE); False if there was nothing to corrupt."""
+        if what == "newest_metadata_record":
+            self.metadata.records[-1].corrupt = True
+        elif what == "newest_checkpoint":
+            done = [ck for ck in self.checkpoints[1:] if ck.complete]  # the load-time one is kept safe
+            if not done:
+                return False
+            done[-1].corrupt = True
+        else:
+            raise ValueError(f"kv_recovery: corrupt_data what={what!r} (known: {', '.join(CORRUPTIBLE)})")
+        return True

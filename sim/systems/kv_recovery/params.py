@@ -1,0 +1,58 @@
+"""Parameters of the `kv_recovery` store and of its workload (defaults and sources: docs/models/kv_recovery.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.components.storage import SsdParams
+from sim.core.system import Params
+from sim.core.units import ByteRate, Duration, PositiveDuration, PositiveRate, PositiveSize
+from sim.workloads import KeyDist, SizeDist
+
+
+class KvRecoveryParams(Params):
+    """Parameters of the store; defaults and their sources in docs/models/kv_recovery.md."""
+
+    variant: Literal["fast_restart", "no_checkpoint", "no_replicas"] = Field(
+        "fast_restart", description="the mechanism, or a baseline: no_checkpoint | no_replicas")
+    user_replay_start: Literal["min_uncommitted", "replay_point"] = Field(
+        "min_uncommitted", description="min_uncommitted: the mechanism; replay_point: a deliberately broken "
+                                       "rule ignoring transactions uncommitted at the checkpoint (for tests)")
+    keys: int = Field(100_000, ge=1, le=4_000_000, description="keys the workload touches (simulated)")
+    page_size: PositiveSize = Field(8192, description="bytes per page")
+    database_size: PositiveSize = Field(64 * 2**30, description="bytes of data in the store (sizes the mapping table)")
+    mapping_entry_size: PositiveSize = Field(8, description="bytes per mapping-table entry")
+    checkpoint_interval: PositiveDuration = Field(30.0, description="time between mapping-table checkpoints")
+    checkpoint_chunk: PositiveSize = Field(8 * 2**20, description="bytes per checkpoint write command")
+    checkpoint_write_rate: ByteRate | None = Field(None, description="throttle of checkpoint writes, bytes/s "
+                                                   "(none: as fast as the SSD takes them)")
+    page_flush_interval: PositiveDuration = Field(1.0, description="time between page-flush cycles")
+    log_record_header: PositiveSize = Field(32, description="bytes of a log record besides the value")
+    system_record_size: PositiveSize = Field(16, description="bytes of a system-log mapping-change record")
+    metadata_record_size: PositiveSize = Field(4096, description="bytes of a metadata-log record (one block)")
+    apply_cost: Duration = Field(8.5e-6, description="time to apply one replayed user-log record, s")
+    system_apply_cost: Duration = Field(1e-6, description="time to apply one replayed system-log record, s")
+    replicas: int = Field(2, ge=0, le=64, description="read-only replicas (ignored by no_replicas)")
+    replica_refresh_interval: PositiveDuration = Field(0.5, description="time between replica refreshes")
+    storage: SsdParams = Field(default_factory=SsdParams, description="the SSD holding file stream and logs")
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        if self.page_size < self.log_record_header:
+            raise ValueError("page_size must be at least log_record_header")
+        return self
+
+
+class KvWorkload(Params):
+    """Operations on the store: reads and multi-write user transactions."""
+
+    rate: PositiveRate = Field(3000.0, description="key operations per second (reads + writes)")
+    read_fraction: float = Field(0.5, ge=0.0, lt=1.0, description="fraction of key operations that are reads")
+    writes_per_txn: int = Field(4, ge=1, le=64, description="writes per user transaction")
+    think_time: Duration = Field(2e-3, description="mean time between a transaction's writes (exponential)")
+    long_txn_fraction: float = Field(0.002, ge=0.0, le=1.0, description="fraction of transactions that run long")
+    long_txn_duration: Duration = Field(2.0, description="mean duration of a long transaction (exponential)")
+    keys: KeyDist = Field(default_factory=lambda: KeyDist(dist="zipf", zipf_s=0.99))
+    value_size: SizeDist = Field(default_factory=lambda: SizeDist(dist="fixed", value=1024))
