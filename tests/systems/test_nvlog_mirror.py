@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from sim.check.rangeset import RangeSet
 from sim.runner import run_scenario
 from sim.runner.replication import build
 from sim.scenario import ScenarioError, load_scenario
-from sim.check.rangeset import RangeSet
 from sim.systems.nvlog_mirror import COMPLETIONS, Write
 
 ROOT = Path(__file__).resolve().parents[2]
