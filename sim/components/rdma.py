@@ -33,6 +33,7 @@ from typing import Any
 
 from simpy.events import Event, Timeout
 
+from sim.core.fault_target import FaultTarget, fault_param
 from sim.core.registry import register
 
 LINK_FAULT_KINDS = ("link_down", "slow_link")
@@ -227,12 +228,15 @@ class CompletionQueue:
 
 
 @register("components", "rdma_link")
-class RdmaLink:
+class RdmaLink(FaultTarget):
     """Full-duplex point-to-point RDMA link: FIFO serialisation at `bandwidth` plus one-way `latency`.
 
     Direction 0 carries traffic from end A to end B, direction 1 from B to A, each with its own
     bandwidth. Fault kinds: `link_down` (partition; retransmission on heal) and `slow_link`
     (params `latency`, `bandwidth`, `latency_factor`, `bandwidth_factor`; default 10x latency).
+    Overlapping faults of one kind nest (`FaultTarget`): the link is up again, or back to its
+    base settings, when the last of them heals; an overlapping `slow_link`'s settings replace the
+    earlier one's while it lasts.
     """
 
     fault_kinds = LINK_FAULT_KINDS
@@ -247,8 +251,7 @@ class RdmaLink:
         self.latency = self.base_latency
         self._inv_bw = 1.0 / self.base_bandwidth
         self._busy = [0.0, 0.0]  # per direction: time the transmitter is free again
-        self._down = 0  # nesting depth of link_down faults
-        self._slow = 0
+        self._down = False  # a link_down fault is active (its nesting is FaultTarget's)
         self._parked: list[tuple] = []  # messages that reached a downed link, in arrival order
         self.messages = 0
         self.bytes = 0.0
@@ -256,7 +259,7 @@ class RdmaLink:
 
     @property
     def up(self) -> bool:
-        return self._down == 0
+        return not self._down
 
     def transfer(self, direction: int, nbytes: float, deliver: Callable[[Any], None], payload: Any) -> None:
         """Send `nbytes` in `direction`; call `deliver(payload)` at the far end when it arrives."""
@@ -299,47 +302,43 @@ class RdmaLink:
 
     # --- faults ------------------------------------------------------------------------------------
     def inject(self, fault) -> None:
-        kind = fault.kind
-        if kind == "link_down":
-            self._down += 1
-        elif kind == "slow_link":
-            p = dict(getattr(fault, "params", None) or {})
-            lat = p.get("latency")
-            bw = p.get("bandwidth")
-            lf = p.get("latency_factor")
-            bf = p.get("bandwidth_factor")
-            if lat is None and bw is None and lf is None and bf is None:
-                lf = 10.0
-            latency = float(lat) if lat is not None else self.base_latency * float(lf if lf is not None else 1.0)
-            bandwidth = float(bw) if bw is not None else self.base_bandwidth * float(bf if bf is not None else 1.0)
-            if latency < 0 or bandwidth <= 0:
-                raise ValueError("slow_link needs latency >= 0 and bandwidth > 0")
-            self._slow += 1
-            self.latency = latency
-            self._inv_bw = 1.0 / bandwidth
-        else:
-            raise ValueError(f"link {self.name!r} cannot take fault kind {kind!r} (supported: {', '.join(LINK_FAULT_KINDS)})")
+        if fault.kind == "slow_link":
+            settings = self._slow_settings(fault)  # a bad setting is refused before anything changes
+            if self.fault_depth("slow_link"):
+                self.latency, self._inv_bw = settings  # overlapping: the later fault's settings hold
+        super().inject(fault)
 
-    def heal(self, fault) -> None:
-        kind = fault.kind
-        if kind == "link_down":
-            if self._down == 0:
-                return
-            self._down -= 1
-            if self._down == 0 and self._parked:
-                parked, self._parked = self._parked, []
-                for direction, nbytes, deliver, payload in parked:
-                    self.retransmitted += 1
-                    self.transfer(direction, nbytes, deliver, payload)
-        elif kind == "slow_link":
-            if self._slow == 0:
-                return
-            self._slow -= 1
-            if self._slow == 0:  # overlapping slow_link faults: the settings of the last one hold until all end
-                self.latency = self.base_latency
-                self._inv_bw = 1.0 / self.base_bandwidth
-        else:
-            raise ValueError(f"link {self.name!r} cannot take fault kind {kind!r}")
+    def _slow_settings(self, fault) -> tuple[float, float]:
+        """(latency, 1 / bandwidth) while `fault` (a `slow_link`) lasts."""
+        lat = fault_param(fault, "latency")
+        bw = fault_param(fault, "bandwidth")
+        lf = fault_param(fault, "latency_factor")
+        bf = fault_param(fault, "bandwidth_factor")
+        if lat is None and bw is None and lf is None and bf is None:
+            lf = 10.0
+        latency = float(lat) if lat is not None else self.base_latency * float(lf if lf is not None else 1.0)
+        bandwidth = float(bw) if bw is not None else self.base_bandwidth * float(bf if bf is not None else 1.0)
+        if latency < 0 or bandwidth <= 0:
+            raise ValueError("slow_link needs latency >= 0 and bandwidth > 0")
+        return latency, 1.0 / bandwidth
+
+    def _inject_link_down(self, fault) -> None:
+        self._down = True
+
+    def _heal_link_down(self, fault) -> None:
+        self._down = False
+        if self._parked:
+            parked, self._parked = self._parked, []
+            for direction, nbytes, deliver, payload in parked:
+                self.retransmitted += 1
+                self.transfer(direction, nbytes, deliver, payload)
+
+    def _inject_slow_link(self, fault) -> None:
+        self.latency, self._inv_bw = self._slow_settings(fault)
+
+    def _heal_slow_link(self, fault) -> None:
+        self.latency = self.base_latency
+        self._inv_bw = 1.0 / self.base_bandwidth
 
 
 class QueuePair:

@@ -1,0 +1,63 @@
+"""The clients: open-loop Poisson arrivals of writes at the primary, and the reply that completes each one.
+
+Abstracted away: client retries of failed or rejected writes, the network to the clients, the
+partner serving clients after a takeover (arrivals while the primary is down are rejected).
+"""
+
+from __future__ import annotations
+
+from simpy.events import Timeout
+
+from sim.systems.nvlog_mirror.write_transaction import Write
+
+
+class Client:
+    """`client_arrivals` (the workload) and `ack` (the reply that completes a client's write)."""
+
+    def __init__(self, system) -> None:
+        self.sim = system.sim
+        self.env = system.env
+        self.workload = system.workload
+        self.primary = system.primary
+        self.oracle = system.oracle
+        self.latency = system.latency
+        self.c_arrived = system.c_arrived
+        self.c_rejected = system.c_rejected
+        self.c_acked = system.c_acked
+        self.c_degraded = system.c_degraded
+        self.txn = None  # the write-transaction actor (set by the model)
+        self.seq = 0
+        self.inflight = 0  # writes arrived and neither acknowledged nor failed
+
+    def client_arrivals(self):
+        """Open-loop Poisson arrivals of client writes; each becomes a transaction on the worker pool."""
+        wl = self.workload
+        gap = wl.interarrival(self.sim.rng("nvlog_mirror.arrivals"))
+        size = wl.size.sampler(self.sim.rng("nvlog_mirror.sizes"))
+        fixed = float(wl.size.value) if wl.size.dist == "fixed" else 0.0  # skip the call when constant
+        env = self.env
+        arrived = self.c_arrived
+        primary = self.primary
+        transaction = self.txn.write_transaction
+        while True:
+            yield Timeout(env, gap())
+            arrived.value += 1
+            if not primary.up:
+                self.c_rejected.value += 1
+                continue
+            self.seq += 1
+            self.inflight += 1
+            w = Write(self.seq, fixed or size(), env.now, primary.epoch)
+            primary.pool.submit(transaction(w), w)
+
+    def ack(self, w: Write, degraded: bool, now: float) -> None:
+        """Complete the client's write (after the partner's acknowledgement, or degraded after the local append)."""
+        w.acked = True
+        self.inflight -= 1
+        self.latency.record(now - w.t_arrival)
+        self.c_acked.value += 1
+        if degraded:
+            self.c_degraded.value += 1
+            self.oracle.acked_degraded.add(w.lsn)
+        else:
+            self.oracle.acked_mirrored.add(w.lsn)

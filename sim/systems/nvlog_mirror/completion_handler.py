@@ -1,0 +1,101 @@
+"""Completion processing on the primary: the task that polls the mirroring queue pair's completion queue.
+
+What it stands for: the file system's completion handler, scheduled on the same worker pool as
+the write transactions when the completion queue goes from empty to non-empty (the interrupt). It
+polls up to `cq_poll_batch` work completions, spends `completion_cost` on each, frees send-queue
+slots for send completions (which grants waiting reservations and restarts their transactions, or
+unblocks blocked posts) and takes the partner's acknowledgements (receive completions), which
+complete the client writes. When every worker is held by a transaction waiting for a slot, this
+task cannot run: the baseline's deadlock.
+"""
+
+from __future__ import annotations
+
+from simpy.events import Timeout
+
+from sim.components.rdma import QueuePair
+
+
+class _CompletionTask:
+    """The run-queue entry that makes a worker run the completion handler."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "completion_handler"
+
+
+COMPLETIONS = _CompletionTask()
+
+
+class CompletionHandler:
+    """The completion handler of the primary (`completion_handler`) and the receive path of acknowledgements."""
+
+    def __init__(self, system) -> None:
+        p = system.params
+        self.env = system.env
+        self.primary = system.primary
+        self.qp = system.qp
+        self.client = system.client
+        self.lag = system.lag
+        self._cq_q = self.qp.cq._q
+        self._cq_batch = p.cq_poll_batch
+        self._cq_cost = p.completion_cost
+        self.scheduled = False  # a completion-handler task is queued or running
+        self.queued_since: float | None = None  # when the queued one was submitted (wait-for graph)
+        self.ack_arrived_cb = self.ack_arrived
+
+    def completions_arrived(self) -> None:
+        """The completion queue went non-empty: schedule the handler on the worker pool (once)."""
+        if not self.scheduled and self.primary.up:
+            self.scheduled = True
+            self.queued_since = self.env.now
+            self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
+
+    def completion_handler(self):
+        """Process a batch of work completions: free send-queue slots, take partner acknowledgements."""
+        self.queued_since = None
+        qp = self.qp
+        q = self._cq_q
+        if len(q) <= self._cq_batch:  # poll (as CompletionQueue.poll): everything, or a batch
+            batch = list(q)
+            q.clear()
+        else:
+            batch = qp.cq.poll(self._cq_batch)
+        yield Timeout(self.env, len(batch) * self._cq_cost)
+        send_kind = QueuePair.SEND
+        now = self.env.now
+        awaiting = self.primary.awaiting_ack
+        client = self.client
+        for wc in batch:
+            if wc[0] == send_kind:
+                if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
+                    qp.sq.complete(wc[2])  # frees slots: waiting reservations are granted, transactions restart
+                continue
+            # the partner's acknowledgement of a mirrored entry
+            w = wc[1]
+            if awaiting.pop(w.lsn, None) is None:
+                continue  # already settled (acknowledged in degraded mode at a partner crash)
+            self.lag.record(now - w.t_appended)
+            if not w.acked:
+                client.ack(w, False, now)
+        if q:
+            self.queued_since = self.env.now
+            self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
+        else:
+            self.scheduled = False
+
+    def ack_arrived(self, w) -> None:
+        """The partner's acknowledgement reached the primary's NIC: a receive completion."""
+        primary = self.primary
+        if w.epoch != primary.epoch or not primary.up:
+            return
+        q = self._cq_q
+        q.append((QueuePair.RECV, w, 0, 0))  # a receive completion (CompletionQueue.push, inlined)
+        if len(q) == 1:
+            self.completions_arrived()
+
+    def reset(self) -> None:
+        """The primary crashed: the handler's task is gone with the worker pool."""
+        self.scheduled = False
+        self.queued_since = None

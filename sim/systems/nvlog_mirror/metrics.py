@@ -1,0 +1,86 @@
+"""The metrics of `nvlog_mirror`: their declaration (`METRICS`) and their assembly at the end of a run."""
+
+from __future__ import annotations
+
+import math
+
+from sim.core.system import Metric
+
+METRICS: tuple[Metric, ...] = (
+    Metric("throughput_ops_s", "acknowledged client writes per second of measured time"),
+    Metric("write_latency_mean_s", "client write latency (arrival to acknowledgement), mean"),
+    Metric("write_latency_p50_s", "client write latency (arrival to acknowledgement), median"),
+    Metric("write_latency_p99_s", "client write latency (arrival to acknowledgement), 99th percentile"),
+    Metric("mirror_lag_mean_s", "replica freshness: local NVLog append to the partner's acknowledgement, mean"),
+    Metric("mirror_lag_p50_s", "replica freshness: local NVLog append to the partner's acknowledgement, median"),
+    Metric("mirror_lag_p99_s", "replica freshness: local NVLog append to the partner's acknowledgement, "
+                               "99th percentile"),
+    Metric("send_queue_occupancy_mean", "posted send-queue slots, time average"),
+    Metric("send_queue_occupancy_max", "posted send-queue slots, maximum"),
+    Metric("workers_busy_mean", "busy worker threads, time average"),
+    Metric("reservation_waits", "send-queue reservations that could not be granted at once"),
+    Metric("reservation_wait_mean_s", "time a suspended transaction waited for its reservation, mean"),
+    Metric("suspensions", "write transactions suspended for lack of send-queue slots"),
+    Metric("reservations_released", "reservations handed back unused (the abort path, a write gone degraded)"),
+    Metric("blocked_posts", "posts that waited for send-queue slots holding their worker (the baseline)"),
+    Metric("writes_arrived", "client writes that arrived"),
+    Metric("writes_acknowledged", "client writes acknowledged (mirrored or degraded)"),
+    Metric("writes_acknowledged_degraded", "client writes acknowledged after the local append only (partner down)"),
+    Metric("writes_rejected", "client writes that arrived while the primary was down"),
+    Metric("writes_failed", "client writes in progress lost in a primary crash"),
+    Metric("writes_in_progress", "client writes neither acknowledged nor failed at the end of the run"),
+    Metric("resync_entries", "log entries the primary resynced to the partner"),
+    Metric("unmirrored_entries", "log entries still missing on the partner at the end of the run"),
+    Metric("lost_acknowledged_writes",
+           "writes acknowledged in mirrored mode missing from the partner's NVLog at a primary crash"),
+    Metric("link_messages", "messages sent on the interconnect (both directions)"),
+)
+
+
+def collect(system) -> dict[str, float]:
+    """The metrics row of a finished run."""
+    sim = system.sim
+    t = sim.recorder.measured_time()  # observed span: warm-up end (or 0) to the run's end
+    acked = system.c_acked.value
+    latency = system.latency.summary("write_latency", "s")
+    lag = system.lag.summary("mirror_lag", "s")
+    span = t
+    acked_in_window = acked
+    if sim.outcome.deadlock is not None:
+        # A detected deadlock is permanent (nothing on its cycle can move again), so the run
+        # stops early only to save time: the measured window stays the scenario's
+        # [warm-up, duration], with no acknowledgement after the detection. Dividing by the
+        # time to the detection instead would make the figure depend on the check interval.
+        span = sim.duration - sim.warmup
+        if sim.warmup > 0 and sim.recorder.warmup_end == 0.0:
+            # deadlocked before the warm-up ended: the window holds no acknowledgement, and the
+            # recorders still hold warm-up samples, which the scenario asks to leave out
+            acked_in_window = 0
+            latency = dict.fromkeys(latency, math.nan)
+            lag = dict.fromkeys(lag, math.nan)
+    busy = system.primary.busy_total()
+    return {
+        "throughput_ops_s": acked_in_window / span if span > 0 else math.nan,
+        **latency,
+        **lag,
+        "send_queue_occupancy_mean": system.sq_occupancy.mean(),
+        "send_queue_occupancy_max": system.sq_occupancy.max,
+        "workers_busy_mean": (busy - system.busy_at_warmup) / t if t > 0 else math.nan,
+        # the send queue's count of reservations it could not grant at once (the transactions'
+        # own count of suspensions must agree: a transaction suspends exactly then)
+        "reservation_waits": system.qp.sq.reservation_waits - system.resv_waits_at_warmup,
+        "reservation_wait_mean_s": system.suspend_time.mean if system.suspend_time.n else math.nan,
+        "suspensions": system.c_susp.value,
+        "reservations_released": system.c_aborts.value,
+        "blocked_posts": system.c_blocked.value,
+        "writes_arrived": system.c_arrived.value,
+        "writes_acknowledged": acked,
+        "writes_acknowledged_degraded": system.c_degraded.value,
+        "writes_rejected": system.c_rejected.value,
+        "writes_failed": system.c_failed.value,
+        "writes_in_progress": system.client.inflight,
+        "resync_entries": system.c_resync.value,
+        "unmirrored_entries": len(system.primary.unmirrored),
+        "lost_acknowledged_writes": system.oracle.lost_acked,
+        "link_messages": system.link.messages,
+    }

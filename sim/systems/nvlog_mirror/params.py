@@ -1,0 +1,44 @@
+"""Parameters and workload of `nvlog_mirror` (defaults and their sources: docs/models/nvlog_mirror.md)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from sim.core.system import Params
+from sim.core.units import ByteRate, Duration, Size
+from sim.workloads import PoissonArrivals, SizeDist
+
+
+class NvlogParams(Params):
+    """The primary, its partner, the interconnect and the mechanism's variant."""
+
+    reservation: bool = Field(True, description="reserve send-queue slots in the suspendable phase (false: the baseline)")
+    send_queue_slots: int = Field(64, ge=1, description="send-queue work-request slots of the mirroring queue pair")
+    slots_per_write: int = Field(3, ge=1, description="send-queue entries one mirrored write posts")
+    workers: int = Field(8, ge=1, description="file-system worker threads (run transactions and completion processing)")
+    mirror_header: Size = Field(64, description="bytes added to each mirrored entry (log record header), B")
+    rdma_latency: Duration = Field(1.9e-6, description="one-way RDMA latency, s")
+    rdma_bandwidth: ByteRate = Field(12.4e9, description="RDMA link bandwidth per direction, B/s")
+    rdma_ack_bytes: Size = Field(64, description="size of the partner's acknowledgement message, B")
+    nvlog_append_latency: Duration = Field(62e-9, description="NVLog (PMEM) write latency per append, s")
+    nvlog_bandwidth: ByteRate = Field(12.5e9, description="NVLog (PMEM) write bandwidth, B/s")
+    txn_cpu_cost: Duration = Field(2e-6, description="file-system CPU work of a write transaction's modify phase, s")
+    completion_cost: Duration = Field(0.5e-6, description="CPU cost of processing one work completion, s")
+    cq_poll_batch: int = Field(16, ge=1, description="completions polled per run of the completion handler")
+    signal_interval: int = Field(1, ge=1, description="one mirrored send in this many asks for a completion (1: every send)")
+    partner_apply_cost: Duration = Field(0.5e-6, description="partner CPU cost to apply one entry (plus its NVLog write), s")
+    ack_before_mirror: bool = Field(False, description="BROKEN on purpose: acknowledge after the local append only")
+    primary_recovery_time: Duration = Field(10e-3, description="primary restart to service: NVLog replay and giveback, s")
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.slots_per_write > self.send_queue_slots:
+            raise ValueError(f"slots_per_write ({self.slots_per_write}) exceeds send_queue_slots "
+                             f"({self.send_queue_slots}): no write could ever be posted")
+        return self
+
+
+class NvlogWorkload(PoissonArrivals):
+    """Open-loop Poisson arrivals of client writes at `rate`, sizes drawn from `size`."""
+
+    size: SizeDist = Field(default_factory=lambda: SizeDist(dist="fixed", value=4096))
