@@ -14,7 +14,7 @@ import pytest
 from sim.cli import main
 from sim.runner.replication import run_replication
 from sim.scenario import scenario_from_dict
-from sim.systems.pmem_image_store import (
+from sim.systems.pmem_image import (
     AppLog,
     Image,
     ImageChain,
