@@ -14,7 +14,7 @@ import pytest
 from sim.cli import main
 from sim.runner.replication import run_replication
 from sim.scenario import scenario_from_dict
-from sim.systems.pmem_image_store import (
+from sim.systems.pmem_image import (
     AppLog,
     Image,
     ImageChain,
@@ -302,3 +302,44 @@ def test_scenario_files_validate():
     files = sorted((ROOT / "scenarios").glob("pmem_image*.yaml"))
     assert len(files) >= 2
     assert main(["validate", *map(str, files)]) == 0
+
+
+# --- the kit contract: violation count, fault targets --------------------------------------------
+def test_invariant_violations_is_the_true_count_of_the_violation_log():
+    # the broken variant breaks every restore and clone: far more than the 20 details kept
+    data = copy.deepcopy(BASE)
+    data["params"].update(copy_on_write=False, restore_probe_interval="0.25s")
+    res = run_replication(scenario_from_dict(data).resolved, 5)
+    assert res.error is None, res.error
+    assert res.metrics["invariant_violations"] > 25
+    assert len(res.violations) <= 20
+    assert all(v["invariant"] != "more_violations" for v in res.violations)
+
+
+def test_fault_targets_carry_their_kinds_and_check_their_params():
+    from sim.core.simulation import Simulation
+    from sim.systems.pmem_image import PmemImage, PmemImageParams
+
+    system = PmemImage(Simulation(seed=0, duration=1.0), PmemImageParams(memory_size=2**20))
+    targets = system.fault_targets()
+    with pytest.raises(ValueError, match="^image: "):
+        targets["image_index"].check_fault_params("corrupt_data", {"image": "newest"})
+    with pytest.raises(ValueError, match="^entries: "):
+        targets["image_index"].check_fault_params("corrupt_data", {"entries": 0})
+    assert targets["process"].fault_kinds == ("crash",)
+    assert set(targets["node"].fault_kinds) == {"crash", "power_loss"}
+    assert targets["image_index"].fault_kinds == ("corrupt_data",)
+    assert not hasattr(system, "fault_kinds") and not hasattr(system, "check_fault_params")
+    from sim.core.fault_target import FaultTarget
+
+    assert all(isinstance(t, FaultTarget) for t in targets.values())
+
+
+def test_node_and_process_faults_nest_recovery_after_the_last_heals():
+    # a node power loss (9.3 s, 2 s) overlapped by a process crash (9.5 s, 0.2 s): one recovery, after 11.3 s
+    power = {**POWER, "restore_after": "2s"}
+    crash = {**CRASH, "at": "9.5s"}
+    m = run(scheme="diff_index", faults=[power, crash])
+    assert m["recoveries"] == 1 and m["invariant_violations"] == 0, m["_violations"]
+    alone = run(scheme="diff_index", faults=[power])
+    assert m["writes"] == alone["writes"]  # the shorter crash did not end the outage early

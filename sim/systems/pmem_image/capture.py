@@ -1,0 +1,87 @@
+"""The `image_capturer`: every capture interval, pause the application and record an image index.
+
+An image copies no data: the application is paused while the index of the page versions that
+make up memory is recorded (all pages for a full index, the pages dirtied since the previous
+image for a difference-only one) and those frames are write-protected (the image takes a
+reference on each), so later writes go to fresh frames by copy-on-write. With `placement: mixed`
+the capture also writes the pages dirtied since the previous image back from DRAM to PMEM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.systems.pmem_image.application import flush_log_to
+from sim.systems.pmem_image.frames import FRAME
+from sim.systems.pmem_image.store import Image
+
+
+def every_capture_interval(m, capture):
+    """Run `capture(m)` (a generator) every capture interval while the application is up."""
+    env, app = m.env, m.app
+    while True:
+        yield env.timeout(m.params.capture_interval)
+        if app.up:
+            yield from capture(m)
+
+
+def image_capturer(m):
+    """Every capture interval: pause the application and record an image index (no data copied)."""
+    yield from every_capture_interval(m, capture_image)
+
+
+def capture_image(m):
+    """One image: index, references and dirty set now; then the pause's cost; then complete."""
+    env, p = m.env, m.params
+    frames = m.frames
+    epoch, t0 = m.epoch, env.now
+    m.app.pause()
+    dirty = np.flatnonzero(frames.dirty).astype(FRAME)
+    full = m.scheme.full_capture_due()
+    written_back = 0
+    if p.placement == "mixed":
+        # pages live in DRAM: the capture writes the pages dirtied since the last image back to PMEM
+        if m.shadow is None:
+            m.shadow = np.full(m.n_pages, -1, dtype=FRAME)
+            dirty = np.arange(m.n_pages, dtype=FRAME)
+        m.shadow[dirty] = frames.copy_out(dirty)
+        mapping = m.shadow
+        written_back = len(dirty)
+    else:
+        mapping = frames.page_frame
+    if full:
+        image = Image(m.next_seq(), t0, m.log.end, mapping.copy())
+    else:
+        image = Image(m.next_seq(), t0, m.log.end, mapping[dirty], pages=dirty)
+    image.seal()
+    frames.hold(image.held)
+    frames.dirty[:] = False
+    m.chain.images.append(image)
+    m.oracle.snapshot(image.seq)
+    m.need_full = False
+    entries = image.entries
+    meta = entries * (p.index_entry_size if full else p.diff_entry_size)
+    m.meta_gauge.add(meta)
+    m.kept_gauge.set(frames.kept_frames * p.page_size)
+    # the pause: stop, copy + write-protect the entries, write the index (and dirty pages) durably
+    yield env.timeout(p.capture_fixed_cost + entries * p.entry_capture_cost)
+    if written_back:
+        yield from m.pmem.write(written_back * p.page_size)
+    yield from m.image_mem.write(meta)
+    if m.image_mem is m.pmem:
+        yield from m.pmem.persist()
+    yield from flush_log_to(m, image.log_pos, epoch)
+    if epoch != m.epoch:
+        return  # a failure struck during the pause: the failure handler discarded this image
+    capture_done(m, image, t0, meta, written_back * p.page_size)
+
+
+def capture_done(m, point, t0: float, meta: float, copied_bytes: float) -> None:
+    """A capture that paused the application at `t0` is complete: count it, resume the application."""
+    point.complete = True
+    m.captures.inc()
+    m.pause_tally.record(m.env.now - t0)
+    m.meta_tally.record(meta)
+    m.copy_bytes_tally.record(copied_bytes)
+    m.app.resume()
+    m.request_reclaim()

@@ -1,0 +1,291 @@
+"""The four schemes as strategy classes, picked from `SCHEMES` by `params.scheme`.
+
+- `FullIndex` / `DiffIndex` (`ImageScheme`): memory images in an `ImageChain`; a full index maps
+  every page in every image, a difference-only index maps the pages changed since the previous
+  image and reclaims by merging the oldest image into its successor.
+- `CopyWhole` / `CopyDirty` (`CopyScheme`): the copy-checkpoint baseline in a `CheckpointChain`,
+  copying the whole memory every time, or the dirty pages with a whole copy every `copy_full_every`-th.
+
+A scheme owns what differs between them: which actor captures, when a capture must be full,
+how a point is restored, installed at recovery, reclaimed, quarantined and forgotten.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sim.systems.pmem_image.capture import image_capturer
+from sim.systems.pmem_image.copy_checkpoint import copy_checkpointer, part_key, parts
+from sim.systems.pmem_image.restore import restore_checkpoint, restore_image
+from sim.systems.pmem_image.store import ChainBroken
+
+
+class Scheme:
+    """What the model asks of a scheme (`m`: the model, whose chains, frames and gauges it works on)."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, m) -> None:
+        self.m = m
+
+    def items(self) -> list:
+        """The retained points (images or checkpoints), oldest first, complete or not."""
+        raise NotImplementedError
+
+    def points(self) -> list:
+        """The complete points, oldest first."""
+        return [x for x in self.items() if x.complete]
+
+    def retained(self, point) -> bool:
+        return any(x is point for x in self.items())
+
+    def _cut(self, bad) -> tuple[int, int, bool]:
+        """The run of points from `bad` to the next full one (they depend on it); newest gone?"""
+        items = self.items()
+        k = next(i for i, x in enumerate(items) if x is bad)
+        end = k + 1
+        while end < len(items) and not items[end].full:
+            end += 1
+        return k, end, end >= len(items)
+
+    def lose_dram_images(self) -> None:
+        """A node failure lost DRAM (default: nothing this scheme keeps there)."""
+        return None
+
+
+class ImageScheme(Scheme):
+    """Memory images with linked indexes: no data copied, copy-on-write keeps the versions."""
+
+    #: reclaiming merges the oldest image into its successor (a difference chain)
+    merges: ClassVar[bool] = False
+
+    def items(self) -> list:
+        return self.m.chain.images
+
+    def points(self) -> list:
+        return self.m.chain.complete_images()
+
+    def capturer(self):
+        return image_capturer(self.m)
+
+    def full_capture_due(self) -> bool:
+        raise NotImplementedError
+
+    def meta(self, im) -> float:
+        """Index bytes of image `im`."""
+        p = self.m.params
+        return im.entries * (p.index_entry_size if im.full else p.diff_entry_size)
+
+    def forget(self, im) -> None:
+        self.m.oracle.drop(im.seq)
+        self.m.meta_gauge.add(-self.meta(im))
+
+    def timed_restore(self, target, clone: bool = False):
+        return restore_image(self.m, target, clone)
+
+    def drop_incomplete(self) -> None:
+        m = self.m
+        for im in [im for im in m.chain.images if not im.complete]:
+            m.chain.images.remove(im)
+            m.frames.unhold(im.held)
+            self.forget(im)
+            m.lost_newest()
+
+    def lose_dram_images(self) -> None:
+        m = self.m
+        if m.image_mem is m.dram:
+            gone = m.chain.drop_all(m.frames)
+            for im in gone:
+                self.forget(im)
+            m.images_lost.inc(len(gone))
+            m.lost_newest()
+
+    def install(self, chosen, versions) -> None:
+        """Recovery maps the chosen image's pages (shared copy-on-write when its index is sound)."""
+        m = self.m
+        frames = m.frames
+        res = m.chain.resolve(chosen, verify=False)
+        if m.params.placement == "mixed" or not (res.frames >= 0).all() or not (res.frames < frames.capacity).all():
+            frames.map_copy(versions)
+            if m.params.placement == "mixed":
+                m.shadow = res.frames.copy()
+        else:
+            frames.map_shared(res.frames)
+
+    def drop_newer_than(self, chosen) -> int:
+        m = self.m
+        k = m.chain.index_of(chosen)
+        gone = m.chain.drop_from(k + 1, m.frames)
+        for im in gone:
+            self.forget(im)
+        return len(gone)
+
+    def drop_all(self) -> None:
+        m = self.m
+        for im in m.chain.drop_all(m.frames):
+            self.forget(im)
+        m.shadow = None
+
+    def reclaim(self) -> int:
+        """Drop images beyond the retention; returns the index entries touched."""
+        m = self.m
+        p, chain = m.params, m.chain
+        touched = 0
+        while len(chain.complete_images()) > p.images_retained:
+            if len(chain) < 2 or not self.merges:
+                gone = chain.drop_oldest(m.frames)
+                touched += gone.entries
+                self.forget(gone)
+                continue
+            try:
+                nxt_entries = chain.images[1].entries
+                gone = chain.merge_oldest_into_next(m.frames, verify=p.verify_checksums)
+                touched += gone.entries + nxt_entries
+                self.forget(gone)
+                m.meta_gauge.add(
+                    (m.n_pages - nxt_entries) * p.index_entry_size
+                    + nxt_entries * (p.index_entry_size - p.diff_entry_size)
+                )
+            except ChainBroken as e:
+                self.quarantine(e.image)
+        oldest = chain.complete_images()
+        if oldest:
+            m.log.truncate(oldest[0].log_pos)
+        return touched
+
+    def quarantine(self, bad) -> None:
+        """A damaged image was detected: drop it and every image that depends on it."""
+        m = self.m
+        m.corruption_detected.inc()
+        k, end, newest_gone = self._cut(bad)
+        images = m.chain.images
+        for im in images[k:end]:
+            m.frames.unhold(im.held)
+            self.forget(im)
+        del images[k:end]
+        if newest_gone:
+            m.lost_newest()
+        m.kept_gauge.set(m.frames.kept_frames * m.params.page_size)
+
+
+class FullIndex(ImageScheme):
+    """Every image maps every page (like copying the page table, as fork does); images are independent."""
+
+    name = "full_index"
+
+    def full_capture_due(self) -> bool:
+        return True
+
+
+class DiffIndex(ImageScheme):
+    """Each image maps only the pages changed since the previous one; the oldest retained is full."""
+
+    name = "diff_index"
+    merges = True
+
+    def full_capture_due(self) -> bool:
+        return self.m.need_full or self.m.chain.latest() is None
+
+
+class CopyScheme(Scheme):
+    """The copy-checkpoint baseline: stop the application and copy memory to the SSD or object store."""
+
+    def __init__(self, m) -> None:
+        super().__init__(m)
+        self.copies_since_full = 0
+
+    def items(self) -> list:
+        return self.m.ckpts.checkpoints
+
+    def points(self) -> list:
+        return self.m.ckpts.complete_checkpoints()
+
+    def capturer(self):
+        return copy_checkpointer(self.m)
+
+    def whole_copy_due(self) -> bool:
+        raise NotImplementedError
+
+    def forget(self, cp) -> None:
+        m = self.m
+        m.oracle.drop(cp.seq)
+        p = m.params
+        m.meta_gauge.add(-(p.index_entry_size if cp.full else len(cp.contents) * p.diff_entry_size))
+        if m.object_store is not None:
+            for i in range(len(parts(m, cp.data_bytes))):
+                m.object_store.remove(part_key(cp, i))
+
+    def timed_restore(self, target, clone: bool = False):
+        return restore_checkpoint(self.m, target)
+
+    def drop_incomplete(self) -> None:
+        m = self.m
+        for cp in [c for c in m.ckpts.checkpoints if not c.complete]:
+            self.forget(cp)
+            m.ckpts.checkpoints.remove(cp)
+            m.lost_newest()
+
+    def install(self, chosen, versions) -> None:
+        self.m.frames.map_copy(versions)
+
+    def drop_newer_than(self, chosen) -> int:
+        cps = self.m.ckpts.checkpoints
+        k = next(i for i, c in enumerate(cps) if c is chosen)
+        gone = cps[k + 1 :]
+        for cp in gone:
+            self.forget(cp)
+        del cps[k + 1 :]
+        return len(gone)
+
+    def drop_all(self) -> None:
+        for cp in list(self.m.ckpts.checkpoints):
+            self.forget(cp)
+        self.m.ckpts.checkpoints = []
+
+    def reclaim(self) -> int:
+        """Keep the newest `images_retained` checkpoints plus those back to their whole copy."""
+        m = self.m
+        touched = 0
+        for cp in m.ckpts.trim(m.params.images_retained):
+            touched += 1
+            self.forget(cp)
+        oldest = m.ckpts.complete_checkpoints()
+        if oldest:
+            m.log.truncate(m.ckpts.chain_of(oldest[0])[0].log_pos)
+        return touched
+
+    def quarantine(self, bad) -> None:
+        """A damaged checkpoint was detected: drop it and every increment that depends on it."""
+        m = self.m
+        m.corruption_detected.inc()
+        k, end, newest_gone = self._cut(bad)
+        cps = m.ckpts.checkpoints
+        for cp in cps[k:end]:
+            self.forget(cp)
+        del cps[k:end]
+        if newest_gone:
+            m.lost_newest()
+        m.kept_gauge.set(m.frames.kept_frames * m.params.page_size)
+
+
+class CopyWhole(CopyScheme):
+    """Every checkpoint copies the whole memory."""
+
+    name = "copy_whole"
+
+    def whole_copy_due(self) -> bool:
+        return True
+
+
+class CopyDirty(CopyScheme):
+    """The pages dirtied since the previous checkpoint; a whole copy every `copy_full_every`-th time."""
+
+    name = "copy_dirty"
+
+    def whole_copy_due(self) -> bool:
+        m = self.m
+        return m.need_full or m.ckpts.latest() is None or self.copies_since_full + 1 >= m.params.copy_full_every
+
+
+#: `params.scheme` -> its strategy class
+SCHEMES: dict[str, type[Scheme]] = {cls.name: cls for cls in (FullIndex, DiffIndex, CopyWhole, CopyDirty)}
