@@ -16,7 +16,14 @@ import pytest
 from sim.cli import main as cli_main
 from sim.runner.replication import build, run_replication
 from sim.scenario import load_scenario, scenario_from_dict
-from sim.systems.cdp_streams.data import WriteLog, capture_undo, roll_back, roll_forward, same_state, state_of_dict
+from sim.systems.cdp_streams.data import (
+    WriteLog,
+    capture_undo,
+    roll_back,
+    roll_forward,
+    same_state,
+    state_of_dict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
-from sim.components.cloud import ComputeInstance, CloudVolume
+from sim.components.cloud import CloudVolume, ComputeInstance
 from sim.systems.cdp_streams.apply import bulk_io, io_cmds, new_volume, retry_io, start_instance
 from sim.systems.cdp_streams.chunks import obj_request, parallel
 from sim.systems.cdp_streams.data import UndoChunk, roll_back, roll_forward

@@ -25,7 +25,13 @@ from sim.systems.cdp_streams import chunks as chunk_actor
 from sim.systems.cdp_streams.apply import apply_scheduler, apply_volume_records, retry_io
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.garbage import GarbageCollector
-from sim.systems.cdp_streams.recovery import Clone, read_do_range, read_undo_stream, recover_chunks, recover_volume
+from sim.systems.cdp_streams.recovery import (
+    Clone,
+    read_do_range,
+    read_undo_stream,
+    recover_chunks,
+    recover_volume,
+)
 from sim.systems.cdp_streams.snapshots import recover_from_snapshot, take_snapshot
 from sim.systems.cdp_streams.splitter import splitter_to_appliance, splitter_to_streams
 
