@@ -317,3 +317,18 @@ def test_slow_link_on_the_wan_through_a_scenario_degrades_the_wan(tmp_path):
     assert slow[0].metrics["rpo_mean_s"] > calm.metrics["rpo_mean_s"] + 0.005
     assert slow[0].metrics["rpo_max_s"] > calm.metrics["rpo_max_s"]
     assert slow[0].metrics["invariant_violations"] == 0
+
+
+def test_a_restartable_crash_during_a_site_loss_does_not_bring_the_site_back(tmp_path):
+    # faults on `production` nest (it is a kit Host): the site lost at 10 min stays down although a
+    # second crash at 15 min heals (restart_after 2 min) — no write is issued after the loss
+    f = tmp_path / "site_loss.yaml"
+    f.write_text(SLOW_WAN.replace("  - {kind: slow_link, target: wan, at: 1min, duration: 20min, latency_factor: 5}",
+                                  "  - {kind: crash, target: production, at: 10min}"))
+    lost = run_replication(load_scenario(f).resolved, 3)
+    both = run_replication(load_scenario(f, {"faults": [
+        {"kind": "crash", "target": "production", "at": "10min"},
+        {"kind": "crash", "target": "production", "at": "15min", "restart_after": "2min"}]}).resolved, 3)
+    assert lost.error is None and both.error is None, (lost.error, both.error)
+    assert both.metrics["disaster"] == 1
+    assert both.metrics["writes"] == lost.metrics["writes"]
