@@ -54,12 +54,16 @@ class Variant:
     # --- composition ------------------------------------------------------------------------------
     def build(self, m: CdpStreams) -> None:
         """Create the components of the mechanism on `m`."""
+        self.build_do_stream(m)
+        m.replica = CloudVolume(m.sim, m.replica_params(), "replica")
+        m.replica.fault_kinds = ("outage",)  # the faults the mechanism is studied under
+
+    def build_do_stream(self, m: CdpStreams) -> None:
+        """The do stream and the apply instance."""
         p = m.params
         m.stream = StreamService(m.sim, p.stream, "stream")
         m.instance = ComputeInstance(m.sim, p.compute, "instance")
         m.do_pos = [-1] * p.stream.shards  # stream seq of the last applied record per shard
-        m.replica = CloudVolume(m.sim, m.replica_params(), "replica")
-        m.replica.fault_kinds = ("outage",)
 
     def start(self, m: CdpStreams) -> None:
         m.env.process(apply_scheduler(m))
@@ -136,12 +140,17 @@ class Variant:
     def monthly(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                 uscale: float) -> None:
         """Fill the monthly cost items `c` (time-billed: `scale`; usage: `uscale`)."""
+        self.stream_costs(m, c, u, scale, uscale)
+        vc = m.replica.cost_usd()
+        c["volumes"] = (vc["volume_storage_usd"] + vc["volume_performance_usd"]) * scale
+
+    def stream_costs(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
+                     uscale: float) -> None:
+        """The apply instance, the streams' puts (usage) and shard-hours (time-billed)."""
         c["compute"] = u["compute_usd"] * uscale
         c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
         for st in self.streams(m):
             c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
-        vc = m.replica.cost_usd()
-        c["volumes"] = (vc["volume_storage_usd"] + vc["volume_performance_usd"]) * scale
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
         """Distinct points recoverable now, `lo` being the first write of the protection window."""
@@ -239,9 +248,7 @@ class Chunks(DoUndo):
 
     def build(self, m: CdpStreams) -> None:
         p = m.params
-        m.stream = StreamService(m.sim, p.stream, "stream")
-        m.instance = ComputeInstance(m.sim, p.compute, "instance")
-        m.do_pos = [-1] * p.stream.shards
+        self.build_do_stream(m)
         self.build_undo_stream(m)
         m.store = ObjectStore(m.sim, p.object_store, "object_store")
         m.chunk_blocks = int(p.chunk_size // p.block_size)
@@ -316,10 +323,7 @@ class Chunks(DoUndo):
     def monthly(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                 uscale: float) -> None:
         p = m.params
-        c["compute"] = u["compute_usd"] * uscale
-        c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
-        for st in self.streams(m):
-            c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
+        self.stream_costs(m, c, u, scale, uscale)
         op = p.object_store
         c["object_requests"] = (u["object_puts"] / 1000 * op.price_put_per_1000_usd
                                 + u["object_gets"] / 1000 * op.price_get_per_1000_usd) * uscale
