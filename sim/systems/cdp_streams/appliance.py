@@ -1,0 +1,72 @@
+"""The always-on appliance of the baseline (classic CDP, e.g. Zerto): it receives the writes from
+the splitter, journals them on a journal volume and every checkpoint interval applies them to a
+replica volume, keeping the overwritten versions in the journal for `journal_window`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from sim.components.base import NotRunning
+from sim.components.cloud import ComputeInstance
+from sim.systems.cdp_streams.apply import bulk_io, io_cmds, start_instance
+from sim.systems.cdp_streams.data import capture_undo
+
+if TYPE_CHECKING:
+    from sim.systems.cdp_streams.model import CdpStreams
+
+
+class ApplianceInstance(ComputeInstance):
+    """The appliance VM: a `crash` stops it (writes wait at the splitter); healing boots it again."""
+
+    fault_kinds = ("crash",)
+
+    def __init__(self, sim, params: Any, model: CdpStreams) -> None:
+        super().__init__(sim, params, "appliance")
+        self.model = model
+
+    def _inject_crash(self, fault: Any) -> None:
+        self.stop("crash")
+
+    def _heal_crash(self, fault: Any) -> None:
+        self.env.process(appliance_boot(self.model))
+
+
+def appliance_boot(m: CdpStreams) -> Generator:
+    """Power the appliance on (again after a crash) and run its apply loop on it."""
+    yield from start_instance(m, m.appliance)
+    m.appliance.process(appliance_apply(m))
+
+
+def appliance_apply(m: CdpStreams) -> Generator:
+    """Every checkpoint interval: apply journalled writes to the replica, keeping undo in the journal."""
+    env = m.env
+    p = m.params
+    while True:
+        yield env.timeout(p.appliance_apply_interval)
+        lo, hi = m.applied + 1, m.durable
+        if hi >= lo:
+            blocks, versions = m.log.expand(lo, hi)
+            nbytes = m.log.bytes_between(lo, hi)
+            cmds = io_cmds(m, lo, hi)
+            try:
+                yield from bulk_io(m, m.replica, cmds, nbytes, read=True)
+                undo = capture_undo(lo, hi, blocks, versions, m.replica.data)
+                yield from m.journal_volume.write(len(blocks) * p.block_size)
+                yield from bulk_io(m, m.replica, cmds, nbytes,
+                                   items=dict(zip(blocks.tolist(), versions.tolist(), strict=True)))
+            except NotRunning:
+                continue
+            if p.undo_capture:
+                m.journal.append(undo)
+            m.applied = hi
+        trim_journal(m)
+
+
+def trim_journal(m: CdpStreams) -> None:
+    """Undo history older than `journal_window` leaves the journal."""
+    horizon = m.env.now - m.params.journal_window
+    j = m.journal
+    while j and m.log.time_of(j[0].hi) < horizon:
+        j.pop(0)

@@ -1,0 +1,241 @@
+"""The apply side of the stream variants: an instance powered on every `apply_interval` reads the
+do stream from the applied position up to its tip and applies the records (`apply_do_stream`).
+
+Gaps in the record sequence (records that expired before they were read) are detected and
+reported as data loss (`records_expired`, `writes_lost`, `data_lost_bytes`), never applied over.
+Abstracted away: KCL leases and checkpoints (the applied position is assumed durable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.components.base import NotRunning, RecordsExpired, ServiceUnavailable, Throttled
+from sim.components.cloud import CloudVolume, ComputeInstance
+from sim.core.process import retry
+from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.params import VOLUME_IO_UNIT
+from sim.systems.cdp_streams.undo import put_undo
+
+if TYPE_CHECKING:
+    from sim.systems.cdp_streams.model import CdpStreams
+
+
+# --- volume I/O shared by apply, appliance and recovery ------------------------------------------
+def io_cmds(m: CdpStreams, lo: int, hi: int) -> int:
+    """I/O commands of writes lo..hi on a gp3 volume (one per started 16 KiB)."""
+    return int(np.ceil(m.log.nbytes[lo - 1:hi] / VOLUME_IO_UNIT).sum()) if hi >= lo else 0
+
+
+def bulk_io(m: CdpStreams, vol: CloudVolume, cmds: int, nbytes: float, items: dict | None = None,
+            read: bool = False) -> Generator:
+    """`cmds` I/Os of `nbytes` in total at high queue depth: max(cmds/IOPS, bytes/throughput)."""
+    vp = vol.params
+    extra = cmds / vp.iops - nbytes / vp.throughput
+    if extra > 0:
+        yield m.env.timeout(extra)
+    if read:
+        yield from vol.read(nbytes)
+    else:
+        yield from vol.write(nbytes, items)
+
+
+def retry_io(m: CdpStreams, fn, *args, **kw) -> Generator:
+    """Run a volume operation, waiting out an impaired volume (NotRunning) with backoff."""
+    return (yield from retry(m.env, lambda: fn(*args, **kw), (NotRunning,), m.backoff))
+
+
+def new_volume(m: CdpStreams, name: str, data: dict) -> Generator:
+    """A new volume of the replica's size holding `data`, attached to the recovery instance."""
+    vol = CloudVolume(m.sim, m.params.volume.model_copy(update={"attached": False}), name)
+    vol.data = data
+    yield from vol.attach()
+    return vol
+
+
+def start_instance(m: CdpStreams, inst: ComputeInstance) -> Generator:
+    """Power `inst` on, retrying every `start_retry` while the region cannot start instances
+    (an `outage` of `instance` fails the starts of every instance, recovery ones included)."""
+    while True:
+        try:
+            if inst is not m.instance:
+                inst.start_failures_pending = m.instance is not None and m.instance.start_failures_pending
+            yield from inst.start()
+            if inst.running:
+                return
+        except ServiceUnavailable:
+            m.failed_starts += 1
+        yield m.env.timeout(m.params.start_retry)
+
+
+# --- the apply instance ------------------------------------------------------------------------
+def apply_scheduler(m: CdpStreams) -> Generator:
+    """Power the instance on every apply interval, run `apply_do_stream` on it, power it off."""
+    env = m.env
+    p = m.params
+    v = m.variant
+    yield from v.wait_ready(m)
+    nxt = p.apply_interval
+    while True:
+        if env.now < nxt:
+            yield env.timeout(nxt - env.now)
+        nxt = max(nxt + p.apply_interval, env.now)
+        power_on = env.now
+        yield from start_instance(m, m.instance)
+        t0 = env.now
+        do_puts_usd = m.stream.cost_usd()["put_units_usd"]
+        written = m.log.seq_at(t0)
+        if written > m.applied:
+            m.apply_lag_max = max(m.apply_lag_max, t0 - m.log.time_of(m.applied + 1))
+        try:
+            proc = m.instance.process(apply_do_stream(m))
+        except NotRunning:
+            continue
+        done = yield proc
+        if done:
+            m.apply_runs += 1
+            m.apply_durations.append(env.now - t0)
+        else:
+            m.apply_crashed += 1
+        if v.volume_replica:
+            m.replica.detach()
+        m.instance.stop()
+        m.costs.record_cycle(power_on, t0, do_puts_usd)
+
+
+def apply_do_stream(m: CdpStreams) -> Generator:
+    """Read the do stream up to its tip at start and apply it (variant-specific); True when done."""
+    v = m.variant
+    if v.volume_replica:
+        yield from retry_io(m, m.replica.attach)
+    tip = [m.stream.latest_seq(s) for s in range(len(m.do_pos))]
+    # the splitter's acknowledged position: every write up to it is in a record at or before `tip`
+    tip_write = m.durable
+    yield from v.apply(m, tip, tip_write)
+    return True
+
+
+def apply_volume_records(m: CdpStreams, tip: list[int], tip_write: int) -> Generator:
+    """Volume replicas: each GetRecords round is applied as soon as it is contiguous."""
+    yield from read_do_records(m, tip, tip_write, apply=True)
+
+
+def read_do_records(m: CdpStreams, tip: list[int], tip_write: int, apply: bool = False) -> Generator:
+    """GetRecords from every shard after the applied position up to `tip`; detect gaps (expiry).
+
+    A gap is seen when a later record arrives (`lo > nxt`); writes up to `tip_write` (the last
+    write acknowledged by the stream when `tip` was read) that no record delivered once every
+    shard is read to `tip` expired at the tail, with nothing after them: lost as well.
+    Returns (contiguous write ranges read, in order; the shard positions reached). With
+    `apply`, each range is applied to the replica volume as soon as it is contiguous.
+    """
+    env = m.env
+    p = m.params
+    n = len(tip)
+    pos = list(m.do_pos)
+    buf: list[tuple[int, int, int, int]] = []  # (lo, hi, shard, seq)
+    last_lo = [-1] * n
+    out: list[tuple[int, int]] = []
+    nxt = m.applied + 1
+    attempt = 0
+    while True:
+        for s in [s for s in range(n) if pos[s] < tip[s]]:
+            try:
+                recs = yield from m.stream.get_records(s, after_seq=pos[s])
+                attempt = 0
+            except Throttled:
+                yield env.timeout(p.read_backoff)
+                continue
+            except ServiceUnavailable:  # next shard after the backoff; attempts count across shards
+                yield env.timeout(m.backoff.delay(attempt))
+                attempt += 1
+                continue
+            except RecordsExpired as e:
+                # the records after our position are gone; the call returns what follows them
+                m.records_expired += int(e.lost)  # type: ignore[attr-defined]
+                recs = list(getattr(e, "records", []))
+                pos[s] = int(e.next_seq) - 1  # type: ignore[attr-defined]
+            for r in recs:
+                if r.seq > tip[s]:
+                    break
+                lo, hi = r.value
+                buf.append((lo, hi, s, r.seq))
+                pos[s] = r.seq
+                last_lo[s] = lo
+            if not recs:
+                pos[s] = tip[s]
+        done = all(pos[s] >= tip[s] for s in range(n))
+        buf.sort()
+        ranges: list[list[int]] = []
+        used: list[tuple[int, int]] = []
+        i = 0
+        while i < len(buf):
+            lo, hi, s, seq = buf[i]
+            if hi < nxt:  # already applied (resent after a production restart)
+                used.append((s, seq))
+                i += 1
+                continue
+            if lo > nxt:
+                # a gap: lost for good once no shard can still deliver an earlier record
+                if not (done or all(pos[t] >= tip[t] or last_lo[t] >= lo for t in range(n))):
+                    break
+                lost(m, nxt, lo - 1)
+                ranges.append([lo, hi])
+            elif ranges:
+                ranges[-1][1] = hi
+            else:
+                ranges.append([nxt, hi])
+            used.append((s, seq))
+            nxt = hi + 1
+            i += 1
+        del buf[:i]
+        for lo, hi in ranges:
+            out.append((lo, hi))
+            if apply:
+                yield from apply_volume(m, lo, hi)
+        if apply:
+            for s, seq in used:
+                m.do_pos[s] = max(m.do_pos[s], seq)
+        if done and not buf:
+            if nxt <= tip_write:  # the records holding writes nxt..tip_write expired, none follows
+                lost(m, nxt, tip_write)
+            if apply:
+                for s in range(n):
+                    m.do_pos[s] = max(m.do_pos[s], pos[s])
+            return out, pos
+
+
+def lost(m: CdpStreams, lo: int, hi: int) -> None:
+    """Writes lo..hi expired from the do stream before they were applied: data loss, reported."""
+    lo = max(lo, m._lost_upto + 1)  # a gap seen again after an apply that did not commit
+    if hi < lo:
+        return
+    m._lost_upto = hi
+    m.writes_lost += hi - lo + 1
+    m.data_lost_bytes += m.log.bytes_between(lo, hi)
+    if m.params.detect_expiry:
+        if m.lost_from is None:
+            m.lost_from = lo
+        m.sim.note("do_records_expired", first_write=lo, last_write=hi)
+
+
+def apply_volume(m: CdpStreams, lo: int, hi: int) -> Generator:
+    """Apply writes lo..hi to the replica volume; `do_undo` first puts the overwritten versions."""
+    if m.applied >= lo:
+        lo = m.applied + 1
+    if hi < lo:
+        return
+    blocks, versions = m.log.expand(lo, hi)
+    nbytes = m.log.bytes_between(lo, hi)
+    cmds = io_cmds(m, lo, hi)
+    if m.variant.undo_on_apply:
+        yield from retry_io(m, bulk_io, m, m.replica, cmds, nbytes, read=True)
+        undo = capture_undo(lo, hi, blocks, versions, m.replica.data)
+        if m.params.undo_capture:
+            yield from put_undo(m, undo)
+    items = dict(zip(blocks.tolist(), versions.tolist(), strict=True))
+    yield from retry_io(m, bulk_io, m, m.replica, cmds, nbytes, items=items)
+    m.applied = hi

@@ -1,0 +1,185 @@
+"""The metrics of `cdp_streams`: the declared spec, storage, the extrapolated monthly cost and the
+assembly of one run's row.
+
+Monthly cost uses the components' prices: time-billed items (shard-hours, volumes) over the
+simulated span, usage items (instance, puts, requests, new snapshot and archive bytes) over the
+span the completed apply cycles protect (`Costs.record_cycle`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.components.base import SECONDS_PER_MONTH
+from sim.core.system import Metric
+
+if TYPE_CHECKING:
+    from sim.systems.cdp_streams.model import CdpStreams
+
+COST_ITEMS = ("compute", "stream_shards", "stream_puts", "volumes", "snapshots", "object_storage",
+              "object_requests")
+STORAGE_ITEMS = ("volume", "snapshot", "stream", "object", "journal")
+
+METRICS_SPEC: tuple[Metric, ...] = (
+    Metric("rpo_mean_s", "mean time from a production write to its durability at the protection target"),
+    Metric("rpo_p50_s", "median time from a production write to its durability at the protection target"),
+    Metric("rpo_p99_s", "99th percentile of the time from a production write to its durability"),
+    Metric("rpo_max_s", "longest time from a production write to its durability"),
+    Metric("writes", "production writes issued"),
+    Metric("rto_latest_s", "recovery time to the latest durable point (instance start to verified volume)"),
+    Metric("rto_past_s", "mean recovery time to random past points T"),
+    Metric("rto_past_max_s", "longest recovery time to a random past point T"),
+    Metric("recovery_point_gap_s", "mean T minus the point actually recovered (0: any point in time)"),
+    Metric("past_points_recovered", "past points T recovered"),
+    Metric("past_points_exact", "past points recovered exactly at T"),
+    Metric("past_points_not_recoverable", "past points the mechanism refused (data needed is gone)"),
+    Metric("latest_recovered", "recoveries to the latest durable point that succeeded"),
+    Metric("recoveries_verified", "recovered volumes that equal the oracle block by block"),
+    Metric("recoveries_unfinished", "recoveries still running at the end of the run"),
+    Metric("any_point_recoverable", "1 if the mechanism offers any point, nothing was lost and every past point "
+           "drawn was recovered exactly and matched the oracle"),
+    Metric("recoverable_points", "distinct points in time recoverable at the end within the protection window"),
+    Metric("records_expired", "do records that expired from the stream before they were applied"),
+    Metric("writes_lost", "production writes lost because their do records expired"),
+    Metric("data_lost_bytes", "bytes of production writes lost because their do records expired"),
+    Metric("disaster", "1 if the production site was lost (crash without restart)"),
+    Metric("rpo_at_disaster_s", "age of the oldest write not yet durable when the site was lost"),
+    Metric("data_lost_at_disaster_bytes", "bytes of writes issued but not yet durable when the site was lost"),
+    Metric("apply_runs", "apply cycles completed"),
+    Metric("apply_crashed", "apply cycles interrupted (instance crash)"),
+    Metric("apply_duration_mean_s", "mean duration of a completed apply (instance ready to done)"),
+    Metric("apply_lag_max_s", "largest age of the oldest unapplied write when an apply began"),
+    Metric("instance_failed_starts", "instance starts that failed (insufficient capacity)"),
+    Metric("put_retries", "splitter puts (or appliance sends) retried"),
+    Metric("undo_put_retries", "undo stream puts retried"),
+    Metric("object_errors", "object store requests retried (throttled or unavailable)"),
+    Metric("chunks_unreadable", "chunk objects found lost or corrupt by an apply"),
+    Metric("storage_volume_bytes", "bytes of replica volumes"),
+    Metric("storage_snapshot_bytes", "bytes of snapshots (base copy plus increments)"),
+    Metric("storage_stream_bytes", "bytes retained in the do and undo streams"),
+    Metric("storage_object_bytes", "bytes of chunk, manifest and undo segment objects"),
+    Metric("storage_journal_bytes", "bytes of the appliance's journal volume"),
+    Metric("storage_bytes", "bytes stored by the protection (volumes, snapshots, streams, objects, journal)"),
+    Metric("monthly_cost_compute_usd", "monthly cost of the apply instance or appliance"),
+    Metric("monthly_cost_stream_shards_usd", "monthly cost of the streams' shard-hours"),
+    Metric("monthly_cost_stream_puts_usd", "monthly cost of the streams' PUT payload units"),
+    Metric("monthly_cost_volumes_usd", "monthly cost of the replica and journal volumes"),
+    Metric("monthly_cost_snapshots_usd", "monthly cost of the snapshots at steady state"),
+    Metric("monthly_cost_object_storage_usd", "monthly cost of object storage at steady state"),
+    Metric("monthly_cost_object_requests_usd", "monthly cost of object requests"),
+    Metric("monthly_cost_usd", "monthly cost of protection, extrapolated from the simulated span"),
+)
+
+
+class Costs:
+    """Usage costs of the apply cycles, and the monthly extrapolation."""
+
+    __slots__ = ("m", "usage", "frozen")
+
+    def __init__(self, m: CdpStreams) -> None:
+        self.m = m
+        self.usage: dict[str, float] | None = None  # usage costs of the apply cycles (record_cycle)
+        self.frozen = False  # a recovery overlapped an apply: later cycles are not steady state
+
+    def record_cycle(self, power_on: float, t0: float, do_puts_usd: float) -> None:
+        """Usage costs (instance, puts, requests, new snapshot/archive bytes) of the apply cycles so
+        far, which protect the writes issued up to `t0` (this apply's read of the stream tip). The
+        monthly cost divides them by that span, not by the whole run: the writes after the last
+        completed apply have not been paid for yet, and after a site loss the instance has nothing
+        left to protect. Cycles from the first one a recovery overlapped on are left out (the
+        recovery's reads share the streams' read limits and slow that apply down: not steady state)."""
+        m = self.m
+        if m.recovery_started and (m.recovery_done_at is None or m.recovery_done_at > power_on):
+            self.frozen = True
+        if not self.frozen and t0 <= m.disaster.get("time", math.inf):
+            self.usage = self.usage_until(t0, do_puts_usd)
+
+    def usage_until(self, span: float, do_puts_usd: float) -> dict[str, float]:
+        """Cumulative usage costs now, taken to protect the writes of the first `span` seconds."""
+        m = self.m
+        u = {"span": span, "compute_usd": m.instance.cost_usd()["compute_usd"], "do_puts_usd": do_puts_usd}
+        m.variant.usage(m, u)
+        return u
+
+    def monthly(self) -> dict[str, float]:
+        """Monthly cost: component costs per simulated second times a 730 h month (steady-state storage)."""
+        m = self.m
+        scale = SECONDS_PER_MONTH / max(m.env.now, 1e-9)
+        c = dict.fromkeys(COST_ITEMS, 0.0)
+        u: dict[str, float] = {}
+        uscale = 0.0
+        if m.instance is not None:  # the stream variants: usage over the span the applies protect
+            u = self.usage
+            if u is None:  # no apply cycle to measure: what was used so far, over the run
+                u = self.usage_until(min(m.env.now, m.disaster.get("time", math.inf)),
+                                     m.stream.cost_usd()["put_units_usd"])
+            uscale = SECONDS_PER_MONTH / max(u["span"], 1e-9)
+        m.variant.monthly(m, c, u, scale, uscale)
+        out = {f"monthly_cost_{k}_usd": v for k, v in c.items()}
+        out["monthly_cost_usd"] = sum(c.values())
+        return out
+
+
+def storage(m: CdpStreams) -> dict[str, float]:
+    out = {f"storage_{k}_bytes": 0.0 for k in STORAGE_ITEMS}
+    m.variant.storage(m, out)
+    out["storage_bytes"] = sum(out.values())
+    return out
+
+
+def run_metrics(m: CdpStreams) -> dict[str, float]:
+    """One run's metrics row (the keys of `METRICS_SPEC`)."""
+    nan = math.nan
+    latest = [r for r in m.recoveries if r.kind == "latest"]
+    past = [r for r in m.recoveries if r.kind == "past"]
+    past_ok = [r for r in past if r.ok]
+    lat_ok = [r for r in latest if r.ok]
+    rpo = m.rpo
+    out: dict[str, float] = {
+        **rpo.summary("rpo", "s"),
+        "rpo_max_s": rpo.max if rpo.n else nan,
+        "writes": float(m.log.count),
+        "rto_latest_s": float(np.mean([r.rto for r in lat_ok])) if lat_ok else nan,
+        "rto_past_s": float(np.mean([r.rto for r in past_ok])) if past_ok else nan,
+        "rto_past_max_s": float(np.max([r.rto for r in past_ok])) if past_ok else nan,
+        "recovery_point_gap_s": float(np.mean([r.target_time - r.point_time for r in past_ok])) if past_ok else nan,
+        "past_points_recovered": float(len(past_ok)),
+        "past_points_exact": float(sum(1 for r in past_ok if r.point_seq == r.target_seq)),
+        "past_points_not_recoverable": float(sum(1 for r in past if r.done and not r.ok)),
+        "latest_recovered": float(len(lat_ok)),
+        "recoveries_verified": float(sum(1 for r in m.recoveries if r.matched)),
+        "recoveries_unfinished": float(sum(1 for r in m.recoveries if not r.done)),
+        # the mechanism offers any point, nothing was lost, and no past point drawn was refused,
+        # recovered to another point or found different from the oracle
+        "any_point_recoverable": float(m.variant.any_point and m.lost_from is None and m.params.detect_expiry
+                                       and all(r.ok and r.matched and r.point_seq == r.target_seq
+                                               for r in past if r.done)),
+        "recoverable_points": float(recoverable_points(m)),
+        "records_expired": float(m.records_expired),
+        "writes_lost": float(m.writes_lost),
+        "data_lost_bytes": m.data_lost_bytes,
+        "disaster": float(bool(m.disaster)),
+        "rpo_at_disaster_s": m.disaster.get("rpo", nan),
+        "data_lost_at_disaster_bytes": m.disaster.get("bytes_lost", nan),
+        "apply_runs": float(m.apply_runs),
+        "apply_crashed": float(m.apply_crashed),
+        "apply_duration_mean_s": float(np.mean(m.apply_durations)) if m.apply_durations else nan,
+        "apply_lag_max_s": m.apply_lag_max,
+        "instance_failed_starts": float(m.failed_starts),
+        "put_retries": float(m.put_retries),
+        "undo_put_retries": float(m.undo_put_retries),
+        "object_errors": float(m.object_errors),
+        "chunks_unreadable": float(m.chunks_damaged),
+    }
+    out.update(storage(m))
+    out.update(m.costs.monthly())
+    return out
+
+
+def recoverable_points(m: CdpStreams) -> int:
+    """Distinct points in time recoverable now within the protection window."""
+    lo = m.log.seq_at(max(0.0, m.env.now - m.params.protection_window))
+    return m.variant.recoverable_points(m, lo)

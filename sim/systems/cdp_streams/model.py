@@ -1,0 +1,151 @@
+"""Continuous data protection in the cloud with do and undo streams (system `cdp_streams`).
+
+A splitter on the production site intercepts every write of the production volume and sends it,
+batched into stream records, to a cloud stream service (the *do stream*) instead of to an
+always-running replication appliance. The mechanisms (`params.variant`, `variants.VARIANTS`):
+`periodic_apply`, `do_undo`, `chunks`, and the `appliance` baseline (classic CDP).
+
+This module composes the shared state, the components and the actors: `production`
+(`ProductionSite`, a Host, and `production_writer`), `splitter`, `apply` (`apply_scheduler`,
+`apply_do_stream`), `undo` (undo stream puts), `snapshots`, `chunks` (chunk uploads), `garbage`
+(garbage collection), `appliance`, `recovery` (instance start, volume restore, verification
+against `oracle`). Real data versions: the oracle (`data.WriteLog`) keeps every production write;
+every recovery materialises a volume (`{block: version}`) through the variant's own mechanism and
+compares it block by block with the oracle at the recovered point. Records that expire from the
+do stream before they are applied are detected (sequence gap) and reported; recoveries to points
+after such a loss are reported as impossible, never claimed.
+
+Abstracted away: the bytes of blocks (a block is identified by the write that wrote it last),
+partial-block writes, the initial full synchronisation (the replica starts equal to production),
+resynchronisation after a loss, the instance's NIC limit, KCL leases (the apply checkpoint is
+assumed durable), and recovery-instance costs (recovery is rare; cost is that of protection).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.components.network import WanLink
+from sim.core.process import Backoff
+from sim.core.registry import register_system
+from sim.core.system import System
+from sim.systems.cdp_streams.data import WriteLog
+from sim.systems.cdp_streams.metrics import METRICS_SPEC, Costs, run_metrics
+from sim.systems.cdp_streams.params import CdpParams, CdpWorkload
+from sim.systems.cdp_streams.production import ProductionSite, production_writer
+from sim.systems.cdp_streams.recovery import Recovery, recover_all, recovery_drill
+from sim.systems.cdp_streams.variants import VARIANTS
+
+
+@register_system("cdp_streams")
+class CdpStreams(System):
+    """CDP in the cloud with do/undo streams (periodic_apply, do_undo, chunks) vs an always-on appliance."""
+
+    Params = CdpParams
+    Workload = CdpWorkload
+    metrics_spec = METRICS_SPEC
+
+    def __init__(self, sim, params: CdpParams, workload: CdpWorkload | None = None) -> None:
+        super().__init__(sim, params, workload if workload is not None else CdpWorkload())
+        p = self.params
+        env = self.env
+        self.variant = VARIANTS[p.variant]()
+        self.nblocks = int(p.volume.capacity // p.block_size)
+        self.log = WriteLog()
+        self.writes_drawn = env.event()  # triggered when the writer draws its next writes
+        self.production = ProductionSite(sim, self)
+        self.production.on_restart.append(self._start_production)
+        self.wan = WanLink(sim, p.wan, "wan")
+        self.backoff = Backoff(p.backoff_base, p.backoff_cap, sim.rng("cdp.backoff"))
+        # positions: last write durable at the protection target, last applied to the replica,
+        # first write lost before it was applied
+        self.durable = 0
+        self.applied = 0
+        self.lost_from: int | None = None
+        self._lost_upto = 0
+        self.rpo = sim.recorder.tally("rpo")
+        self.records_expired = self.writes_lost = 0
+        self.data_lost_bytes = 0.0
+        self.disaster: dict[str, float] = {}
+        self.recoveries: list[Recovery] = []
+        self.recovery_started = False
+        self.recovery_done_at: float | None = None
+        self.apply_runs = self.apply_crashed = self.failed_starts = 0
+        self.apply_durations: list[float] = []
+        self.apply_lag_max = 0.0
+        self.put_retries = self.undo_put_retries = self.object_errors = self.chunks_damaged = 0
+        self.seed_puts = 0
+        self.recovery_gets = 0  # object GETs of recoveries (not a protection cost)
+        self._next_shard = self._next_undo_shard = 0
+        self.costs = Costs(self)
+        self.variant.build(self)
+        w = self.workload
+        self._rng_prod = sim.rng("cdp.production")
+        self._size = w.size.sampler(sim.rng("cdp.sizes"))
+        self._key = w.keys.sampler(sim.rng("cdp.keys"), self.nblocks)
+        sim.add_probe("apply_lag_s", lambda: self._lag(self.applied))
+        sim.add_probe("durable_lag_s", lambda: self._lag(self.durable))
+
+    def replica_params(self):
+        """The replica volume's parameters (the production volume's size, tracked in blocks)."""
+        return self.params.volume.model_copy(update={"attached": False, "block_size": self.params.block_size})
+
+    def _lag(self, upto: int) -> float:
+        written = self.log.seq_at(self.env.now)
+        return self.env.now - self.log.time_of(upto + 1) if written > upto else 0.0
+
+    # --- actors -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._start_production()
+        self.variant.start(self)
+        at = self.params.recovery_at
+        self.env.process(recovery_drill(self, 0.75 * self.sim.duration if at is None else at))
+
+    def _start_production(self) -> None:
+        self.production.process(production_writer(self))
+        self.production.process(self.variant.splitter(self))
+
+    def site_lost(self) -> None:
+        """A crash of `production` without restart: record the disaster and recover at once."""
+        if self.disaster:
+            return
+        now = self.env.now
+        written = self.log.count
+        lost = written - self.durable
+        self.disaster = {
+            "time": now,
+            "writes_lost": float(lost),
+            "bytes_lost": self.log.bytes_between(self.durable + 1, written),
+            "rpo": now - self.log.time_of(self.durable + 1) if lost > 0 else 0.0,
+        }
+        self.sim.note("production_site_lost", writes_not_protected=lost)
+        if not self.recovery_started:
+            self.env.process(recover_all(self, "disaster"))
+
+    # --- faults ---------------------------------------------------------------------------------------
+    def fault_targets(self) -> dict[str, Any]:
+        return {"production": self.production, "wan": self.wan, **self.variant.targets(self)}
+
+    def campaign_faults(self) -> list[dict[str, Any]]:
+        """Fault templates for `sim campaign`: the faults the issue names, per variant."""
+        w = self.sim.duration
+
+        def u(a: float, b: float) -> dict[str, Any]:
+            return {"dist": "uniform", "low": a * w, "high": b * w}
+
+        return [
+            {"kind": "crash", "target": "production"},  # loss of the site (healed only in the heal phase)
+            {"kind": "crash", "target": "production", "restart_after": u(0.01, 0.1)},
+            {"kind": "link_down", "target": "wan", "duration": u(0.01, 0.1)},
+            *self.variant.campaign_faults(u),
+        ]
+
+    # --- results --------------------------------------------------------------------------------------
+    def converged(self) -> str | None:
+        unfinished = [r for r in self.recoveries if not r.done]
+        if unfinished:
+            return f"{len(unfinished)} recoveries still running at the end of the run"
+        return None
+
+    def metrics(self) -> dict[str, float]:
+        return run_metrics(self)

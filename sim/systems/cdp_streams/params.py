@@ -1,0 +1,83 @@
+"""Parameters of `cdp_streams`: the mechanism and its components (`CdpParams`) and production writes (`CdpWorkload`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.components.cloud import ComputeParams, ObjectStoreParams, SnapshotParams, StreamParams, VolumeParams
+from sim.components.network import WanLinkParams
+from sim.core.system import Params
+from sim.core.units import Duration, PositiveDuration, PositiveSize, Size
+from sim.workloads import KeyDist, PeriodicArrivals, PoissonArrivals, SizeDist
+
+VARIANTS = ("periodic_apply", "do_undo", "chunks", "appliance")
+WRITER_TICK = 10.0  # s: the production writer draws this much of its Poisson process at a time
+VOLUME_IO_UNIT = 16 * 2**10  # gp3 counts an I/O of up to 16 KiB as one IOPS
+
+
+def _default_volume() -> VolumeParams:
+    return VolumeParams(capacity=32 * 2**30, attached=False)
+
+
+class CdpParams(Params):
+    """Parameters of `cdp_streams` (defaults and their sources: docs/models/cdp_streams.md)."""
+
+    variant: Literal["periodic_apply", "do_undo", "chunks", "appliance"] = Field(
+        "do_undo", description="mechanism, or the `appliance` baseline")
+    block_size: PositiveSize = Field(4096, description="tracking granularity of block versions, bytes")
+    # splitter (production side)
+    flush_interval: PositiveDuration = Field(0.1, description="splitter buffering before a put (KPL 100 ms)")
+    record_header: Size = Field(64, description="per-write header in a do record, bytes")
+    backoff_base: PositiveDuration = Field(0.1, description="first retry delay after throttling, s")
+    backoff_cap: PositiveDuration = Field(10.0, description="longest retry delay, s")
+    # streams
+    stream: StreamParams = Field(default_factory=StreamParams, description="do stream (Kinesis)")
+    undo_shards: int = Field(1, ge=1, description="shards of the undo stream (same limits as the do stream)")
+    read_backoff: PositiveDuration = Field(1.0, description="wait after a throttled GetRecords (1 s poll), s")
+    # apply
+    apply_interval: PositiveDuration = Field(3600.0, description="time between instance power-ons")
+    start_retry: PositiveDuration = Field(60.0, description="wait before retrying a failed instance start")
+    compute: ComputeParams = Field(default_factory=ComputeParams, description="apply/recovery instance")
+    volume: VolumeParams = Field(default_factory=_default_volume, description="replica volume (its capacity "
+                                 "is the production volume size)")
+    snapshots: SnapshotParams = Field(default_factory=SnapshotParams)
+    object_store: ObjectStoreParams = Field(default_factory=ObjectStoreParams)
+    chunk_size: PositiveSize = Field(4 * 2**20, description="chunk object size (chunks variant), bytes")
+    chunk_workers: int = Field(8, ge=1, description="parallel object requests of the instance")
+    # appliance baseline
+    appliance: ComputeParams = Field(default_factory=lambda: ComputeParams(vcpus=4, price_per_hour_usd=0.192),
+                                     description="always-on appliance (m5.xlarge)")
+    journal: VolumeParams = Field(default_factory=lambda: VolumeParams(capacity=64 * 2**30, attached=True),
+                                  description="appliance journal volume")
+    appliance_apply_interval: PositiveDuration = Field(5.0, description="journal checkpoint (Zerto: 5 s)")
+    journal_window: PositiveDuration = Field(24 * 3600.0, description="journal history kept (Zerto default 1 d)")
+    wan: WanLinkParams = Field(default_factory=WanLinkParams, description="production site to cloud region")
+    # recovery
+    recovery_at: Duration | None = Field(None, description="recovery drill time (default 3/4 of the run); a "
+                                         "permanent crash of `production` triggers one at once")
+    past_points: int = Field(3, ge=0, le=20, description="random past points T recovered per recovery")
+    protection_window: PositiveDuration = Field(24 * 3600.0, description="T is drawn within this window")
+    # deliberately broken variants, to show that the invariant catches them
+    undo_capture: bool = Field(True, description="False: skip undo capture (a broken do_undo)")
+    detect_expiry: bool = Field(True, description="False: ignore sequence gaps (hides data loss)")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.volume.capacity < self.block_size:
+            raise ValueError("volume.capacity must be at least one block")
+        if self.chunk_size < self.block_size or self.chunk_size % self.block_size:
+            raise ValueError("chunk_size must be a multiple of block_size")
+        if self.block_size + self.record_header > self.stream.max_record_size:
+            raise ValueError("block_size + record_header exceeds the stream's max_record_size")
+        return self
+
+
+class CdpWorkload(Params):
+    """Production writes: arrivals, sizes (rounded up to blocks) and block locality of the start."""
+
+    arrivals: PoissonArrivals | PeriodicArrivals = Field(default_factory=lambda: PoissonArrivals(rate=10.0))
+    size: SizeDist = Field(default_factory=lambda: SizeDist(dist="lognormal", mean=16 * 2**10, sigma=0.8))
+    max_size: PositiveSize = Field(256 * 2**10, description="largest write, bytes")
+    keys: KeyDist = Field(default_factory=lambda: KeyDist(dist="hotset", hot_fraction=0.05, hot_access=0.9))

@@ -1,0 +1,56 @@
+"""Snapshots of the replica volume (`periodic_apply`): taken after each apply, restored to recover
+a past point (the newest consistent snapshot at or before it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from sim.components.base import ServiceUnavailable
+from sim.core.process import retry
+from sim.systems.cdp_streams.apply import new_volume
+from sim.systems.cdp_streams.errors import CannotRecover
+
+if TYPE_CHECKING:
+    from sim.systems.cdp_streams.model import CdpStreams
+    from sim.systems.cdp_streams.recovery import Recovery
+
+
+def take_snapshot(m: CdpStreams) -> Generator:
+    """Snapshot the replica volume: a recovery point at the last applied write (gives up after 5 tries)."""
+    attempt = 0
+    while True:
+        try:
+            first = not m.snapshots.snapshots
+            snap = m.snapshots.create(m.replica, point=m.applied,
+                                      consistent=m.lost_from is None or m.applied < m.lost_from)
+            if first:
+                m.snap_first_bytes = snap.changed_bytes
+            return
+        except ServiceUnavailable:
+            if attempt >= 5:
+                return
+            yield m.env.timeout(m.backoff.delay(attempt))
+            attempt += 1
+
+
+def recover_from_snapshot(m: CdpStreams, r: Recovery) -> Generator:
+    """Restore the newest completed, consistent snapshot at or before T (periodic_apply's past points)."""
+    snaps = [s for s in m.snapshots.snapshots
+             if s.done and not s.deleted and s.created_at <= r.started and s.meta.get("consistent")
+             and s.meta["point"] <= r.target_seq]
+    if not snaps:
+        if m.lost_from is not None and r.target_seq >= m.lost_from:
+            raise CannotRecover("no consistent snapshot before the point")
+        r.point_seq = 0  # the initial full copy
+        from_scratch = yield from new_volume(m, "recovered", {})
+        return from_scratch.data
+    snap = snaps[-1]
+    r.point_seq = int(snap.meta["point"])
+    try:
+        vol = yield from retry(m.env, lambda: m.snapshots.restore(snap, "recovered", m.params.volume),
+                               (ServiceUnavailable,), m.backoff)
+    except ValueError:
+        raise CannotRecover("snapshot lost during restore") from None
+    return vol.data

@@ -1,0 +1,134 @@
+"""The splitter on the production site: it intercepts every write of the production volume and
+sends it, batched, either to the do stream (`splitter_to_streams`) or to the always-on appliance
+of the baseline (`splitter_to_appliance`), over the WAN, retrying with capped exponential backoff.
+
+Abstracted away: the write path of the application itself (writes are not delayed by the splitter),
+the splitter's own buffer limit (the buffer grows while the target is unreachable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.components.base import NotRunning, ServiceUnavailable, Throttled
+from sim.core.process import retry
+
+if TYPE_CHECKING:
+    from sim.systems.cdp_streams.model import CdpStreams
+
+
+class NotDelivered(Exception):
+    """A batch that did not reach its target (WAN cut, appliance down, journal impaired)."""
+
+
+def record_rpo(m: CdpStreams, lo: int, hi: int) -> None:
+    """Writes lo..hi just became durable at the protection target: one RPO sample each."""
+    now = m.env.now
+    rec = m.rpo.record
+    for t in m.log.times[lo - 1:hi].tolist():
+        rec(now - t)
+
+
+def pack(m: CdpStreams, lo: int, hi: int, limit: float) -> tuple[int, float]:
+    """The last write k in lo..hi such that writes lo..k fit one record of `limit` bytes, and its size."""
+    hdr = m.params.record_header
+    if hi == lo:
+        return lo, float(m.log.nbytes[lo - 1]) + hdr
+    sizes = m.log.nbytes[lo - 1:min(hi, lo - 1 + 4096)] + hdr
+    csum = np.cumsum(sizes)
+    k = max(1, int(np.searchsorted(csum, limit, side="right")))
+    return lo + k - 1, float(csum[k - 1])
+
+
+def next_batch(m: CdpStreams) -> Generator:
+    """Wait until the first write not yet durable has been buffered for `flush_interval`; return
+    the last write issued by then (None, after waiting for one, if no write was drawn yet)."""
+    env = m.env
+    log = m.log
+    if log.count <= m.durable:
+        yield m.writes_drawn
+        return None
+    wait = log.time_of(m.durable + 1) + m.params.flush_interval - env.now
+    if wait > 0:
+        yield env.timeout(wait)
+    return log.seq_at(env.now)
+
+
+def wan_send(m: CdpStreams, nbytes: float) -> Generator:
+    """Carry `nbytes` to the cloud over the WAN; False if the link is down.
+
+    The splitter is the only sender on the link, one transfer at a time, so the transfer
+    takes latency + bytes/bandwidth (the link's current, possibly degraded, figures).
+    """
+    wan = m.wan
+    if not wan.up:
+        return False
+    yield m.env.timeout(wan.latency + nbytes / wan.forward.capacity)
+    return wan.up
+
+
+def splitter_to_streams(m: CdpStreams) -> Generator:
+    """Buffer writes for `flush_interval` after the first one arrives (KPL RecordMaxBufferedTime),
+    pack them into do records and put them, in order, to the do stream (retry with backoff)."""
+    env = m.env
+    p = m.params
+    limit = p.stream.max_record_size
+    shards = p.stream.shards
+    stream = m.stream
+    backoff = m.backoff
+
+    def put(lo: int, k: int, nbytes: float) -> Generator:
+        ok = yield from wan_send(m, nbytes)
+        if not ok:
+            raise NotDelivered("wan down")
+        yield from stream.put(nbytes, value=(lo, k), shard=m._next_shard)
+
+    def count(_e: BaseException) -> None:
+        m.put_retries += 1
+
+    while True:
+        hi = yield from next_batch(m)
+        if hi is None:
+            continue
+        while m.durable < hi:
+            lo = m.durable + 1
+            k, nbytes = pack(m, lo, hi, limit)
+            yield from retry(env, lambda lo=lo, k=k, nbytes=nbytes: put(lo, k, nbytes),
+                             (Throttled, ServiceUnavailable, NotDelivered), backoff, count)
+            m._next_shard = (m._next_shard + 1) % shards
+            m.durable = k
+            record_rpo(m, lo, k)
+
+
+def splitter_to_appliance(m: CdpStreams) -> Generator:
+    """Send new writes over the WAN to the appliance, which journals them before acknowledging."""
+    env = m.env
+    header = m.params.record_header
+    appliance = m.appliance
+    journal = m.journal_volume
+
+    def send_batch() -> Generator:
+        hi = yield from next_batch(m)
+        if hi is None:
+            return
+        lo = m.durable + 1
+        nbytes = m.log.bytes_between(lo, hi) + header * (hi - lo + 1)
+        ok = appliance.running and (yield from wan_send(m, nbytes)) and appliance.running
+        if not ok:  # appliance down or WAN cut: writes wait at the splitter
+            raise NotDelivered("appliance unreachable")
+        try:
+            yield from journal.write(nbytes)  # one sequential journal append
+        except NotRunning:
+            raise NotDelivered("journal impaired") from None
+        m.journal_bytes += nbytes
+        m.durable = hi
+        record_rpo(m, lo, hi)
+
+    def count(_e: BaseException) -> None:
+        m.put_retries += 1
+
+    while True:
+        yield from retry(env, send_batch, (NotDelivered,), m.backoff, count)
