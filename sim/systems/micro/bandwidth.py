@@ -38,9 +38,11 @@ class BandwidthShareMicro(System):
     class Params(Params):
         capacity: ByteRate = Field(1.25e9, description="bytes/s shared by the transfers in progress")
         per_flow_cap: ByteRate | None = Field(None, description="bytes/s one transfer can use at most")
-        arrivals: Literal["poisson", "staggered"] = "poisson"
+        arrivals: Literal["poisson", "staggered"] = Field(
+            "poisson", description="poisson: a Poisson stream of transfers; staggered: `flows` transfers `gap` apart")
         arrival_rate: PositiveRate | None = Field(None, description="poisson: transfers per s")
-        size_distribution: Literal["exponential", "deterministic"] = "exponential"
+        size_distribution: Literal["exponential", "deterministic"] = Field(
+            "exponential", description="poisson: distribution of transfer sizes (mean `mean_size`)")
         mean_size: PositiveSize = Field(1e6, description="bytes per transfer")
         flows: int = Field(4, ge=1, description="staggered: number of transfers")
         gap: Duration = Field(0.0, description="staggered: time between starts, s")

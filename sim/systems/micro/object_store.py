@@ -45,12 +45,12 @@ class ObjectStoreMicro(System):
     )
 
     class Params(Params):
-        store: ObjectStoreParams = ObjectStoreParams()
+        store: ObjectStoreParams = Field(ObjectStoreParams(), description="the object store (latencies, limits, prices)")
         put_rate: Rate = Field(100.0, description="PUT requests per s (all prefixes)")
         get_rate: Rate = Field(0.0, description="GET requests per s (all prefixes)")
         object_size: PositiveSize = Field(64 * 2**10, description="bytes per object")
         prefixes: int = Field(1, ge=1, description="prefixes the keys are spread over")
-        keys_per_prefix: int = Field(1000, ge=1)
+        keys_per_prefix: int = Field(1000, ge=1, description="keys per prefix (the key space)")
 
     def __init__(self, sim, params, workload=None) -> None:
         super().__init__(sim, params, workload)

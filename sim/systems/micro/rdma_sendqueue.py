@@ -48,8 +48,9 @@ class RdmaSendQueueMicro(System):
         slots: int = Field(8, ge=1, description="send-queue slots (servers)")
         arrival_rate: PositiveRate = Field(description="Poisson arrivals of work requests, per s")
         mean_service_time: PositiveDuration = Field(description="mean time a slot is held, s")
-        service_distribution: Literal["exponential", "deterministic"] = "exponential"
-        mode: Literal["loss", "wait"] = "loss"
+        service_distribution: Literal["exponential", "deterministic"] = Field(
+            "exponential", description="distribution of the time a slot is held")
+        mode: Literal["loss", "wait"] = Field("loss", description="loss: a full queue drops the post (ENOMEM); wait: FIFO")
         queue_capacity: int | None = Field(None, ge=0, description="wait mode: waiting places (None: unbounded)")
         max_arrivals: int = Field(0, ge=0, description="stop after this many arrivals (0: run for the duration)")
 

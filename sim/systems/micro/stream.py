@@ -44,12 +44,12 @@ class StreamServiceMicro(System):
     )
 
     class Params(Params):
-        stream: StreamParams = StreamParams()
+        stream: StreamParams = Field(StreamParams(), description="the stream service (shards, limits, retention, prices)")
         arrival_rate: PositiveRate = Field(description="offered puts per s (all shards)")
         record_size: PositiveSize = Field(1024, description="bytes per record")
         retry: bool = Field(False, description="retry throttled puts with exponential backoff")
         backoff: PositiveDuration = Field(0.1, description="first retry delay, s (doubles per attempt)")
-        max_attempts: int = Field(5, ge=1)
+        max_attempts: int = Field(5, ge=1, description="retry: attempts per record before it is dropped")
         consumer: bool = Field(False, description="poll every shard and read new records")
         poll_interval: Duration = Field(1.0, description="consumer: time between polls of a shard, s (0: poll again at once)")
         read_batch: int = Field(10_000, ge=1, description="consumer: records asked for per GetRecords")
