@@ -32,7 +32,7 @@ PLUGIN_SYSTEMS = {"primary_backup": ("examples.primary_backup.model", ROOT / "ex
 SMALL_DURATION = {
     "nvlog_mirror": 0.01,
     "kv_recovery": 4.0,
-    "pmem_image": 4.0,
+    "pmem_image": 2.0,
     "cdp_streams": 1800.0,
     "rdma_sendqueue": 200.0,
     "object_store": 0.4,

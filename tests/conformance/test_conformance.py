@@ -68,8 +68,8 @@ def test_scenario_validates_and_runs_small(name, path):
     full, small = S.small_scenario(path, _info(name).small)
     assert full.resolved["system"] == name and small.resolved["duration"] <= full.resolved["duration"]
     res = S.small_run(path, _info(name).small)
-    assert res.error is None, res.error
-    assert res.metrics["deadlocked"] == 0 and res.metrics["watchdog_timeout"] == 0
+    assert res.error is None, res.error  # a deadlock is a result (a baseline may deadlock on purpose)
+    assert res.metrics["watchdog_timeout"] == 0
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -185,7 +185,7 @@ def test_campaign_has_no_errored_run(name, built):
     _sim, system = built(name)
     if not system.fault_targets() and system.campaign_faults() is None:
         pytest.skip(f"{name} takes no faults")
-    res = run_campaign(load_scenario(path), 20, duration=info.small)
+    res = run_campaign(load_scenario(path), 20, duration=info.small, heal=0.25 * info.small)
     errored = [r for r in res.runs if r.error]
     assert len(res.runs) == 20 and not errored, errored[0].error
 
