@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from sim.runner.replication import run_replication
+from sim.runner.replication import build, run_replication, start
 from sim.scenario import load_scenario
 from tests.conformance._systems import ROOT
 
@@ -29,3 +29,14 @@ def test_oracle_catches_acknowledging_before_replication():
     assert sync.metrics["invariant_violations"] == 0
     assert broken.metrics["invariant_violations"] >= 1
     assert broken.violations[0]["invariant"].startswith("acked_write_")
+
+
+def test_invariant_violations_counts_every_violation_of_the_broken_variant():
+    resolved = load_scenario(SCENARIO, {"duration": "3.5s", "params.ack": "async"}).resolved
+    sim, system = build(resolved, 1)
+    start(sim, system, resolved["faults"])
+    sim.run()
+    log = system.violations()
+    true_count = log.count + len(sim.final_violations())
+    assert true_count >= 1
+    assert run_replication(resolved, 1).metrics["invariant_violations"] == true_count
