@@ -115,8 +115,6 @@ class FaultScheduler:
         for k, v in spec.items():
             if k in _COMMON:
                 continue
-            if v is None:
-                continue  # an unset optional key is absent, not None (a kind's default applies)
             params[k] = draw(v, rng) if k in cls.drawn_keys else v
         return params
 

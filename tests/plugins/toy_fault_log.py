@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from sim.core.fault_target import FaultTarget
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System, Violation
 from sim.core.units import Duration
+from sim.faults.spec import KINDS
 
 
-class Target:
-    """A fault target; `fault_kinds` None means it takes any kind."""
+class Target(FaultTarget):
+    """A fault target that takes `kinds` (default: every kind) and reports each inject and heal
+    to `record(op, fault)`; its `_inject_<kind>` / `_heal_<kind>` exist for every kind it takes."""
 
-    def __init__(self, name: str, kinds: tuple[str, ...] | None = None) -> None:
+    def __init__(self, name: str, record, kinds: tuple[str, ...] = KINDS) -> None:
         self.name = name
-        if kinds is not None:
-            self.fault_kinds = kinds
+        self.fault_kinds = tuple(kinds)
+        self._record = record
+
+    def __getattr__(self, attr: str):
+        for op in ("inject", "heal"):
+            prefix = f"_{op}_"
+            if attr.startswith(prefix) and attr[len(prefix):] in self.fault_kinds:
+                return lambda fault, op=op: self._record(op, fault)
+        raise AttributeError(attr)
 
 
 @register_system("toy_fault_log")
 class ToyFaultLog(System):
     """Records every inject/heal call with its time, kind, target and params (test plugin)."""
+
+    metrics_spec = (Metric("faults_seen", "faults injected on any target"),)
 
     class Params(Params):
         nodes: int = Field(3, ge=1)
@@ -30,9 +42,10 @@ class ToyFaultLog(System):
         super().__init__(sim, params, workload)
         self.log: list[tuple] = []
         self.down: set[str] = set()
-        self.targets = {f"node[{i}]": Target(f"node[{i}]") for i in range(params.nodes)}
-        self.targets |= {"link": Target("link"), "store": Target("store"), "cloud": Target("cloud"),
-                         "sensor": Target("sensor", ("clock_skew",))}
+        rec = self.record
+        self.targets = {f"node[{i}]": Target(f"node[{i}]", rec) for i in range(params.nodes)}
+        self.targets |= {"link": Target("link", rec), "store": Target("store", rec), "cloud": Target("cloud", rec),
+                         "sensor": Target("sensor", rec, ("clock_skew",))}
 
     def start(self):
         self.env.process(self.ticker())
@@ -44,13 +57,13 @@ class ToyFaultLog(System):
     def fault_targets(self):
         return self.targets
 
-    def inject(self, fault):
-        self.log.append((self.env.now, "inject", fault.kind, fault.target, dict(fault.params), fault.index))
-        self.down.add(fault.target)
-
-    def heal(self, fault):
-        self.log.append((self.env.now, "heal", fault.kind, fault.target, dict(fault.params), fault.index))
-        self.down.discard(fault.target)
+    def record(self, op: str, fault) -> None:
+        """A target took (`op` "inject") or shed ("heal") `fault`."""
+        self.log.append((self.env.now, op, fault.kind, fault.target, dict(fault.params), fault.index))
+        if op == "inject":
+            self.down.add(fault.target)
+        else:
+            self.down.discard(fault.target)
 
     def check_invariants(self):
         va = self.params.violate_at

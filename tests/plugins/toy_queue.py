@@ -6,13 +6,21 @@ import simpy
 from pydantic import Field
 
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System
 from sim.core.units import PositiveDuration, PositiveRate
 
 
 @register_system("toy_queue")
 class ToyQueue(System):
     """Single-server FIFO queue with Poisson arrivals and exponential service (test plugin)."""
+
+    metrics_spec = (
+        Metric("completed", "customers served"),
+        Metric("sojourn_mean_s", "mean time from arrival to departure"),
+        Metric("sojourn_p50_s", "median sojourn"),
+        Metric("sojourn_p99_s", "99th percentile sojourn"),
+        Metric("utilization", "time-average number of busy servers"),
+    )
 
     class Params(Params):
         arrival_rate: PositiveRate = 50.0
@@ -56,5 +64,6 @@ class ToyQueue(System):
         return {"completed": self.done.value, **self.sojourn.summary("sojourn", "s"),
                 "utilization": self.busy.mean()}
 
-    def violations(self):
-        return [] if self.done.value <= self.arrivals else [Violation("conservation", "more done than arrived")]
+    def check_at_end(self):
+        if self.done.value > self.arrivals:
+            self.violation_log.add("conservation", "more done than arrived")

@@ -16,8 +16,9 @@ import simpy
 from pydantic import Field
 
 from sim.check.oracle import VersionOracle
+from sim.core.fault_target import FaultTarget, fault_param
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System
 from sim.core.units import Duration, PositiveDuration, PositiveRate
 
 
@@ -39,17 +40,72 @@ class Switch:
         return self._ev
 
 
-class Node:
-    """A fault target with its accepted fault kinds (validated at scenario load)."""
+class Primary(FaultTarget):
+    """The primary: a crash or power loss loses its memory (queued replication); restart resyncs."""
 
-    def __init__(self, name: str, kinds: tuple[str, ...]) -> None:
+    fault_kinds = ("crash", "power_loss")
+
+    def __init__(self, system: ToyReplicated) -> None:
+        self.name = "primary"
+        self.system = system
+
+    def _inject_crash(self, fault) -> None:
+        self.system.primary_down()
+
+    def _heal_crash(self, fault) -> None:
+        self.system.primary_restart()
+
+    _inject_power_loss = _inject_crash
+    _heal_power_loss = _heal_crash
+
+
+class ReplicationLink(FaultTarget):
+    """The link to the backups: cut (messages wait for it) or slowed (`latency_factor`)."""
+
+    fault_kinds = ("link_down", "slow_link")
+
+    def __init__(self, system: ToyReplicated) -> None:
+        self.name = "link"
+        self.system = system
+
+    def _inject_link_down(self, fault) -> None:
+        self.system.link_up.set(False)
+
+    def _heal_link_down(self, fault) -> None:
+        self.system.link_up.set(True)
+
+    def _inject_slow_link(self, fault) -> None:
+        p = self.system.params
+        self.system.latency = p.link_latency * fault_param(fault, "latency_factor", 1.0)
+
+    def _heal_slow_link(self, fault) -> None:
+        self.system.latency = self.system.params.link_latency
+
+
+class Backup(FaultTarget):
+    """One backup: while crashed it applies nothing (its store survives)."""
+
+    fault_kinds = ("crash",)
+
+    def __init__(self, name: str, up: Switch) -> None:
         self.name = name
-        self.fault_kinds = kinds
+        self.up = up
+
+    def _inject_crash(self, fault) -> None:
+        self.up.set(False)
+
+    def _heal_crash(self, fault) -> None:
+        self.up.set(True)
 
 
 @register_system("toy_replicated")
 class ToyReplicated(System):
     """Primary/backup key store with synchronous replication (test plugin)."""
+
+    metrics_spec = (
+        Metric("acked_writes", "writes acknowledged to the client"),
+        Metric("epoch", "primary crashes (each starts a new epoch)"),
+    )
 
     class Params(Params):
         write_rate: PositiveRate = 2000.0
@@ -80,11 +136,10 @@ class ToyReplicated(System):
         self.crash_ev = env.event()
         self.acked = sim.recorder.counter("acked_writes")
         self.last_ack = 0.0
-        self._violations: list[Violation] = []
         self.targets = {
-            "primary": Node("primary", ("crash", "power_loss")),
-            "link": Node("link", ("link_down", "slow_link")),
-            **{b: Node(b, ("crash",)) for b in self.backup_names},
+            "primary": Primary(self),
+            "link": ReplicationLink(self),
+            **{b: Backup(b, self.backup_up[b]) for b in self.backup_names},
         }
         sim.add_probe("acked_writes", lambda: float(self.acked.value))
 
@@ -166,35 +221,20 @@ class ToyReplicated(System):
     def fault_targets(self):
         return self.targets
 
-    def inject(self, fault):
-        if fault.target == "primary":
-            self.check_primary_crash()
-            self.primary_up.set(False)
-            self.epoch += 1
-            for q in self.send_queue.values():
-                q.items.clear()  # volatile queue lost
-            self.crash_ev.succeed()
-            self.crash_ev = self.env.event()
-        elif fault.target == "link":
-            if fault.kind == "link_down":
-                self.link_up.set(False)
-            else:
-                self.latency = self.params.link_latency * fault.params.get("latency_factor", 1.0)
-        else:
-            self.backup_up[fault.target].set(False)
+    def primary_down(self) -> None:
+        """The primary crashes: its volatile replication queues are lost."""
+        self.check_primary_crash()
+        self.primary_up.set(False)
+        self.epoch += 1
+        for q in self.send_queue.values():
+            q.items.clear()  # volatile queue lost
+        self.crash_ev.succeed()
+        self.crash_ev = self.env.event()
 
-    def heal(self, fault):
-        if fault.target == "primary":
-            self.primary_up.set(True)
-            if self.params.resync:
-                self.env.process(self.resync())
-        elif fault.target == "link":
-            if fault.kind == "link_down":
-                self.link_up.set(True)
-            else:
-                self.latency = self.params.link_latency
-        else:
-            self.backup_up[fault.target].set(True)
+    def primary_restart(self) -> None:
+        self.primary_up.set(True)
+        if self.params.resync:
+            self.env.process(self.resync())
 
     def resync(self):
         """After a restart, bring every backup up to the primary's durable log."""
@@ -209,16 +249,16 @@ class ToyReplicated(System):
     def check_primary_crash(self):
         """Every acknowledged write must be on every backup when the primary crashes."""
         for b in self.backup_names:
-            self._violations += self.oracle.missing(self.backup_store[b], now=self.env.now,
-                                                    invariant="acked_write_on_backup", where=b)
+            self.violation_log.extend(self.oracle.missing(self.backup_store[b], now=self.env.now,
+                                                          invariant="acked_write_on_backup", where=b))
 
     def check_invariants(self):
         # acked writes are in the primary's durable log at every instant
         return self.oracle.missing(self.durable_log, now=self.env.now, invariant="acked_write_durable",
                                    where="primary")
 
-    def violations(self):
-        return self._violations[:10] + self.check_invariants()
+    def check_at_end(self):
+        self.violation_log.extend(self.check_invariants())
 
     def converged(self):
         if not self.primary_up.on:

@@ -8,12 +8,14 @@ import os
 from pydantic import Field
 
 from sim.core.registry import register_system
-from sim.core.system import Params, System
+from sim.core.system import Metric, Params, System
 
 
 @register_system("crashy")
 class Crashy(System):
     """Counts ticks; with `die_in_worker` the worker process exits abruptly (never in the main process)."""
+
+    metrics_spec = (Metric("ticks", "seconds ticked"),)
 
     class Params(Params):
         die_in_worker: bool = False
@@ -32,6 +34,3 @@ class Crashy(System):
 
     def metrics(self):
         return {"ticks": self.n}
-
-    def violations(self):
-        return []

@@ -15,7 +15,7 @@ from pydantic import Field
 from sim.components.base import ServiceUnavailable, Throttled
 from sim.components.cloud.object_store import ObjectStore, ObjectStoreParams
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System
 from sim.core.units import PositiveSize, Rate
 from sim.workloads import batched
 
@@ -24,13 +24,33 @@ from sim.workloads import batched
 class ObjectStoreMicro(System):
     """Cloud object store alone: Poisson PUTs and GETs over prefixes, latency, throttling, cost."""
 
+    metrics_spec = (
+        Metric("put_requests", "PUT requests sent after the warm-up"),
+        Metric("put_accepted_rate_ops_s", "PUT requests not throttled, per s"),
+        Metric("put_throttled_fraction", "fraction of PUTs refused with 503 SlowDown"),
+        Metric("get_requests", "GET requests sent after the warm-up (keys already written)"),
+        Metric("get_accepted_rate_ops_s", "GET requests not throttled, per s"),
+        Metric("get_throttled_fraction", "fraction of GETs refused with 503 SlowDown"),
+        Metric("put_latency_mean_s", "mean latency of a successful PUT"),
+        Metric("put_latency_p50_s", "median latency of a successful PUT"),
+        Metric("put_latency_p99_s", "99th percentile latency of a successful PUT"),
+        Metric("get_latency_mean_s", "mean latency of a successful GET"),
+        Metric("get_latency_p50_s", "median latency of a successful GET"),
+        Metric("get_latency_p99_s", "99th percentile latency of a successful GET"),
+        Metric("errors", "requests failed by an outage, a lost or a corrupt object"),
+        Metric("stored_bytes", "bytes stored at the end of the run"),
+        Metric("cost_put_requests_usd", "PUT request bill"),
+        Metric("cost_get_requests_usd", "GET request bill"),
+        Metric("cost_storage_usd", "storage bill (GB-months integrated over simulated time)"),
+    )
+
     class Params(Params):
-        store: ObjectStoreParams = ObjectStoreParams()
+        store: ObjectStoreParams = Field(ObjectStoreParams(), description="the object store (latencies, limits, prices)")
         put_rate: Rate = Field(100.0, description="PUT requests per s (all prefixes)")
         get_rate: Rate = Field(0.0, description="GET requests per s (all prefixes)")
         object_size: PositiveSize = Field(64 * 2**10, description="bytes per object")
         prefixes: int = Field(1, ge=1, description="prefixes the keys are spread over")
-        keys_per_prefix: int = Field(1000, ge=1)
+        keys_per_prefix: int = Field(1000, ge=1, description="keys per prefix (the key space)")
 
     def __init__(self, sim, params, workload=None) -> None:
         super().__init__(sim, params, workload)
@@ -45,7 +65,6 @@ class ObjectStoreMicro(System):
         self.errors = rec.counter("errors")
         n = params.prefixes * params.keys_per_prefix
         self._written = [None] * n  # expected value (version number) per key: the oracle
-        self.wrong_reads = 0
         krng = sim.rng("object_store.keys")
         self._key = batched(lambda k: krng.integers(0, n, k))
 
@@ -99,8 +118,9 @@ class ObjectStoreMicro(System):
         except Exception:  # noqa: BLE001 - outage, lost or corrupt object: counted
             self.errors.value += 1
             return
-        if obj.version < expected:
-            self.wrong_reads += 1  # read-after-write consistency broken
+        if obj.version < expected:  # read-after-write consistency broken
+            self.violation_log.add("read_after_write", f"GET {self.key_name(i)} returned version {obj.version}"
+                                   f" after version {expected} was written", self.env.now)
         self.get_latency.record(self.env.now - t0)
 
     def metrics(self) -> dict[str, float]:
@@ -120,8 +140,3 @@ class ObjectStoreMicro(System):
             "stored_bytes": self.store.stored_bytes,
             **{f"cost_{k}": v for k, v in cost.items()},
         }
-
-    def violations(self) -> list[Violation]:
-        if self.wrong_reads:
-            return [Violation("read_after_write", f"{self.wrong_reads} GETs returned an older version")]
-        return []

@@ -18,7 +18,7 @@ from pydantic import Field
 from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud.stream import StreamParams, StreamService
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System
 from sim.core.units import Duration, PositiveDuration, PositiveRate, PositiveSize
 from sim.workloads import batched
 
@@ -27,13 +27,29 @@ from sim.workloads import batched
 class StreamServiceMicro(System):
     """Cloud stream service alone: Poisson puts against per-shard limits, throttling, optional consumer."""
 
+    metrics_spec = (
+        Metric("offered_rate_ops_s", "puts offered per s (first attempts)"),
+        Metric("accepted_rate_ops_s", "puts the stream accepted, per s"),
+        Metric("accepted_bytes_s", "bytes of accepted puts per s"),
+        Metric("throttled_fraction", "fraction of put attempts throttled"),
+        Metric("dropped_records", "records given up on (throttled without retry, out of attempts, outage)"),
+        Metric("put_latency_mean_s", "mean time from the first attempt to the accepted put"),
+        Metric("cost_usd", "stream bill: shard hours and PUT payload units"),
+        Metric("read_rate_ops_s", "consumer: records read per s"),
+        Metric("read_bytes_s", "consumer: bytes read per s"),
+        Metric("read_throttled", "consumer: GetRecords calls throttled"),
+        Metric("read_lag_mean_s", "consumer: mean time from a record's put to its read"),
+        Metric("read_lag_p99_s", "consumer: 99th percentile of the read lag"),
+        Metric("expired_records", "consumer: records that expired before the consumer read them"),
+    )
+
     class Params(Params):
-        stream: StreamParams = StreamParams()
+        stream: StreamParams = Field(StreamParams(), description="the stream service (shards, limits, retention, prices)")
         arrival_rate: PositiveRate = Field(description="offered puts per s (all shards)")
         record_size: PositiveSize = Field(1024, description="bytes per record")
         retry: bool = Field(False, description="retry throttled puts with exponential backoff")
         backoff: PositiveDuration = Field(0.1, description="first retry delay, s (doubles per attempt)")
-        max_attempts: int = Field(5, ge=1)
+        max_attempts: int = Field(5, ge=1, description="retry: attempts per record before it is dropped")
         consumer: bool = Field(False, description="poll every shard and read new records")
         poll_interval: Duration = Field(1.0, description="consumer: time between polls of a shard, s (0: poll again at once)")
         read_batch: int = Field(10_000, ge=1, description="consumer: records asked for per GetRecords")
@@ -53,7 +69,6 @@ class StreamServiceMicro(System):
         self.expired = rec.counter("expired_records")
         self.lag = rec.tally("read_lag")
         self.put_latency = rec.tally("put_latency")
-        self.sequence_errors = 0
 
     def fault_targets(self):
         return {"stream": self.stream}
@@ -117,7 +132,8 @@ class StreamServiceMicro(System):
             now = env.now
             for r in recs:
                 if after is not None and r.seq != after + 1:
-                    self.sequence_errors += 1
+                    self.violation_log.add("stream_order", f"shard {shard}: record {r.seq} read after {after}",
+                                           now)
                 after = r.seq
                 self.lag.record(now - r.value)
                 self.read_bytes.value += r.nbytes
@@ -148,8 +164,3 @@ class StreamServiceMicro(System):
                 "expired_records": float(self.expired.value),
             })
         return out
-
-    def violations(self) -> list[Violation]:
-        if self.sequence_errors:
-            return [Violation("stream_order", f"{self.sequence_errors} records read out of sequence")]
-        return []

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from sim.components.base import SharedBandwidth
 from sim.core.registry import register_system
-from sim.core.system import Params, System, Violation
+from sim.core.system import Metric, Params, System
 from sim.core.units import ByteRate, Duration, PositiveRate, PositiveSize
 from sim.workloads import batched
 
@@ -26,12 +26,23 @@ from sim.workloads import batched
 class BandwidthShareMicro(System):
     """A link's bandwidth shared equally by concurrent transfers (processor sharing), alone."""
 
+    metrics_spec = (
+        Metric("transfers", "transfers completed after the warm-up"),
+        Metric("mean_transfer_time_s", "mean time from a transfer's start to its last byte"),
+        Metric("p99_transfer_time_s", "99th percentile of the transfer time"),
+        Metric("mean_active_transfers", "time-average number of transfers in progress"),
+        Metric("makespan_s", "staggered: time the last transfer finished"),
+        Metric("throughput_bytes_s", "poisson: bytes transferred per s of measured time"),
+    )
+
     class Params(Params):
         capacity: ByteRate = Field(1.25e9, description="bytes/s shared by the transfers in progress")
         per_flow_cap: ByteRate | None = Field(None, description="bytes/s one transfer can use at most")
-        arrivals: Literal["poisson", "staggered"] = "poisson"
+        arrivals: Literal["poisson", "staggered"] = Field(
+            "poisson", description="poisson: a Poisson stream of transfers; staggered: `flows` transfers `gap` apart")
         arrival_rate: PositiveRate | None = Field(None, description="poisson: transfers per s")
-        size_distribution: Literal["exponential", "deterministic"] = "exponential"
+        size_distribution: Literal["exponential", "deterministic"] = Field(
+            "exponential", description="poisson: distribution of transfer sizes (mean `mean_size`)")
         mean_size: PositiveSize = Field(1e6, description="bytes per transfer")
         flows: int = Field(4, ge=1, description="staggered: number of transfers")
         gap: Duration = Field(0.0, description="staggered: time between starts, s")
@@ -117,7 +128,6 @@ class BandwidthShareMicro(System):
             out["throughput_bytes_s"] = self.bytes_done.value / t if t > 0 else float("nan")
         return out
 
-    def violations(self) -> list[Violation]:
+    def check_at_end(self) -> None:
         if self.finished > self.started:
-            return [Violation("conservation", "more transfers finished than started", self.env.now)]
-        return []
+            self.violation_log.add("conservation", "more transfers finished than started", self.env.now)

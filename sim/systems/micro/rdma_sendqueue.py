@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import Field
 
 from sim.components.rdma import SendQueue
-from sim.core.registry import register_metric, register_system
-from sim.core.system import Params, System, Violation
+from sim.core.registry import register_system
+from sim.core.system import Metric, Params, System
 from sim.core.units import PositiveDuration, PositiveRate
 from sim.workloads import batched
 
@@ -31,12 +31,26 @@ from sim.workloads import batched
 class RdmaSendQueueMicro(System):
     """RDMA send queue alone: Poisson posts, slot held for a service time; loss or FIFO-wait mode."""
 
+    metrics_spec = (
+        Metric("arrivals", "work requests posted after the warm-up"),
+        Metric("blocking_probability", "fraction of posts refused (loss: ENOMEM; wait: no waiting place)"),
+        Metric("mean_wait_s", "mean time a post waited for a slot (0 in loss mode)"),
+        Metric("mean_occupancy", "time-average number of busy send-queue slots"),
+        Metric("utilization", "mean_occupancy / slots"),
+        Metric("throughput_ops_s", "work requests completed per s"),
+        Metric("accepted_rate_ops_s", "work requests not refused, per s"),
+        Metric("mean_in_system", "wait mode: time-average number of work requests waiting or in service"),
+        Metric("mean_sojourn_s", "wait mode: mean time from post to completion"),
+        Metric("p99_wait_s", "wait mode: 99th percentile of the wait for a slot"),
+    )
+
     class Params(Params):
         slots: int = Field(8, ge=1, description="send-queue slots (servers)")
         arrival_rate: PositiveRate = Field(description="Poisson arrivals of work requests, per s")
         mean_service_time: PositiveDuration = Field(description="mean time a slot is held, s")
-        service_distribution: Literal["exponential", "deterministic"] = "exponential"
-        mode: Literal["loss", "wait"] = "loss"
+        service_distribution: Literal["exponential", "deterministic"] = Field(
+            "exponential", description="distribution of the time a slot is held")
+        mode: Literal["loss", "wait"] = Field("loss", description="loss: a full queue drops the post (ENOMEM); wait: FIFO")
         queue_capacity: int | None = Field(None, ge=0, description="wait mode: waiting places (None: unbounded)")
         max_arrivals: int = Field(0, ge=0, description="stop after this many arrivals (0: run for the duration)")
 
@@ -164,16 +178,10 @@ class RdmaSendQueueMicro(System):
             out["p99_wait_s"] = self.wait.percentile(99)
         return out
 
-    def violations(self) -> list[Violation]:
+    def check_at_end(self) -> None:
         sq = self.send_queue
-        out = []
+        log = self.violation_log
         if not 0 <= sq.posted <= self.params.slots:
-            out.append(Violation("slots", f"{sq.posted} slots posted of {self.params.slots}", self.env.now))
+            log.add("slots", f"{sq.posted} slots posted of {self.params.slots}", self.env.now)
         if self.total_completed > self.total_arrivals and self.total_arrivals:
-            out.append(Violation("conservation", "more completions than arrivals", self.env.now))
-        return out
-
-
-register_metric("blocking_probability", "fraction of arrivals refused (loss systems, throttling)")
-register_metric("mean_occupancy", "time-average number of busy slots/servers")
-register_metric("utilization", "mean_occupancy / number of slots")
+            log.add("conservation", "more completions than arrivals", self.env.now)
