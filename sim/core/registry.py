@@ -64,10 +64,6 @@ def register_system(name: str, description: str | None = None):
     return register("systems", name, description)
 
 
-def register_metric(name: str, description: str) -> None:  # TRANSITION: removed once every model declares metrics_spec
-    """Deprecated: declare metrics in `System.metrics_spec`."""
-
-
 def check_metrics_spec(cls: Any) -> None:
     """A system declares each metric once (two systems may share a name, each with its own description)."""
     seen: set[str] = set()

@@ -43,12 +43,4 @@ def expand_target(target: str, names: Iterable[str]) -> list[str]:
 
 def supported_kinds(system: Any, target: str) -> tuple[str, ...]:
     """Fault kinds `target` takes: what its `FaultTarget` object carries."""
-    legacy = getattr(system, "fault_kinds", None)  # TRANSITION: removed once every model is on the kit
-    if legacy is not None:
-        try:
-            kinds = legacy(target)
-        except TypeError:
-            kinds = legacy().get(target)
-        if kinds is not None:
-            return tuple(kinds)
     return tuple(system.fault_targets()[target].fault_kinds)

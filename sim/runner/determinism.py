@@ -18,7 +18,6 @@ import math
 from array import array
 from typing import Any
 
-from sim.core.system import ViolationLog
 from sim.runner.replication import build, start
 
 KEEP_DESCRIPTIONS = 200_000  # events of the first run whose description is kept for the report
@@ -91,9 +90,6 @@ def _instrumented_run(resolved: dict[str, Any], seed: int, reference: EventRecor
         sim.run()
         metrics = {k: float(v) for k, v in system.metrics().items()}
         log = system.violations()
-        if isinstance(log, list):  # TRANSITION: removed once every model is on the kit
-            log = ViolationLog(len(log) + 1)
-            log.extend(system.violations())
         log.extend(sim.final_violations())
         violations = [v.to_dict() for v in log.details]
     except Exception as exc:  # noqa: BLE001 - an error is part of what must repeat

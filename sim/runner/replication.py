@@ -84,9 +84,6 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
         outcome = sim.run()
         metrics = dict(system.metrics())
         log: ViolationLog = system.violations()
-        if not isinstance(log, ViolationLog):  # TRANSITION: removed once every model is on the kit
-            legacy, log = log, ViolationLog()
-            log.extend(legacy)
         log.extend(sim.final_violations())  # liveness, continuous checks
         violations = [v.to_dict() for v in log.details]
     except Exception as exc:  # noqa: BLE001 - a failing run is a result, not a crash of the sweep

@@ -95,11 +95,7 @@ def validate_faults(raw: list[Any], located, system_cls, params, workload) -> li
                                                          "point", "hit", "probability", "times")}
         for t in targets:
             try:
-                legacy = getattr(system, "check_fault_params", None)  # TRANSITION: until every model is on the kit
-                if legacy is not None:
-                    legacy(kind, t, extra)
-                elif hasattr(system.fault_targets()[t], "check_fault_params"):
-                    system.fault_targets()[t].check_fault_params(kind, extra)
+                system.fault_targets()[t].check_fault_params(kind, extra)
             except ValueError as e:  # "key: message" points at that key of the fault
                 key, sep, msg = str(e).partition(": ")
                 at_key = (key,) if sep and key in extra else ()

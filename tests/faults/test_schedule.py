@@ -187,7 +187,7 @@ BAD = [
     ("- {kind: crsh, target: link, at: 1s}", "faults[0].kind: unknown fault kind 'crsh'; did you mean 'crash'?"),
     ("- {target: link, at: 1s}", "faults[0]: required key 'kind' is missing"),
     ("- {kind: crash, target: sensor, at: 1s}", "faults[0].kind: target 'sensor' cannot take fault 'crash' (it takes: clock_skew)"),
-    ("- {kind: crash, target: link}", "faults[0]: give exactly one of `at` (one fault) or `mtbf`"),
+    ("- {kind: crash, target: link}", "faults[0]: give exactly one of `at` (one fault), `mtbf` (recurring faults) or `point`"),
     ("- {kind: crash, target: link, at: 11s}", "faults[0].at: at 11 s falls after the end of the run"),
     ("- {kind: crash, target: link, at: -1s}", "faults[0].at: Value error, must be >= 0"),
     ("- {kind: crash, target: link, at: 1 parsec}", "faults[0].at"),
