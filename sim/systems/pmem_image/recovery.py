@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.components.base import ComponentError
 from sim.systems.pmem_image.frames import FRAME, last_writes
-from sim.systems.pmem_image.store import ChainBroken
+from sim.systems.pmem_image.restore import attempt_restore
 
 
 def process_failed(m) -> None:
@@ -64,13 +63,10 @@ def recoverer(m, epoch: int):
     for cand in list(reversed(scheme.points())):
         if not scheme.retained(cand):
             continue
-        try:
-            versions, _ = yield from scheme.timed_restore(cand)
-        except ChainBroken as e:
-            scheme.quarantine(e.image)
+        got = yield from attempt_restore(scheme, cand)
+        if got is None:
             continue
-        except ComponentError:
-            continue
+        versions = got[0]
         if epoch != m.epoch:
             return
         chosen = cand

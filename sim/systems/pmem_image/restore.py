@@ -36,19 +36,28 @@ def restore_checker(m):
                 continue
             epoch, t0 = m.epoch, env.now
             expected = m.oracle.snapshots.get(target.seq)  # the reclaimer may drop it meanwhile
-            try:
-                versions, chain_len = yield from scheme.timed_restore(target, clone=clone)
-            except ChainBroken as e:
-                scheme.quarantine(e.image)
+            got = yield from attempt_restore(scheme, target, clone)
+            if got is None:
                 continue
-            except ComponentError:
-                continue
+            versions, chain_len = got
             if epoch != m.epoch:
                 break
             check_restore(m, target, versions, expected, "clone" if clone else "restore")
             (m.clone_tally if clone else m.restore_tally).record(env.now - t0)
             if not clone:
                 m.chain_tally.record(chain_len)
+
+
+def attempt_restore(scheme, target, clone: bool = False):
+    """Restore (or clone) `target`; None when it cannot be read: a broken chain is quarantined, a device
+    or store error leaves the target for a later try."""
+    try:
+        return (yield from scheme.timed_restore(target, clone=clone))
+    except ChainBroken as e:
+        scheme.quarantine(e.image)
+    except ComponentError:
+        pass
+    return None
 
 
 def check_restore(m, target, versions: np.ndarray, expected: np.ndarray | None, what: str) -> None:
