@@ -95,7 +95,7 @@ def run_scenario(
         "seed": base_seed,
         "replication_seeds": seeds,
         "wall_time_s": time.monotonic() - wall0,
-        **environment_info(),
+        **environment_info(resolved.get("plugins")),
         "violations": [v | {"replication": r.replication} for r in results for v in r.violations][:20],
         "events": [e | {"replication": r.replication} for r in results for e in r.events][:1000],
         "errors": [{"replication": r.replication, "seed": r.seed, "error": r.error} for r in results if r.error],

@@ -6,7 +6,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sim.core.version import __version__
+from sim.runner.provenance import git_state, provenance
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -53,21 +53,18 @@ def _json_default(o: Any) -> Any:
 
 
 def git_commit() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return git_state()["git_commit"]
 
 
-def environment_info() -> dict[str, Any]:
+def environment_info(plugins: list[str] | None = None) -> dict[str, Any]:
+    """Versions, platform and provenance (git commit, dirty flag, diff hash, code hashes), when written."""
     import numpy
     import simpy
 
     return {
         "package_version": __version__,
-        "git_commit": git_commit(),
+        **provenance(plugins),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": platform.python_version(),
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,

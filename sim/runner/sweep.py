@@ -5,9 +5,10 @@ configuration and an explicit seed (replication r uses `seed + r` at every point
 numbers), submitted to any `concurrent.futures.Executor` (serial, a spawn process pool, or Dask's
 `Client.get_executor()`), with a bounded number in flight so a sweep of tens of thousands of runs
 keeps only their metric rows in memory. Each finished run is appended to the directory's journal
-(`sim.runner.cache`) keyed by a hash of (config, seed, package version), so re-running into the same
-directory, or `--resume`, skips runs that finished without error (failed runs are tried again: the
-model may have been fixed under the same version), and a kill loses only the runs in flight. A run
+(`sim.runner.cache`) keyed by a hash of (config, seed, package version, code: the sim sources and the
+scenario's plugins), so re-running into the same directory, or `--resume`, skips runs that finished
+without error with the same code (runs computed by other code are run again, with a one-line notice;
+failed runs are tried again), and a kill loses only the runs in flight. A run
 that raises is a row with its `error` and `seed`; the sweep goes on.
 
 Adaptive replications (`replications: {min, max, target_relative_ci | target_half_width, metric}`):
@@ -37,6 +38,7 @@ import pandas as pd
 
 from sim.runner.cache import Journal, run_config, run_key
 from sim.runner.executors import EXECUTORS, open_executor
+from sim.runner.provenance import code_hash
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_set_arguments
@@ -226,6 +228,11 @@ def run_sweep(
     done_before = journal.load() if journal is not None else {}
     # failed runs are tried again: a fix of the model (same package version) or of a worker should count
     cached = {k: r for k, r in done_before.items() if not r.get("error")}
+    current_code = code_hash(resolved.get("plugins"))
+    stale = sum(1 for r in done_before.values() if r.get("code_hash") != current_code)
+    if stale:
+        print(f"note: {stale} finished run(s) in {out_dir} were computed by other code (sim sources or "
+              "plugins changed); they are not reused and run again", file=sys.stderr)
 
     rows: list[tuple[int, int, dict[str, float], str | None]] = []  # (point, replication, metrics, error)
     swept_at: dict[int, dict[str, Any]] = {}  # point -> its swept values (the tidy tables' first columns)
@@ -342,6 +349,7 @@ def run_sweep(
                     except Exception as exc:  # noqa: BLE001 - a worker/executor failure: record, go on
                         rec = {"metrics": {}, "error": f"executor: {type(exc).__name__}: {exc}", "infra": True}
                     rec["key"] = key
+                    rec["code_hash"] = current_code
                     if journal is not None:
                         journal.append(rec)
                     cached[key] = rec  # also a failure: a repeated point in this sweep does not retry it
@@ -376,7 +384,7 @@ def run_sweep(
         "runs_reused": stats["reused"],
         "runs_failed": stats["failed"],
         "wall_time_s": time.monotonic() - wall0,
-        **environment_info(),
+        **environment_info(resolved.get("plugins")),
         "errors": errors,
         "violations": violations,
     }
