@@ -1,4 +1,8 @@
-"""Results store: result directories, manifests and atomic Parquet/JSON writes."""
+"""Results store: result directories, manifests and atomic Parquet/JSON writes.
+
+Files are written to a temporary file and renamed; they get the mode the umask asks for (0644 under
+the usual 022), not mkstemp's 0600, so a colleague can read them.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,30 @@ from sim.core.version import __version__
 from sim.runner.provenance import git_state, provenance
 
 
+def _umask() -> int:
+    """The process umask (read without changing it on Linux; elsewhere set and restored)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _file_mode() -> int:
+    """The mode a plain `open(path, "w")` would give: 0o666 less the umask (mkstemp gives 0600)."""
+    return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -35,6 +59,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _file_mode())
     os.close(fd)
     try:
         df.to_parquet(tmp, index=False)
