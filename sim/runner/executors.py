@@ -23,6 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 EXECUTORS = ("serial", "processes", "dask")
+CONNECT_TIMEOUT_S = 5.0  # a --scheduler address with nothing listening fails after this long
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The executor could not be started or reached (one-line message, e.g. no Dask scheduler)."""
 
 
 class SerialExecutor(cf.Executor):
@@ -111,7 +116,11 @@ def open_executor(kind: str = "processes", workers: int | None = None,
         raise RuntimeError('the dask executor needs dask.distributed: pip install -e ".[dask]"') from e
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            try:
+                client = stack.enter_context(Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"))
+            except (OSError, TimeoutError) as e:
+                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {scheduler} within "
+                                          f"{CONNECT_TIMEOUT_S:g} s ({type(e).__name__}); is it running?") from None
             desc = f"dask ({scheduler})"
         else:
             n = workers or available_cores()

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sim.runner.cache import Journal, run_config, run_key
-from sim.runner.executors import EXECUTORS, open_executor
+from sim.runner.executors import EXECUTORS, ExecutorUnavailable, open_executor
 from sim.runner.provenance import code_hash
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
@@ -223,7 +223,7 @@ def run_sweep(
             out_dir = _find_resumable(Path(results_root), resolved["name"], config_hash)
         if out_dir is None:
             out_dir = default_out_dir(resolved["name"], config_hash, results_root)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        # created by the first write (journal or outputs): an executor that cannot start leaves nothing
     journal = Journal(out_dir) if out_dir is not None else None
     done_before = journal.load() if journal is not None else {}
     # failed runs are tried again: a fix of the model (same package version) or of a worker should count
@@ -524,6 +524,9 @@ def main(args: argparse.Namespace) -> int:
               f"continue with --resume{'' if e.result.out_dir is None else f' --out {e.result.out_dir}'}",
               file=sys.stderr)
         return 130
+    except ExecutorUnavailable as e:
+        print(f"sim sweep: error: {e}", file=sys.stderr)
+        return 2
     except SweepAborted as e:
         print(f"sweep aborted: {e}; {e.result.manifest['runs']} finished runs saved in {e.result.out_dir}",
               file=sys.stderr)
