@@ -40,6 +40,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument("--check-determinism", action="store_true",
                    help="run one replication twice and compare a hash of its event sequence")
+    p.add_argument("--base-point", action="store_true",
+                   help="for a file with a sweep: block, run only its base point (the scenario without the sweep)")
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -49,6 +51,11 @@ def run_main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, parse_set_arguments(args.set))
     if args.replications is not None and args.replications < 1:
         raise ScenarioError([_cli_error("--replications", "must be >= 1")])
+    spec = scenario.resolved.get("sweep")
+    if spec and not args.base_point:
+        raise ScenarioError([scenario.located.error(("sweep",), (
+            f"this file sweeps {spec['n_points']} points; run them with `sim sweep {args.scenario}` "
+            "(or `sim run --base-point` for the base point alone)"))])
     if args.check_determinism:
         from sim.runner.determinism import check_determinism
 
