@@ -40,12 +40,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument("--check-determinism", action="store_true",
                    help="run one replication twice and compare a hash of its event sequence")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every replication is clean (no deadlock, stall, violation, error or watchdog)")
     p.add_argument("--base-point", action="store_true",
                    help="for a file with a sweep: block, run only its base point (the scenario without the sweep)")
 
 
 def run_main(args: argparse.Namespace) -> int:
     from sim.runner import run_scenario
+    from sim.runner.health import health
     from sim.scenario import load_scenario, parse_set_arguments
 
     scenario = load_scenario(args.scenario, parse_set_arguments(args.set))
@@ -71,7 +74,11 @@ def run_main(args: argparse.Namespace) -> int:
         print(f"{len(res.violations)} invariant violation(s); first: {res.violations[0]['invariant']}: "
               f"{res.violations[0]['detail']}", file=sys.stderr)
     print(f"results: {res.out_dir}")
-    return 1 if res.errors else 0
+    rows = res.metrics.assign(error=[r.error for r in res.replications]) if res.replications else res.metrics
+    h = health(rows)
+    for line in h.lines(strict=args.strict):
+        print(line, file=sys.stderr)
+    return h.exit_code(strict=args.strict)
 
 
 def print_summary(metrics) -> None:

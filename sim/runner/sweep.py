@@ -38,6 +38,7 @@ import pandas as pd
 
 from sim.runner.cache import Journal, run_config, run_key
 from sim.runner.executors import EXECUTORS, ExecutorUnavailable, open_executor
+from sim.runner.health import health
 from sim.runner.provenance import code_hash
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
@@ -503,6 +504,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="base seed (replication r uses seed + r at every point)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every run is clean (no deadlock, stall, violation, error or watchdog)")
     p.add_argument("--results-root", default="results", help=argparse.SUPPRESS)
 
 
@@ -532,7 +535,10 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     print_report(res)
-    return 1 if res.failed else 0
+    h = health(res.runs)
+    for line in h.lines(strict=args.strict):
+        print(line, file=sys.stderr)
+    return h.exit_code(strict=args.strict)
 
 
 def print_report(res: SweepResult, max_points: int = 40) -> None:
