@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as _dt
 import math
 import os
 import sys
@@ -34,7 +33,7 @@ from sim.core.units import to_seconds
 from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
 from sim.runner.replication import run_replication
-from sim.runner.store import atomic_write_bytes, atomic_write_json
+from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir
 from sim.scenario import load_scenario, parse_set_arguments
 from sim.scenario.errors import ErrorItem, ScenarioError
 from sim.scenario.faults import probe_targets
@@ -454,8 +453,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_campaign(scenario, args.runs, seed=args.seed, duration=args.duration, heal=args.heal,
                           max_faults=args.max_faults, kinds=kinds, workers=max(1, workers),
                           progress=not args.no_progress and sys.stderr.isatty(), swarm=args.swarm)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(args.out) if args.out else Path("results") / scenario.name / f"campaign-{stamp}"
+    out = Path(args.out) if args.out else default_out_dir(scenario.name, "", "results", prefix="campaign-")
     write_campaign(result, out)
     opts = "".join(f" --set {s}" for s in args.set)
     if args.duration is not None:

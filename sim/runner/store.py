@@ -98,6 +98,15 @@ def environment_info(plugins: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-def default_out_dir(name: str, config_hash: str, root: str | Path = "results") -> Path:
+def under_root(root: str | Path, *parts: str) -> Path:
+    """`root/parts...`, refused (ValueError) if it would resolve outside `root` (a name with `..`)."""
+    base = Path(root).resolve()
+    out = Path(root).joinpath(*parts)
+    if not out.resolve().is_relative_to(base) or out.resolve() == base:
+        raise ValueError(f"refusing to write outside the output root {root}: {'/'.join(parts)!r}")
+    return out
+
+
+def default_out_dir(name: str, config_hash: str, root: str | Path = "results", prefix: str = "") -> Path:
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(root) / name / f"{stamp}-{config_hash}"
+    return under_root(root, name, f"{prefix}{stamp}" + (f"-{config_hash}" if config_hash else ""))
