@@ -32,6 +32,7 @@ from sim.core.random import derive_seed
 from sim.core.units import to_seconds
 from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
+from sim.runner.executors import check_main_guard
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir
 from sim.scenario import load_scenario, parse_set_arguments
@@ -325,6 +326,8 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
     if workers > 1 and runs > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
+
+        check_main_guard()
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             for r in pool.map(_execute, jobs, chunksize=max(1, runs // (4 * workers))):

@@ -57,6 +57,41 @@ class SerialExecutor(cf.Executor):
             self._shutdown = True
 
 
+class UnguardedMainError(SystemExit):
+    """A script starts spawn workers without `if __name__ == "__main__":` (each worker would re-run it).
+
+    A SystemExit: the script ends with its one-line message on stderr and exit code 1, not with a
+    traceback (or, unchecked, with a BrokenProcessPool after pages of the workers' tracebacks)."""
+
+
+def check_main_guard() -> None:
+    """Refuse to start spawn workers from a script without an `if __name__ == "__main__":` guard.
+
+    Spawn re-imports the main script in every worker; unguarded, each one runs the sweep again and
+    the pool breaks with pages of tracebacks. `python -m pkg.__main__`-style entry points, `-c`,
+    notebooks and interactive sessions are not re-imported and need no guard."""
+    import ast
+    import sys
+
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and (spec.name == "__main__" or spec.name.endswith(".__main__")):
+        return  # not re-run by spawn (multiprocessing skips such modules)
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py") or not os.path.isfile(path):
+        return
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read(), filename=str(path))  # noqa: SIM115
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
+            return
+    raise UnguardedMainError(
+        f'{path}: starts worker processes without an `if __name__ == "__main__":` guard; spawned workers '
+        "re-import the script, so put the code that runs the sweep under that guard (or use executor='serial')")
+
+
 def _worker_init() -> None:
     """Set up a pool worker: leave Ctrl-C to the sweep's process (which saves its results and stops
     the workers), and exit when that process dies (a pool worker otherwise outlives a killed parent:
@@ -97,6 +132,7 @@ def open_executor(kind: str = "processes", workers: int | None = None,
             ex.shutdown()
         return
     if kind == "processes":
+        check_main_guard()
         n = workers or available_cores()
         ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_worker_init)
