@@ -139,9 +139,18 @@ def open_executor(kind: str = "processes", workers: int | None = None,
         try:
             yield ex, f"processes ({n} workers, spawn)", 2 * n
         except BaseException:
+            procs = list((getattr(ex, "_processes", None) or {}).values())
             ex.shutdown(wait=False, cancel_futures=True)
-            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            for proc in procs:
                 proc.terminate()  # do not wait for the runs in flight: they are lost either way
+            for proc in procs:
+                proc.join(timeout=2)
+            queue = getattr(ex, "_call_queue", None)
+            if queue is not None:  # its feeder thread must not block the exit on a pipe nobody reads
+                queue.cancel_join_thread()
+            manager = getattr(ex, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(timeout=2)
             raise
         else:
             ex.shutdown(wait=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -204,10 +205,13 @@ def run_sweep(
     seed: int | None = None,
     overrides: dict[str, Any] | None = None,
     results_root: str | Path = "results",
+    hard_interrupt: bool = False,
 ) -> SweepResult:
     """Run the sweep; see the module docstring. `executor` is a name in EXECUTORS, a
-    `concurrent.futures.Executor`, or a `dask.distributed.Client`."""
+    `concurrent.futures.Executor`, or a `dask.distributed.Client`. `hard_interrupt` (the command
+    line's): a second Ctrl-C saves what finished and ends the process at once."""
     scenario = _load(path_or_scenario, overrides)
+    import scipy.stats  # noqa: F401 - loaded before the runs: the summary written after a Ctrl-C is then quick
     resolved = scenario.resolved
     spec = resolved.get("sweep")
     names = list(spec["parameters"]) if spec else []
@@ -328,8 +332,52 @@ def run_sweep(
             waiters[key] = [(p, r)]
             inflight[ex.submit(execute_run, p.config, s, r)] = key
 
+    def stopped() -> bool:
+        return interrupted or (guard is not None and guard.interrupted)
+
+    def write_outputs() -> SweepResult:
+        """Tables and manifest from the finished runs (the journal's records), written atomically."""
+        errors.sort(key=lambda e: (e["point"], e["replication"]))
+        violations.sort(key=lambda v: (v["point"], v["replication"]))
+        runs = _runs_frame(rows, swept_at, names, base_seed)
+        summary = summarize(runs, names)
+        manifest = {
+            "kind": "sweep",
+            "scenario": {k: v for k, v in resolved.items() if k != "sweep"},
+            "scenario_file": scenario.path,
+            "sweep": spec or {"parameters": [], "n_points": 1},
+            "config_hash": config_hash,
+            "seed": base_seed,
+            "replications": resolved["replications"],
+            "executor": description,
+            "complete": not stopped() and broken is None,
+            "interrupted": stopped(),
+            "runs": len(runs),
+            "runs_executed": stats["executed"],
+            "runs_reused": stats["reused"],
+            "runs_failed": stats["failed"],
+            "wall_time_s": time.monotonic() - wall0,
+            **environment_info(resolved.get("plugins")),
+            "errors": errors,
+            "violations": violations,
+        }
+        if plan.adaptive is not None:
+            manifest["adaptive"] = {"points_target_met": stats["points_target_met"],
+                                    "points_target_missed": stats["points_target_missed"]}
+        if out_dir is not None:
+            atomic_write_parquet(out_dir / "runs.parquet", runs)
+            atomic_write_parquet(out_dir / "summary.parquet", summary)
+            atomic_write_json(out_dir / "manifest.json", manifest)
+        result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
+        return result
+
+
+
     description = ""
+    guard = _InterruptGuard() if hard_interrupt else None
     try:
+        if guard is not None:
+            guard.install(lambda: write_outputs())
         with _executor(executor, workers, scheduler) as (ex, description, max_in_flight):
             if bar is not None:
                 bar.set_description(f"{resolved['name']} [{description.split(' (')[0]}]")
@@ -357,6 +405,8 @@ def run_sweep(
                     finish(key, rec, reused=False)
     except KeyboardInterrupt:
         interrupted = True
+        if guard is not None:
+            guard.interrupted = True
     except cf.BrokenExecutor as exc:
         broken = (f"the executor broke ({type(exc).__name__}: {exc}); a worker died or could not start "
                   "(out of memory? killed? a script read from stdin cannot start spawned workers)")
@@ -366,42 +416,77 @@ def run_sweep(
         if bar is not None:
             bar.close()
 
-    errors.sort(key=lambda e: (e["point"], e["replication"]))
-    violations.sort(key=lambda v: (v["point"], v["replication"]))
-    runs = _runs_frame(rows, swept_at, names, base_seed)
-    summary = summarize(runs, names)
-    manifest = {
-        "kind": "sweep",
-        "scenario": {k: v for k, v in resolved.items() if k != "sweep"},
-        "scenario_file": scenario.path,
-        "sweep": spec or {"parameters": [], "n_points": 1},
-        "config_hash": config_hash,
-        "seed": base_seed,
-        "replications": resolved["replications"],
-        "executor": description,
-        "complete": not interrupted and broken is None,
-        "runs": len(runs),
-        "runs_executed": stats["executed"],
-        "runs_reused": stats["reused"],
-        "runs_failed": stats["failed"],
-        "wall_time_s": time.monotonic() - wall0,
-        **environment_info(resolved.get("plugins")),
-        "errors": errors,
-        "violations": violations,
-    }
-    if plan.adaptive is not None:
-        manifest["adaptive"] = {"points_target_met": stats["points_target_met"],
-                                "points_target_missed": stats["points_target_missed"]}
-    if out_dir is not None:
-        atomic_write_parquet(out_dir / "runs.parquet", runs)
-        atomic_write_parquet(out_dir / "summary.parquet", summary)
-        atomic_write_json(out_dir / "manifest.json", manifest)
-    result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
+
+    if guard is not None:
+        guard.writing()
+    try:
+        result = write_outputs()
+    finally:
+        if guard is not None:
+            guard.restore()
     if interrupted:
         raise SweepInterrupted(result)
     if broken is not None:
         raise SweepAborted(broken, result)
     return result
+
+
+class _InterruptGuard:
+    """Ctrl-C handling of the `sim sweep` command: the first Ctrl-C raises KeyboardInterrupt (the
+    sweep stops its workers and saves what finished); a second one writes the tables and manifest
+    from the finished runs at once and ends the process with exit code 130, whatever the workers or
+    the executor's threads are doing. Installed only from the command line (in a notebook a second
+    interrupt must not kill the kernel), and only in the main thread."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.interrupted = False
+        self._writing = False
+        self._written = False
+        self._previous = None
+        self._write = None
+
+    def install(self, write) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._write = write
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count == 1 and not self.interrupted and not self._writing:
+            raise KeyboardInterrupt
+        if self._writing:
+            return  # the outputs are being written: let that finish (the command then exits)
+        self.interrupted = True
+        self._writing = True
+        try:
+            res = self._write()
+            where = f" in {res.out_dir}" if res.out_dir is not None else ""
+            print(f"interrupted again: {res.manifest['runs']} finished runs saved{where} "
+                  f"(continue with --resume{'' if res.out_dir is None else f' --out {res.out_dir}'})",
+                  file=sys.stderr, flush=True)
+        finally:
+            sys.stdout.flush()
+            os._exit(130)
+
+    def writing(self) -> None:
+        self._writing = True
+
+    def restore(self) -> None:
+        import signal
+
+        if self._previous is None:
+            return
+        if self.interrupted:
+            # the command is ending with everything saved and its workers stopped: a further
+            # Ctrl-C must not interrupt the interpreter's exit (threading._shutdown) half-way
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class SweepAborted(RuntimeError):
@@ -520,7 +605,8 @@ def main(args: argparse.Namespace) -> int:
         res = run_sweep(args.scenario, executor=executor, workers=args.workers, scheduler=args.scheduler,
                         out=args.out, resume=args.resume, write=True, seed=args.seed,
                         progress=not args.no_progress and sys.stderr.isatty(),
-                        overrides=parse_set_arguments(args.set) or None, results_root=args.results_root)
+                        overrides=parse_set_arguments(args.set) or None, results_root=args.results_root,
+                        hard_interrupt=True)
     except SweepInterrupted as e:
         m = e.result.manifest
         print(f"interrupted: {m['runs']} runs finished and saved in {e.result.out_dir}; "
