@@ -591,6 +591,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 unless every run is clean (no deadlock, stall, violation, error or watchdog)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print points x replications and a wall-time estimate from one short probe run; run nothing else")
     p.add_argument("--results-root", default="results", help=argparse.SUPPRESS)
 
 
@@ -601,6 +603,10 @@ def main(args: argparse.Namespace) -> int:
     executor = args.executor or ("dask" if args.scheduler else "processes")
     if args.scheduler and executor != "dask":
         raise ScenarioError([ErrorItem("<command line>", 0, "--scheduler", "needs --executor dask")])
+    if args.dry_run:
+        scenario = load_scenario(args.scenario, parse_set_arguments(args.set) or None)
+        print(dry_run(scenario, executor, args.workers))
+        return 0
     try:
         res = run_sweep(args.scenario, executor=executor, workers=args.workers, scheduler=args.scheduler,
                         out=args.out, resume=args.resume, write=True, seed=args.seed,
@@ -625,6 +631,49 @@ def main(args: argparse.Namespace) -> int:
     for line in h.lines(strict=args.strict):
         print(line, file=sys.stderr)
     return h.exit_code(strict=args.strict)
+
+
+PROBE_FRACTION = 0.1  # of the run's duration simulated by `--dry-run`'s probe
+
+
+def dry_run(scenario: Scenario, executor: str = "processes", workers: int | None = None) -> str:
+    """Points x replications, and a wall-time estimate from one probe run of the first point at
+    PROBE_FRACTION of its duration (scaled up; worker start-up not counted)."""
+    from sim.runner.executors import available_cores
+
+    resolved = scenario.resolved
+    spec = resolved.get("sweep")
+    points = spec["n_points"] if spec else 1
+    plan = ReplicationPlan.of(resolved["replications"])
+    reps = plan.initial if plan.adaptive is None else f"{plan.initial}..{plan.adaptive['max']}"
+    runs = points * plan.initial
+    first = next(expand(spec), {}) if spec else {}
+    cfg = run_config(resolve_point(scenario.located, first, 0) if spec else resolved)
+    cfg["duration"] *= PROBE_FRACTION
+    cfg["warmup"] = (cfg.get("warmup") or 0.0) * PROBE_FRACTION
+    checks = dict(cfg.get("checks") or {})
+    for key in ("heal_phase", "stall_window", "interval"):
+        if checks.get(key):
+            checks[key] *= PROBE_FRACTION
+    cfg["checks"] = checks
+    t0 = time.monotonic()
+    probe = run_replication(cfg, int(resolved["seed"]), 0)
+    per_run = (time.monotonic() - t0) / PROBE_FRACTION
+    n = 1 if executor == "serial" else min(runs, workers or available_cores())
+    total = per_run * math.ceil(runs / n)
+    more = " (adaptive: more if the CI target needs them)" if plan.adaptive is not None else ""
+    failed = f"; the probe run failed: {probe.error.splitlines()[0]}" if probe.error else ""
+    return (f"{scenario.name}: {points} point(s) x {reps} replication(s) = {runs} runs{more}\n"
+            f"probe: one run of point 0 at {PROBE_FRACTION:.0%} of its duration -> about {per_run:.2g} s per run; "
+            f"estimated wall time {_duration(total)} on {n} worker(s) ({executor}){failed}")
+
+
+def _duration(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
 
 
 def print_report(res: SweepResult, max_points: int = 40) -> None:
