@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("sim.cli", "list registered systems, components, workloads, faults and metrics"),
     "show": ("sim.scenario.describe", "show a system's params (defaults, units), fault targets, metrics"),
     "sweep": ("sim.runner.sweep", "run a scenario's parameter sweep (serial, processes or dask)"),
+    "results": ("sim.runner.index", "list the runs, sweeps and campaigns under results/ (--system, --since)"),
     "plot": ("sim.analysis.cli", "write standard figures beside a result directory"),
     "report": ("sim.analysis.report", "write an HTML/Markdown report of a result directory"),
     "campaign": ("sim.runner.campaign", "run replications with random fault schedules and check invariants"),

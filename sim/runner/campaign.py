@@ -34,7 +34,7 @@ from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
 from sim.runner.executors import check_main_guard
 from sim.runner.replication import run_replication
-from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir
+from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir, environment_info
 from sim.scenario import load_scenario, parse_set_arguments
 from sim.scenario.errors import ErrorItem, ScenarioError
 from sim.scenario.faults import probe_targets
@@ -348,7 +348,8 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
 
 
 def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
-    """campaign.json (options, every run's seed, faults and finding) and failures/seed-S.yaml."""
+    """campaign.json (kind, system, git commit and versions as every manifest, the base scenario,
+    options, every run's seed, faults and finding) and failures/seed-S.yaml."""
     from ruamel.yaml import YAML
 
 
@@ -363,7 +364,11 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         yaml.dump(result.failure_scenario(r), buf)
         atomic_write_bytes(out / "failures" / f"seed-{r.seed}.yaml", buf.getvalue().encode())
     atomic_write_json(out / "campaign.json", {
+        "kind": "campaign",
         "scenario": result.name,
+        "system": result.base.get("system"),
+        **environment_info(result.base.get("plugins")),
+        "base": result.base,  # the resolved scenario every run starts from: `sim replay DIR --replication K`
         "options": result.options,
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
