@@ -6,9 +6,10 @@ import json
 import sys
 import uuid
 
-from sim.runner import provenance
+from sim.runner import provenance, run_scenario
 from sim.runner.cache import run_key
 from sim.runner.sweep import run_sweep
+from sim.scenario import load_scenario
 from tests.conftest import ROOT
 
 
@@ -53,13 +54,16 @@ def test_sim_source_hash_covers_every_sim_module():
     assert len(provenance.sim_source_hash()) == 16
 
 
-def test_manifests_record_commit_dirty_flag_and_diff_hash(tmp_path, monkeypatch, scenario_text=None):
+def test_manifests_record_commit_dirty_flag_and_diff_hash(tmp_path, monkeypatch):
     _plugin_path, scen = _plugin(tmp_path, monkeypatch)
     res = run_sweep(scen, executor="serial", out=tmp_path / "o", progress=False)
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     for key in ("git_commit", "git_dirty", "git_diff_hash", "sim_source_hash", "code_hash"):
         assert key in m and key in res.manifest
     assert m["git_commit"] is None or len(m["git_commit"]) == 40
+    run = run_scenario(load_scenario(scen, {"sweep": None}), tmp_path / "r")
+    for key in ("git_commit", "git_dirty", "git_diff_hash", "sim_source_hash", "code_hash"):
+        assert key in run.manifest
 
 
 def test_without_git_the_fields_are_null(monkeypatch):
