@@ -21,7 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("sim.cli", "run a scenario's replications and write results"),
     "validate": ("sim.cli", "check scenario files without running them"),
     "list": ("sim.cli", "list registered systems, components, workloads, faults and metrics"),
+    "show": ("sim.scenario.describe", "show a system's params (defaults, units), fault targets, metrics"),
     "sweep": ("sim.runner.sweep", "run a scenario's parameter sweep (serial, processes or dask)"),
+    "results": ("sim.runner.index", "list the runs, sweeps and campaigns under results/ (--system, --since)"),
     "plot": ("sim.analysis.cli", "write standard figures beside a result directory"),
     "report": ("sim.analysis.report", "write an HTML/Markdown report of a result directory"),
     "campaign": ("sim.runner.campaign", "run replications with random fault schedules and check invariants"),
@@ -40,15 +42,29 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.add_argument("--check-determinism", action="store_true",
                    help="run one replication twice and compare a hash of its event sequence")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every replication is clean (no deadlock, stall, violation, error or watchdog)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="run replications in parallel on this many worker processes (results identical to 1)")
+    p.add_argument("--base-point", action="store_true",
+                   help="for a file with a sweep: block, run only its base point (the scenario without the sweep)")
 
 
 def run_main(args: argparse.Namespace) -> int:
     from sim.runner import run_scenario
+    from sim.runner.health import health
     from sim.scenario import load_scenario, parse_set_arguments
 
     scenario = load_scenario(args.scenario, parse_set_arguments(args.set))
     if args.replications is not None and args.replications < 1:
         raise ScenarioError([_cli_error("--replications", "must be >= 1")])
+    if args.workers < 1:
+        raise ScenarioError([_cli_error("--workers", "must be >= 1")])
+    spec = scenario.resolved.get("sweep")
+    if spec and not args.base_point:
+        raise ScenarioError([scenario.located.error(("sweep",), (
+            f"this file sweeps {spec['n_points']} points; run them with `sim sweep {args.scenario}` "
+            "(or `sim run --base-point` for the base point alone)"))])
     if args.check_determinism:
         from sim.runner.determinism import check_determinism
 
@@ -56,7 +72,7 @@ def run_main(args: argparse.Namespace) -> int:
         print(message)
         return 0 if ok else 1
     res = run_scenario(scenario, args.out, seed=args.seed, replications=args.replications,
-                       progress=not args.no_progress and sys.stderr.isatty())
+                       progress=not args.no_progress and sys.stderr.isatty(), workers=args.workers)
     print_summary(res.metrics)
     for err in res.errors:
         print(f"replication failed: {err.splitlines()[0]}", file=sys.stderr)
@@ -64,7 +80,11 @@ def run_main(args: argparse.Namespace) -> int:
         print(f"{len(res.violations)} invariant violation(s); first: {res.violations[0]['invariant']}: "
               f"{res.violations[0]['detail']}", file=sys.stderr)
     print(f"results: {res.out_dir}")
-    return 1 if res.errors else 0
+    rows = res.metrics.assign(error=[r.error for r in res.replications]) if res.replications else res.metrics
+    h = health(rows)
+    for line in h.lines(strict=args.strict):
+        print(line, file=sys.stderr)
+    return h.exit_code(strict=args.strict)
 
 
 def print_summary(metrics) -> None:
@@ -94,6 +114,8 @@ def _cli_error(path: str, msg: str):
 # --- validate ---------------------------------------------------------------------------------------
 def add_validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    p.add_argument("--print", action="store_true", dest="print_resolved",
+                   help="print each resolved scenario (SI units) and its points x replications")
 
 
 def validate_main(args: argparse.Namespace) -> int:
@@ -102,13 +124,36 @@ def validate_main(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.scenarios:
         try:
-            load_scenario(path)
+            scenario = load_scenario(path)
             print(f"{path}: ok")
+            if args.print_resolved:
+                print(resolved_text(scenario))
         except ScenarioError as e:
             bad += 1
             for item in e.items:
                 print(str(item), file=sys.stderr)
     return 2 if bad else 0
+
+
+def resolved_text(scenario) -> str:
+    """The resolved scenario as YAML, then `N points x R replications = M runs`."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    buf = io.StringIO()
+    yaml.dump(scenario.resolved, buf)
+    spec = scenario.resolved.get("sweep")
+    points = spec["n_points"] if spec else 1
+    reps = scenario.resolved["replications"]
+    if isinstance(reps, dict):
+        runs = f"{points * reps['min']}..{points * reps['max']} runs (adaptive)"
+        reps = f"{reps['min']}..{reps['max']}"
+    else:
+        runs = f"{points * reps} runs"
+    return f"{buf.getvalue().rstrip()}\n# {points} point(s) x {reps} replication(s) = {runs}"
 
 
 # --- list -------------------------------------------------------------------------------------------
@@ -182,8 +227,27 @@ def _command(name: str):
     return mod.add_arguments, mod.main
 
 
+class _Version(argparse.Action):
+    """`sim --version`: package version, git commit and dirty flag (git looked up only when asked)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from sim.core.version import __version__
+        from sim.runner.provenance import git_state
+
+        g = git_state()
+        extra = ""
+        if g["git_commit"]:
+            extra = f" (git {g['git_commit'][:12]}{', with uncommitted changes' if g['git_dirty'] else ''})"
+        print(f"sim {__version__}{extra}")
+        parser.exit()
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sim", description="Simulate data-protection and recovery mechanisms.")
+    parser.add_argument("--version", action=_Version, help="print the version (and git commit) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

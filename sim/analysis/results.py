@@ -129,6 +129,10 @@ def scenario_parameters(resolved: dict[str, Any]) -> dict[str, Any]:
 
 def _read_manifest(d: Path) -> dict[str, Any]:
     mf = d / "manifest.json"
+    if not mf.is_file() and (d / "campaign.json").is_file():
+        raise ResultError(f"{d} is a fault campaign (campaign.json), which has no metric tables to plot or "
+                          f"report: `sim results` lists it, sim.analysis.load_selection loads its runs, and "
+                          f"`sim replay {d} --replication K` re-runs its run K")
     if not mf.is_file():
         raise ResultError(f"{d}: not a complete result directory (no manifest.json)")
     try:

@@ -83,7 +83,7 @@ def to_bytes(value: object) -> float:
 
 def to_rate(value: object) -> float:
     """Events per second: '200k/s' -> 2e5, '5/min' -> 1/12; numbers are per second."""
-    return _to_si(value, "rate", "200k/s, 5/min", COUNT_UNITS, "e.g. 200k/s, 1M/s, 30/min", "{num:g}/s")
+    return _to_si(value, "rate", "200k/s, 5/min", COUNT_UNITS, "e.g. 200k/s, 1M/s, 30/min", "{num:g}{unit}/s")
 
 
 def to_byte_rate(value: object) -> float:

@@ -1,7 +1,9 @@
 """Run cache of a sweep directory: an append-only journal of finished runs, keyed by config hash.
 
-A run's key is a hash of its resolved point configuration, its seed and the package version, so a
-re-run into the same directory (or `--resume`) skips exactly the runs whose inputs are unchanged.
+A run's key is a hash of its resolved point configuration, its seed, the package version and the
+code (`sim.runner.provenance.code_hash`: the content of every sim source file and of the scenario's
+plugin modules), so a re-run into the same directory (or `--resume`) skips exactly the runs whose
+inputs and code are unchanged; runs computed by other code are run again.
 The journal (`<out>/journal.jsonl`) gets one JSON line per finished run, written and flushed as
 the run completes: an interrupted sweep loses only the runs in flight, and a line cut short by a
 kill is ignored on reading. Only the sweep's main process writes it.
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.version import __version__
+from sim.runner.provenance import code_hash
 
 JOURNAL = "journal.jsonl"
 # keys of a resolved scenario that do not change what a single run computes
@@ -30,7 +33,8 @@ def run_config(resolved_point: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_key(config: dict[str, Any], seed: int) -> str:
-    blob = json.dumps({"config": config, "seed": int(seed), "version": __version__},
+    blob = json.dumps({"config": config, "seed": int(seed), "version": __version__,
+                       "code": code_hash(config.get("plugins"))},
                       sort_keys=True, default=str, allow_nan=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as _dt
 import math
 import os
 import sys
@@ -33,8 +32,9 @@ from sim.core.random import derive_seed
 from sim.core.units import to_seconds
 from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
+from sim.runner.executors import check_main_guard
 from sim.runner.replication import run_replication
-from sim.runner.store import atomic_write_bytes, atomic_write_json
+from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir, environment_info
 from sim.scenario import load_scenario, parse_set_arguments
 from sim.scenario.errors import ErrorItem, ScenarioError
 from sim.scenario.faults import probe_targets
@@ -327,6 +327,8 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
+        check_main_guard()
+
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             for r in pool.map(_execute, jobs, chunksize=max(1, runs // (4 * workers))):
                 results.append(r)
@@ -346,7 +348,8 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
 
 
 def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
-    """campaign.json (options, every run's seed, faults and finding) and failures/seed-S.yaml."""
+    """campaign.json (kind, system, git commit and versions as every manifest, the base scenario,
+    options, every run's seed, faults and finding) and failures/seed-S.yaml."""
     from ruamel.yaml import YAML
 
 
@@ -361,7 +364,11 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         yaml.dump(result.failure_scenario(r), buf)
         atomic_write_bytes(out / "failures" / f"seed-{r.seed}.yaml", buf.getvalue().encode())
     atomic_write_json(out / "campaign.json", {
+        "kind": "campaign",
         "scenario": result.name,
+        "system": result.base.get("system"),
+        **environment_info(result.base.get("plugins")),
+        "base": result.base,  # the resolved scenario every run starts from: `sim replay DIR --replication K`
         "options": result.options,
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
@@ -454,8 +461,7 @@ def main(args: argparse.Namespace) -> int:
     result = run_campaign(scenario, args.runs, seed=args.seed, duration=args.duration, heal=args.heal,
                           max_faults=args.max_faults, kinds=kinds, workers=max(1, workers),
                           progress=not args.no_progress and sys.stderr.isatty(), swarm=args.swarm)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(args.out) if args.out else Path("results") / scenario.name / f"campaign-{stamp}"
+    out = Path(args.out) if args.out else default_out_dir(scenario.name, "", "results", prefix="campaign-")
     write_campaign(result, out)
     opts = "".join(f" --set {s}" for s in args.set)
     if args.duration is not None:

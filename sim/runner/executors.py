@@ -23,6 +23,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 EXECUTORS = ("serial", "processes", "dask")
+CONNECT_TIMEOUT_S = 5.0  # a --scheduler address with nothing listening fails after this long
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The executor could not be started or reached (one-line message, e.g. no Dask scheduler)."""
 
 
 class SerialExecutor(cf.Executor):
@@ -50,6 +55,41 @@ class SerialExecutor(cf.Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._shutdown = True
+
+
+class UnguardedMainError(SystemExit):
+    """A script starts spawn workers without `if __name__ == "__main__":` (each worker would re-run it).
+
+    A SystemExit: the script ends with its one-line message on stderr and exit code 1, not with a
+    traceback (or, unchecked, with a BrokenProcessPool after pages of the workers' tracebacks)."""
+
+
+def check_main_guard() -> None:
+    """Refuse to start spawn workers from a script without an `if __name__ == "__main__":` guard.
+
+    Spawn re-imports the main script in every worker; unguarded, each one runs the sweep again and
+    the pool breaks with pages of tracebacks. `python -m pkg.__main__`-style entry points, `-c`,
+    notebooks and interactive sessions are not re-imported and need no guard."""
+    import ast
+    import sys
+
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and (spec.name == "__main__" or spec.name.endswith(".__main__")):
+        return  # not re-run by spawn (multiprocessing skips such modules)
+    path = getattr(main, "__file__", None)
+    if not path or not str(path).endswith(".py") or not os.path.isfile(path):
+        return
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read(), filename=str(path))  # noqa: SIM115
+    except (OSError, SyntaxError, ValueError):
+        return
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
+            return
+    raise UnguardedMainError(
+        f'{path}: starts worker processes without an `if __name__ == "__main__":` guard; spawned workers '
+        "re-import the script, so put the code that runs the sweep under that guard (or use executor='serial')")
 
 
 def _worker_init() -> None:
@@ -92,15 +132,25 @@ def open_executor(kind: str = "processes", workers: int | None = None,
             ex.shutdown()
         return
     if kind == "processes":
+        check_main_guard()
         n = workers or available_cores()
         ex = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_worker_init)
         try:
             yield ex, f"processes ({n} workers, spawn)", 2 * n
         except BaseException:
+            procs = list((getattr(ex, "_processes", None) or {}).values())
             ex.shutdown(wait=False, cancel_futures=True)
-            for proc in list((getattr(ex, "_processes", None) or {}).values()):
+            for proc in procs:
                 proc.terminate()  # do not wait for the runs in flight: they are lost either way
+            for proc in procs:
+                proc.join(timeout=2)
+            queue = getattr(ex, "_call_queue", None)
+            if queue is not None:  # its feeder thread must not block the exit on a pipe nobody reads
+                queue.cancel_join_thread()
+            manager = getattr(ex, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(timeout=2)
             raise
         else:
             ex.shutdown(wait=True)
@@ -111,7 +161,11 @@ def open_executor(kind: str = "processes", workers: int | None = None,
         raise RuntimeError('the dask executor needs dask.distributed: pip install -e ".[dask]"') from e
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            try:
+                client = stack.enter_context(Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"))
+            except (OSError, TimeoutError) as e:
+                raise ExecutorUnavailable(f"cannot reach the Dask scheduler at {scheduler} within "
+                                          f"{CONNECT_TIMEOUT_S:g} s ({type(e).__name__}); is it running?") from None
             desc = f"dask ({scheduler})"
         else:
             n = workers or available_cores()

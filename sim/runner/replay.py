@@ -92,8 +92,38 @@ def compare_rows(stored: dict[str, float], fresh: dict[str, float]) -> list[str]
     return diffs
 
 
+def replay_campaign_run(result_dir: str | Path, run: int) -> tuple[bool, str]:
+    """Re-run run `run` of a campaign directory (its base scenario, faults and seed from campaign.json)
+    and compare its outcome: failed, deadlocked, watchdog timeout, and the stored violations."""
+    d = Path(result_dir)
+    meta = json.loads((d / "campaign.json").read_text())
+    if "base" not in meta:
+        raise _err(str(d / "campaign.json"), "written by an older version without the base scenario; "
+                                            "replay its runs with `sim campaign SCENARIO --seed S --runs 1`")
+    stored = next((r for r in meta.get("results", []) if r.get("run") == run), None)
+    if stored is None:
+        raise _err(str(d / "campaign.json"), f"no run {run} (the campaign has {meta.get('runs', 0)})")
+    data = dict(meta["base"], faults=stored["faults"], seed=stored["seed"])
+    resolved = scenario_from_dict(data, name=f"{d}[run {run}]").resolved
+    res = run_replication(resolved, int(stored["seed"]), 0)
+    m = res.metrics
+    fresh = {"failed": bool(res.error or m.get("invariant_violations", 0)), "deadlocked": bool(m.get("deadlocked", 0)),
+             "watchdog_timeout": bool(m.get("watchdog_timeout", 0))}
+    problems = [f"{k}: stored {stored.get(k)!r}, replayed {v!r}" for k, v in fresh.items() if bool(stored.get(k)) != v]
+    sv = stored.get("violations") or []
+    if sv and [dict(v) for v in res.violations][: len(sv)] != sv:
+        problems.append(f"violations differ: stored {sv[:1]}, replayed {res.violations[:1]}")
+    head = f"campaign run {run} (seed {stored['seed']}) of {meta.get('scenario')}"
+    if problems:
+        return False, f"MISMATCH: {head}:\n  " + "\n  ".join(problems)
+    return True, f"match: {head}: {'failed: ' + stored.get('finding', '') if fresh['failed'] else 'clean'}"
+
+
 def replay(result_dir: str | Path, replication: int = 0, point: int | None = None) -> tuple[bool, str]:
-    """Re-run replication `replication` (of sweep point `point`) of `result_dir`; (match, report)."""
+    """Re-run replication `replication` (of sweep point `point`) of `result_dir`; (match, report).
+    For a campaign directory, `replication` is the campaign's run number."""
+    if (Path(result_dir) / "campaign.json").is_file() and not (Path(result_dir) / "manifest.json").is_file():
+        return replay_campaign_run(result_dir, replication)
     resolved, seed, row, stored_v = load_stored(result_dir, replication, point)
     res = run_replication(resolved, seed, replication)
     if res.error:
@@ -111,8 +141,9 @@ def replay(result_dir: str | Path, replication: int = 0, point: int | None = Non
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("result_dir", help="a result directory written by `sim run` (with manifest.json)")
-    p.add_argument("--replication", type=int, default=0, help="which replication to re-run (default 0)")
+    p.add_argument("result_dir", help="a result directory of `sim run`, `sim sweep` or `sim campaign`")
+    p.add_argument("--replication", type=int, default=0,
+                   help="which replication to re-run (default 0); for a campaign: which run")
     p.add_argument("--point", type=int, default=None, help="for a sweep directory: which point (default 0)")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.runner.executors import open_executor
 from sim.runner.replication import ReplicationResult, run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
 from sim.scenario import Scenario
@@ -56,8 +57,12 @@ def run_scenario(
     write: bool = True,
     progress: bool = False,
     results_root: str | Path = "results",
+    workers: int = 1,
 ) -> Result:
-    """Run every replication of `scenario` serially; write results atomically unless `write=False`."""
+    """Run every replication of `scenario`; write results atomically unless `write=False`.
+
+    `workers > 1` runs the replications in parallel on a spawn process pool (`sim.runner.executors`);
+    each replication is a pure function of (scenario, seed), so the results are identical to serial."""
     resolved = scenario.resolved
     base_seed = resolved["seed"] if seed is None else int(seed)
     reps = replications if replications is not None else resolved["replications"]
@@ -67,12 +72,17 @@ def run_scenario(
     wall0 = time.monotonic()
     results: list[ReplicationResult] = []
     bar = None
+    if workers > 1 and len(seeds) > 1:
+        with open_executor("processes", min(workers, len(seeds))) as (ex, _desc, _n):
+            futures = [ex.submit(run_replication, resolved, s, r) for r, s in enumerate(seeds)]
+            results = [f.result() for f in futures]
+        progress = False
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=round(len(seeds) * resolved["duration"], 6), unit="sim-s", leave=False,
                    bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} sim-s [{elapsed}<{remaining}]")
-    for r, s in enumerate(seeds):
+    for r, s in enumerate(seeds if not results else []):
         cb = None
         if bar is not None:
             offset = r * resolved["duration"]
@@ -95,7 +105,7 @@ def run_scenario(
         "seed": base_seed,
         "replication_seeds": seeds,
         "wall_time_s": time.monotonic() - wall0,
-        **environment_info(),
+        **environment_info(resolved.get("plugins")),
         "violations": [v | {"replication": r.replication} for r in results for v in r.violations][:20],
         "events": [e | {"replication": r.replication} for r in results for e in r.events][:1000],
         "errors": [{"replication": r.replication, "seed": r.seed, "error": r.error} for r in results if r.error],

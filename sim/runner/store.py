@@ -1,4 +1,8 @@
-"""Results store: result directories, manifests and atomic Parquet/JSON writes."""
+"""Results store: result directories, manifests and atomic Parquet/JSON writes.
+
+Files are written to a temporary file and renamed; they get the mode the umask asks for (0644 under
+the usual 022), not mkstemp's 0600, so a colleague can read them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,12 +17,33 @@ from typing import Any
 import pandas as pd
 
 from sim.core.version import __version__
+from sim.runner.provenance import git_state, provenance
+
+
+def _umask() -> int:
+    """The process umask (read without changing it on Linux; elsewhere set and restored)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _file_mode() -> int:
+    """The mode a plain `open(path, "w")` would give: 0o666 less the umask (mkstemp gives 0600)."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -35,6 +59,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def atomic_write_parquet(path: Path, df: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _file_mode())
     os.close(fd)
     try:
         df.to_parquet(tmp, index=False)
@@ -53,21 +78,18 @@ def _json_default(o: Any) -> Any:
 
 
 def git_commit() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return git_state()["git_commit"]
 
 
-def environment_info() -> dict[str, Any]:
+def environment_info(plugins: list[str] | None = None) -> dict[str, Any]:
+    """Versions, platform and provenance (git commit, dirty flag, diff hash, code hashes), when written."""
     import numpy
     import simpy
 
     return {
         "package_version": __version__,
-        "git_commit": git_commit(),
+        **provenance(plugins),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": platform.python_version(),
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,
@@ -76,6 +98,15 @@ def environment_info() -> dict[str, Any]:
     }
 
 
-def default_out_dir(name: str, config_hash: str, root: str | Path = "results") -> Path:
+def under_root(root: str | Path, *parts: str) -> Path:
+    """`root/parts...`, refused (ValueError) if it would resolve outside `root` (a name with `..`)."""
+    base = Path(root).resolve()
+    out = Path(root).joinpath(*parts)
+    if not out.resolve().is_relative_to(base) or out.resolve() == base:
+        raise ValueError(f"refusing to write outside the output root {root}: {'/'.join(parts)!r}")
+    return out
+
+
+def default_out_dir(name: str, config_hash: str, root: str | Path = "results", prefix: str = "") -> Path:
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path(root) / name / f"{stamp}-{config_hash}"
+    return under_root(root, name, f"{prefix}{stamp}" + (f"-{config_hash}" if config_hash else ""))

@@ -5,9 +5,10 @@ configuration and an explicit seed (replication r uses `seed + r` at every point
 numbers), submitted to any `concurrent.futures.Executor` (serial, a spawn process pool, or Dask's
 `Client.get_executor()`), with a bounded number in flight so a sweep of tens of thousands of runs
 keeps only their metric rows in memory. Each finished run is appended to the directory's journal
-(`sim.runner.cache`) keyed by a hash of (config, seed, package version), so re-running into the same
-directory, or `--resume`, skips runs that finished without error (failed runs are tried again: the
-model may have been fixed under the same version), and a kill loses only the runs in flight. A run
+(`sim.runner.cache`) keyed by a hash of (config, seed, package version, code: the sim sources and the
+scenario's plugins), so re-running into the same directory, or `--resume`, skips runs that finished
+without error with the same code (runs computed by other code are run again, with a one-line notice;
+failed runs are tried again), and a kill loses only the runs in flight. A run
 that raises is a row with its `error` and `seed`; the sweep goes on.
 
 Adaptive replications (`replications: {min, max, target_relative_ci | target_half_width, metric}`):
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import math
+import os
 import sys
 import time
 from collections import deque
@@ -36,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from sim.runner.cache import Journal, run_config, run_key
-from sim.runner.executors import EXECUTORS, open_executor
+from sim.runner.executors import EXECUTORS, ExecutorUnavailable, open_executor
+from sim.runner.health import health
+from sim.runner.provenance import code_hash
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_set_arguments
@@ -201,10 +205,13 @@ def run_sweep(
     seed: int | None = None,
     overrides: dict[str, Any] | None = None,
     results_root: str | Path = "results",
+    hard_interrupt: bool = False,
 ) -> SweepResult:
     """Run the sweep; see the module docstring. `executor` is a name in EXECUTORS, a
-    `concurrent.futures.Executor`, or a `dask.distributed.Client`."""
+    `concurrent.futures.Executor`, or a `dask.distributed.Client`. `hard_interrupt` (the command
+    line's): a second Ctrl-C saves what finished and ends the process at once."""
     scenario = _load(path_or_scenario, overrides)
+    import scipy.stats  # noqa: F401 - loaded before the runs: the summary written after a Ctrl-C is then quick
     resolved = scenario.resolved
     spec = resolved.get("sweep")
     names = list(spec["parameters"]) if spec else []
@@ -221,11 +228,16 @@ def run_sweep(
             out_dir = _find_resumable(Path(results_root), resolved["name"], config_hash)
         if out_dir is None:
             out_dir = default_out_dir(resolved["name"], config_hash, results_root)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        # created by the first write (journal or outputs): an executor that cannot start leaves nothing
     journal = Journal(out_dir) if out_dir is not None else None
     done_before = journal.load() if journal is not None else {}
     # failed runs are tried again: a fix of the model (same package version) or of a worker should count
     cached = {k: r for k, r in done_before.items() if not r.get("error")}
+    current_code = code_hash(resolved.get("plugins"))
+    stale = sum(1 for r in done_before.values() if r.get("code_hash") != current_code)
+    if stale:
+        print(f"note: {stale} finished run(s) in {out_dir} were computed by other code (sim sources or "
+              "plugins changed); they are not reused and run again", file=sys.stderr)
 
     rows: list[tuple[int, int, dict[str, float], str | None]] = []  # (point, replication, metrics, error)
     swept_at: dict[int, dict[str, Any]] = {}  # point -> its swept values (the tidy tables' first columns)
@@ -320,8 +332,52 @@ def run_sweep(
             waiters[key] = [(p, r)]
             inflight[ex.submit(execute_run, p.config, s, r)] = key
 
+    def stopped() -> bool:
+        return interrupted or (guard is not None and guard.interrupted)
+
+    def write_outputs() -> SweepResult:
+        """Tables and manifest from the finished runs (the journal's records), written atomically."""
+        errors.sort(key=lambda e: (e["point"], e["replication"]))
+        violations.sort(key=lambda v: (v["point"], v["replication"]))
+        runs = _runs_frame(rows, swept_at, names, base_seed)
+        summary = summarize(runs, names)
+        manifest = {
+            "kind": "sweep",
+            "scenario": {k: v for k, v in resolved.items() if k != "sweep"},
+            "scenario_file": scenario.path,
+            "sweep": spec or {"parameters": [], "n_points": 1},
+            "config_hash": config_hash,
+            "seed": base_seed,
+            "replications": resolved["replications"],
+            "executor": description,
+            "complete": not stopped() and broken is None,
+            "interrupted": stopped(),
+            "runs": len(runs),
+            "runs_executed": stats["executed"],
+            "runs_reused": stats["reused"],
+            "runs_failed": stats["failed"],
+            "wall_time_s": time.monotonic() - wall0,
+            **environment_info(resolved.get("plugins")),
+            "errors": errors,
+            "violations": violations,
+        }
+        if plan.adaptive is not None:
+            manifest["adaptive"] = {"points_target_met": stats["points_target_met"],
+                                    "points_target_missed": stats["points_target_missed"]}
+        if out_dir is not None:
+            atomic_write_parquet(out_dir / "runs.parquet", runs)
+            atomic_write_parquet(out_dir / "summary.parquet", summary)
+            atomic_write_json(out_dir / "manifest.json", manifest)
+        result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
+        return result
+
+
+
     description = ""
+    guard = _InterruptGuard() if hard_interrupt else None
     try:
+        if guard is not None:
+            guard.install(lambda: write_outputs())
         with _executor(executor, workers, scheduler) as (ex, description, max_in_flight):
             if bar is not None:
                 bar.set_description(f"{resolved['name']} [{description.split(' (')[0]}]")
@@ -342,12 +398,15 @@ def run_sweep(
                     except Exception as exc:  # noqa: BLE001 - a worker/executor failure: record, go on
                         rec = {"metrics": {}, "error": f"executor: {type(exc).__name__}: {exc}", "infra": True}
                     rec["key"] = key
+                    rec["code_hash"] = current_code
                     if journal is not None:
                         journal.append(rec)
                     cached[key] = rec  # also a failure: a repeated point in this sweep does not retry it
                     finish(key, rec, reused=False)
     except KeyboardInterrupt:
         interrupted = True
+        if guard is not None:
+            guard.interrupted = True
     except cf.BrokenExecutor as exc:
         broken = (f"the executor broke ({type(exc).__name__}: {exc}); a worker died or could not start "
                   "(out of memory? killed? a script read from stdin cannot start spawned workers)")
@@ -357,42 +416,77 @@ def run_sweep(
         if bar is not None:
             bar.close()
 
-    errors.sort(key=lambda e: (e["point"], e["replication"]))
-    violations.sort(key=lambda v: (v["point"], v["replication"]))
-    runs = _runs_frame(rows, swept_at, names, base_seed)
-    summary = summarize(runs, names)
-    manifest = {
-        "kind": "sweep",
-        "scenario": {k: v for k, v in resolved.items() if k != "sweep"},
-        "scenario_file": scenario.path,
-        "sweep": spec or {"parameters": [], "n_points": 1},
-        "config_hash": config_hash,
-        "seed": base_seed,
-        "replications": resolved["replications"],
-        "executor": description,
-        "complete": not interrupted and broken is None,
-        "runs": len(runs),
-        "runs_executed": stats["executed"],
-        "runs_reused": stats["reused"],
-        "runs_failed": stats["failed"],
-        "wall_time_s": time.monotonic() - wall0,
-        **environment_info(),
-        "errors": errors,
-        "violations": violations,
-    }
-    if plan.adaptive is not None:
-        manifest["adaptive"] = {"points_target_met": stats["points_target_met"],
-                                "points_target_missed": stats["points_target_missed"]}
-    if out_dir is not None:
-        atomic_write_parquet(out_dir / "runs.parquet", runs)
-        atomic_write_parquet(out_dir / "summary.parquet", summary)
-        atomic_write_json(out_dir / "manifest.json", manifest)
-    result = SweepResult(runs=runs, summary=summary, manifest=manifest, out_dir=out_dir)
+
+    if guard is not None:
+        guard.writing()
+    try:
+        result = write_outputs()
+    finally:
+        if guard is not None:
+            guard.restore()
     if interrupted:
         raise SweepInterrupted(result)
     if broken is not None:
         raise SweepAborted(broken, result)
     return result
+
+
+class _InterruptGuard:
+    """Ctrl-C handling of the `sim sweep` command: the first Ctrl-C raises KeyboardInterrupt (the
+    sweep stops its workers and saves what finished); a second one writes the tables and manifest
+    from the finished runs at once and ends the process with exit code 130, whatever the workers or
+    the executor's threads are doing. Installed only from the command line (in a notebook a second
+    interrupt must not kill the kernel), and only in the main thread."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.interrupted = False
+        self._writing = False
+        self._written = False
+        self._previous = None
+        self._write = None
+
+    def install(self, write) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._write = write
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.count += 1
+        if self.count == 1 and not self.interrupted and not self._writing:
+            raise KeyboardInterrupt
+        if self._writing:
+            return  # the outputs are being written: let that finish (the command then exits)
+        self.interrupted = True
+        self._writing = True
+        try:
+            res = self._write()
+            where = f" in {res.out_dir}" if res.out_dir is not None else ""
+            print(f"interrupted again: {res.manifest['runs']} finished runs saved{where} "
+                  f"(continue with --resume{'' if res.out_dir is None else f' --out {res.out_dir}'})",
+                  file=sys.stderr, flush=True)
+        finally:
+            sys.stdout.flush()
+            os._exit(130)
+
+    def writing(self) -> None:
+        self._writing = True
+
+    def restore(self) -> None:
+        import signal
+
+        if self._previous is None:
+            return
+        if self.interrupted:
+            # the command is ending with everything saved and its workers stopped: a further
+            # Ctrl-C must not interrupt the interpreter's exit (threading._shutdown) half-way
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class SweepAborted(RuntimeError):
@@ -495,6 +589,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="base seed (replication r uses seed + r at every point)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a scenario key")
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 unless every run is clean (no deadlock, stall, violation, error or watchdog)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print points x replications and a wall-time estimate from one short probe run; run nothing else")
     p.add_argument("--results-root", default="results", help=argparse.SUPPRESS)
 
 
@@ -505,23 +603,77 @@ def main(args: argparse.Namespace) -> int:
     executor = args.executor or ("dask" if args.scheduler else "processes")
     if args.scheduler and executor != "dask":
         raise ScenarioError([ErrorItem("<command line>", 0, "--scheduler", "needs --executor dask")])
+    if args.dry_run:
+        scenario = load_scenario(args.scenario, parse_set_arguments(args.set) or None)
+        print(dry_run(scenario, executor, args.workers))
+        return 0
     try:
         res = run_sweep(args.scenario, executor=executor, workers=args.workers, scheduler=args.scheduler,
                         out=args.out, resume=args.resume, write=True, seed=args.seed,
                         progress=not args.no_progress and sys.stderr.isatty(),
-                        overrides=parse_set_arguments(args.set) or None, results_root=args.results_root)
+                        overrides=parse_set_arguments(args.set) or None, results_root=args.results_root,
+                        hard_interrupt=True)
     except SweepInterrupted as e:
         m = e.result.manifest
         print(f"interrupted: {m['runs']} runs finished and saved in {e.result.out_dir}; "
               f"continue with --resume{'' if e.result.out_dir is None else f' --out {e.result.out_dir}'}",
               file=sys.stderr)
         return 130
+    except ExecutorUnavailable as e:
+        print(f"sim sweep: error: {e}", file=sys.stderr)
+        return 2
     except SweepAborted as e:
         print(f"sweep aborted: {e}; {e.result.manifest['runs']} finished runs saved in {e.result.out_dir}",
               file=sys.stderr)
         return 1
     print_report(res)
-    return 1 if res.failed else 0
+    h = health(res.runs)
+    for line in h.lines(strict=args.strict):
+        print(line, file=sys.stderr)
+    return h.exit_code(strict=args.strict)
+
+
+PROBE_FRACTION = 0.1  # of the run's duration simulated by `--dry-run`'s probe
+
+
+def dry_run(scenario: Scenario, executor: str = "processes", workers: int | None = None) -> str:
+    """Points x replications, and a wall-time estimate from one probe run of the first point at
+    PROBE_FRACTION of its duration (scaled up; worker start-up not counted)."""
+    from sim.runner.executors import available_cores
+
+    resolved = scenario.resolved
+    spec = resolved.get("sweep")
+    points = spec["n_points"] if spec else 1
+    plan = ReplicationPlan.of(resolved["replications"])
+    reps = plan.initial if plan.adaptive is None else f"{plan.initial}..{plan.adaptive['max']}"
+    runs = points * plan.initial
+    first = next(expand(spec), {}) if spec else {}
+    cfg = run_config(resolve_point(scenario.located, first, 0) if spec else resolved)
+    cfg["duration"] *= PROBE_FRACTION
+    cfg["warmup"] = (cfg.get("warmup") or 0.0) * PROBE_FRACTION
+    checks = dict(cfg.get("checks") or {})
+    for key in ("heal_phase", "stall_window", "interval"):
+        if checks.get(key):
+            checks[key] *= PROBE_FRACTION
+    cfg["checks"] = checks
+    t0 = time.monotonic()
+    probe = run_replication(cfg, int(resolved["seed"]), 0)
+    per_run = (time.monotonic() - t0) / PROBE_FRACTION
+    n = 1 if executor == "serial" else min(runs, workers or available_cores())
+    total = per_run * math.ceil(runs / n)
+    more = " (adaptive: more if the CI target needs them)" if plan.adaptive is not None else ""
+    failed = f"; the probe run failed: {probe.error.splitlines()[0]}" if probe.error else ""
+    return (f"{scenario.name}: {points} point(s) x {reps} replication(s) = {runs} runs{more}\n"
+            f"probe: one run of point 0 at {PROBE_FRACTION:.0%} of its duration -> about {per_run:.2g} s per run; "
+            f"estimated wall time {_duration(total)} on {n} worker(s) ({executor}){failed}")
+
+
+def _duration(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
 
 
 def print_report(res: SweepResult, max_points: int = 40) -> None:

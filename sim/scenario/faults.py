@@ -119,6 +119,13 @@ def validate_faults(raw: list[Any], located, system_cls, params, workload) -> li
             errors.append(located.error(path + ("at",), f"at {at:g} s falls {where} "
                                                         f"(faults must start before {window_end:g} s)"))
             continue
+        low = at.get("low") if isinstance(at, dict) and at.get("dist") in ("uniform", "triangular") else None
+        if low is not None and window_end is not None and low >= window_end:
+            where = "in the heal phase" if heal_phase is not None else "after the end of the run"
+            errors.append(located.error(path + ("at",), f"at draws from {at['dist']} {low:g}..{at['high']:g} s: every "
+                                                        f"time falls {where}, so the fault never strikes "
+                                                        f"(faults must start before {window_end:g} s)"))
+            continue
         resolved = spec.model_dump(mode="json")
         resolved["targets"] = targets
         out.append(resolved)

@@ -99,7 +99,10 @@ def load_yaml(path: str | Path) -> Located:
         raise _fail(name, 0, "", "file not found")
     if p.is_dir():
         raise _fail(name, 0, "", "is a directory, not a scenario file")
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as e:  # PermissionError, a vanished file, an I/O error: one located line
+        raise _fail(name, 0, "", f"cannot read the file: {e.strerror or type(e).__name__}") from None
     if len(raw) > MAX_BYTES:
         raise _fail(name, 0, "", f"file larger than {MAX_BYTES} bytes; refusing")
     if b"\x00" in raw:
@@ -161,6 +164,9 @@ def load_with_extends(path: str | Path, _seen: tuple[str, ...] = ()) -> Located:
     except ScenarioError as e:
         if e.items and e.items[0].message == "file not found":
             raise ScenarioError([loc.error(("extends",), f"base file {ext!r} not found")]) from None
+        if e.items and e.items[0].message.startswith("cannot read the file") and e.items[0].file == key:
+            why = e.items[0].message.partition(": ")[2]
+            raise ScenarioError([loc.error(("extends",), f"cannot read base file {ext!r}: {why}")]) from None
         raise
     child = {k: v for k, v in loc.data.items() if k != "extends"}
     base_locs = dict(base.locs)
