@@ -214,12 +214,13 @@ def _n_note(summ: pd.DataFrame, confidence: float, kind: str) -> str:
     if summ.empty:
         return f"mean and {confidence:.0%} {kind}"
     n = summ["n"].astype(int)
+    n = n[n > 0] if (n > 0).any() else n  # a point without a value is not drawn
     bad = summ["incomplete"].astype(str).str.len() > 0 if "incomplete" in summ.columns else pd.Series(False)
     if n.min() == n.max() and not bad.any():
         return f"mean and {confidence:.0%} {kind}; {int(n.max())} replications per point"
     parts = f"n = {int(n.min())}–{int(n.max())} per point" if n.min() != n.max() else f"n = {int(n.max())} per point"
-    extra = "; hollow: some replications did not complete" if bad.any() else ""
-    return f"mean and {confidence:.0%} {kind}; {parts}, annotated where not all replications count{extra}"
+    extra = "; hollow: not every replication completed" if bad.any() else ""
+    return f"mean and {confidence:.0%} {kind}; {parts} (annotated where fewer count{extra})"
 
 
 def _annotate_n(ax, xs, ys, rows: pd.DataFrame, color, full_n: int) -> None:
@@ -231,8 +232,16 @@ def _annotate_n(ax, xs, ys, rows: pd.DataFrame, color, full_n: int) -> None:
         if not (math.isfinite(xv) and math.isfinite(yv)):
             continue
         text = f"n={int(r['n'])}" + (f" ({inc})" if inc else "")
+        ax.margins(y=0.12)  # room for the annotation inside the axes
         ax.annotate(text, (xv, yv), textcoords="offset points", xytext=(3, 5), fontsize=6, color=color,
                     gid="n-annotation")
+
+
+def _wrap(text: str, fig: Figure) -> str:
+    """`text` wrapped to the figure's width (a medium-size title holds about 11 characters an inch)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(40, int(fig.get_figwidth() * 11))))
 
 
 def _log_choice(flag: bool | str, values) -> bool:
@@ -273,6 +282,8 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
         df = drop_incomplete(df, metrics)
     by = ([col] if col else []) + ([hue] if hue else []) + [x]
     summ = summarize(df, by, metrics, confidence=confidence, method=method)
+    # how a replication ended is what an outcome metric (deadlocked) shows: no mark for it there
+    summ.loc[summ["metric"].isin(OUTCOME_METRICS), "incomplete"] = ""
     full_n = int(summ["replications"].max()) if not summ.empty else 0
     numeric_x = _is_numeric_axis(df[x])
     cats = _order(df[x]) if not numeric_x else None
@@ -342,7 +353,7 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
     if incomplete == "drop" and (outcomes(df) != "complete").any():
         ci_note += "; replications that did not complete left out"
     names = " and ".join(f"P({pretty(m)})" if m in binaries else pretty(m) for m in metrics)
-    fig.suptitle(title or f"{names} vs {pretty(x)}\n({ci_note})", fontsize="medium")
+    fig.suptitle(title or f"{names} vs {pretty(x)}\n" + _wrap(f"({ci_note})", fig), fontsize="medium")
     return finish_axes(fig)
 
 
@@ -400,7 +411,7 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
     note = (f"mean and {confidence:.0%} CI, n per point" +
             ("; hollow: not every replication counts (a NaN metric, or a run that did not complete)"
              if any_bad else ""))
-    fig.suptitle(title or f"Comparison by {pretty(variant)}\n({note})", fontsize="medium")
+    fig.suptitle(title or f"Comparison by {pretty(variant)}\n" + _wrap(f"({note})", fig), fontsize="medium")
     return finish_axes(fig)
 
 

@@ -261,7 +261,7 @@ def welch_half_width(xa, xb, confidence: float = 0.95) -> float:
         return math.nan
     va, vb = xa.var(ddof=1) / na, xb.var(ddof=1) / nb
     se2 = va + vb
-    if se2 == 0:
+    if is_noise(math.sqrt(se2), float(max(np.abs(xa).max(), np.abs(xb).max()))):
         return 0.0
     dof = se2 ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
     return float(_st.t.ppf(0.5 + confidence / 2, dof) * math.sqrt(se2))
