@@ -73,6 +73,8 @@ def split_unit(name: str) -> tuple[str, str | None, str | None]:
     for sfx, dim, unit in UNIT_SUFFIXES:
         if name.endswith(sfx) and len(name) > len(sfx):
             return name[: -len(sfx)], dim, unit
+    if re.search(r"_bytes_per_[a-z]+$", name):  # metadata_bytes_per_image: a size per something
+        return name, "size", "B"
     return name, None, None
 
 
@@ -209,6 +211,16 @@ def _auto_logx(xs: np.ndarray) -> bool:
     return float(xs.max() / xs.min()) >= 30.0 or (xs.max() / xs.min() >= 8 and bool(np.all(ratios >= 1.5)))
 
 
+def _summarize(df: pd.DataFrame, by: list[str], metrics: Sequence[str], confidence: float, method: str) -> pd.DataFrame:
+    """`summarize` with `method='auto'` decided per metric over all its values (Wilson for a 0/1
+    metric), not per group: a count that is 0 at one point is not a probability there."""
+    if method != "auto":
+        return summarize(df, by, metrics, confidence=confidence, method=method)
+    parts = [summarize(df, by, [m], confidence=confidence, method="wilson" if is_binary(df[m]) else "t")
+             for m in metrics]
+    return pd.concat(parts, ignore_index=True) if parts else summarize(df, by, [], confidence=confidence)
+
+
 def _n_note(summ: pd.DataFrame, confidence: float, kind: str) -> str:
     """'mean and 95% t CI; n = 4 replications per point' or, when n varies, the range of n."""
     if summ.empty:
@@ -216,6 +228,8 @@ def _n_note(summ: pd.DataFrame, confidence: float, kind: str) -> str:
     n = summ["n"].astype(int)
     n = n[n > 0] if (n > 0).any() else n  # a point without a value is not drawn
     bad = summ["incomplete"].astype(str).str.len() > 0 if "incomplete" in summ.columns else pd.Series(False)
+    if n.max() <= 1:
+        return "one replication per point (no t CI)"
     if n.min() == n.max() and not bad.any():
         return f"mean and {confidence:.0%} {kind}; {int(n.max())} replications per point"
     parts = f"n = {int(n.min())}–{int(n.max())} per point" if n.min() != n.max() else f"n = {int(n.max())} per point"
@@ -281,7 +295,7 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
     if incomplete == "drop":
         df = drop_incomplete(df, metrics)
     by = ([col] if col else []) + ([hue] if hue else []) + [x]
-    summ = summarize(df, by, metrics, confidence=confidence, method=method)
+    summ = _summarize(df, by, metrics, confidence, method)
     # how a replication ended is what an outcome metric (deadlocked) shows: no mark for it there
     summ.loc[summ["metric"].isin(OUTCOME_METRICS), "incomplete"] = ""
     full_n = int(summ["replications"].max()) if not summ.empty else 0
@@ -369,7 +383,9 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if incomplete == "drop":
         runs = drop_incomplete(runs, metrics)
-    summ = summarize(runs, [variant], metrics, confidence=confidence, method=method)
+    summ = _summarize(runs, [variant], metrics, confidence, method)
+    summ.loc[summ["metric"].isin(OUTCOME_METRICS), "incomplete"] = ""
+    uniform = summ["n"].nunique() <= 1 and not (summ["incomplete"].astype(str) != "").any()
     cats = _order(runs[variant])
     ncols = min(3, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
@@ -384,6 +400,7 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
         binary = method == "wilson" or (method == "auto" and is_binary(runs[m]))
         sm = summ[summ["metric"] == m]
         ylabel, yf = axis_label(m, pd.concat([runs[m], sm["mean"]]), binary)
+        nonneg = bool((pd.to_numeric(runs[m], errors="coerce").dropna() >= 0).all())
         for j, c in enumerate(cats):
             r = sm[sm[variant].astype(str) == str(c)]
             if r.empty or not math.isfinite(float(r["mean"].iloc[0])):
@@ -391,6 +408,8 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
             row = r.iloc[0]
             mean = float(row["mean"]) / yf
             lo, hi = float(row["ci_low"]) / yf, float(row["ci_high"]) / yf
+            if nonneg:
+                lo = max(lo, 0.0)  # a t interval of a non-negative metric stops at 0
             err = None if not math.isfinite(lo) else [[max(0.0, mean - lo)], [max(0.0, hi - mean)]]
             inc = str(row["incomplete"] or "") if m not in OUTCOME_METRICS else ""
             short = int(row["n"]) < int(row["replications"])
@@ -398,17 +417,24 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
             any_bad |= hollow
             ax.errorbar([j], [mean], yerr=err, fmt="o", color=colors[j], capsize=4,
                         mfc="white" if hollow else colors[j], mec=colors[j])
+            if uniform:
+                continue  # the same n everywhere: said once in the title
             text = f"n={int(row['n'])}" + (f" of {int(row['replications'])}" if short else "")
             text += f"\n({inc})" if inc and (short or m not in OUTCOME_METRICS) else ""
             ax.annotate(text, (j, mean), textcoords="offset points", xytext=(7, 0), fontsize=6, va="center",
                         color="tab:red" if hollow else "0.3", gid="n-annotation")
-        ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats], rotation=20, fontsize="small")
+        names = [_fmt(c) for c in cats]
+        crowded = len(cats) > 4 or max(len(t) for t in names) > 14
+        ax.set_xticks(range(len(cats)), names, rotation=40 if crowded else 20, fontsize="small",
+                      ha="right" if crowded else "center")
         ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_ylabel(ylabel, fontsize="small")
         ax.set_xlabel(pretty(variant), fontsize="small")
         if not binary and _log_choice(logy, sm["mean"]):
             ax.set_yscale("log")
-    note = (f"mean and {confidence:.0%} CI, n per point" +
+    n_all = int(summ["n"].max()) if not summ.empty else 0
+    note = ((f"mean and {confidence:.0%} CI; {n_all} replications each" if n_all > 1 else
+             "one replication each (no t CI)") if uniform else f"mean and {confidence:.0%} CI, n per point") + (
             ("; hollow: not every replication counts (a NaN metric, or a run that did not complete)"
              if any_bad else ""))
     fig.suptitle(title or f"Comparison by {pretty(variant)}\n" + _wrap(f"({note})", fig), fontsize="medium")

@@ -156,6 +156,7 @@ def test_unit_per_panel_and_units_on_parameter_axes():
     ("params.memory_size", [2**30], "memory size (GiB)"),
     ("params.send_queue_slots", [4, 8], "send queue slots"),
     ("suspensions", [2e5, 9e5], "suspensions (thousands)"),
+    ("metadata_bytes_per_image", [3 * 2**20], "metadata bytes per image (MiB)"),
 ])
 def test_parameter_and_count_units(name, values, label):
     assert plots.axis_label(name, values)[0] == label
