@@ -433,10 +433,14 @@ def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant:
         if not binary and _log_choice(logy, sm["mean"]):
             ax.set_yscale("log")
     n_all = int(summ["n"].max()) if not summ.empty else 0
-    note = ((f"mean and {confidence:.0%} CI; {n_all} replications each" if n_all > 1 else
-             "one replication each (no t CI)") if uniform else f"mean and {confidence:.0%} CI, n per point") + (
-            ("; hollow: not every replication counts (a NaN metric, or a run that did not complete)"
-             if any_bad else ""))
+    if not uniform:
+        note = f"mean and {confidence:.0%} CI, n per point"
+    elif n_all > 1:
+        note = f"mean and {confidence:.0%} CI; {n_all} replications each"
+    else:
+        note = "one replication each (no t CI)"
+    if any_bad:
+        note += "; hollow: not every replication counts (a NaN metric, or a run that did not complete)"
     fig.suptitle(title or f"Comparison by {pretty(variant)}\n" + _wrap(f"({note})", fig), fontsize="medium")
     return finish_axes(fig)
 
