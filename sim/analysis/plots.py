@@ -39,6 +39,7 @@ _SCALES: dict[str, list[tuple[float, str]]] = {
     "cost": [(1, "USD"), (1e3, "k USD"), (1e6, "M USD")],
 }
 _PREFIXES = ("params.", "workload.")
+_ACRONYMS = {"rto", "rpo", "cpu", "io", "ssd", "dram", "pmem", "rdma", "ha", "qp", "wal", "lsn"}
 # Parameters carry no unit suffix (`workload.rate`, `params.checkpoint_interval`): their SI unit is read
 # from the last part of the name. Scenario files write them with units (`rate: 500k/s`), resolved to SI.
 _PARAM_UNITS: list[tuple[re.Pattern, str, str]] = [
@@ -107,7 +108,8 @@ def pretty(name: str) -> str:
             name = name[len(p):]
     base, _dim, _unit = split_unit(name)
     base = re.sub(r"_p(\d+(?:\.\d+)?)$", r" p\1", base)
-    return base.replace("_", " ").replace(".", " ")
+    words = base.replace("_", " ").replace(".", " ").split(" ")
+    return " ".join(w.upper() if w in _ACRONYMS else w for w in words)
 
 
 def axis_label(name: str, values: Iterable[float] | None = None, binary: bool = False) -> tuple[str, float]:
