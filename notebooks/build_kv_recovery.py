@@ -31,13 +31,11 @@ This notebook runs the three scenario files and reproduces the headline comparis
 checks the oracle: every acknowledged write visible after recovery, every replica read equal to the
 value its key had at the replica's snapshot, snapshots never going back (`invariant_violations`)."""),
     ("params", parameters_source("kv_*.png")),
-    ("code", """import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+    ("code", """%matplotlib inline
 import pandas as pd
 
 import sim
+from sim.analysis import plots
 from sim.analysis.notebook import repo_path, save_figure, sweep_checked
 
 SMALL = SIZE == "small"
@@ -49,8 +47,8 @@ def sweep(name, small_overrides):
     return sweep_checked(name, overrides, out_dir=OUT_DIR)
 
 
-def save(fig, name):
-    save_figure(fig, FIG_DIR, name)"""),
+def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
+    return save_figure(fig, FIG_DIR, name)"""),
     ("md", """## Headline: the mechanism against its baselines, same crash
 
 `scenarios/kv_recovery.yaml`: the node crashes at a random time (the same in each replication at
@@ -65,26 +63,15 @@ table = head.groupby("params.variant")[cols].mean()
 table"""),
     ("code", """order = ["fast_restart", "no_checkpoint", "no_replicas"]
 t = table.reindex(order)
-fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-x = range(len(order))
-ax[0].bar([i - 0.2 for i in x], t["recovery_time_s"], width=0.4, label="writable again (recovery_time_s)")
-ax[0].bar([i + 0.2 for i in x], t["first_read_s"], width=0.4, label="first read served (first_read_s)")
-restart = sim.load_scenario(repo_path("scenarios", "kv_recovery.yaml")).resolved["faults"][0]["restart_after"]
-ax[0].axhline(restart, color="grey", ls="--", lw=1, label="node restarted")
-ax[0].set_xticks(list(x), order)
-ax[0].set_ylabel("seconds after the crash")
-ax[0].legend(fontsize=8)
-ax[0].set_title("Crash to writable / to first read")
-ax[1].bar(list(x), t["read_availability_during_recovery"], color="tab:green")
-ax[1].set_xticks(list(x), order)
-ax[1].set_ylim(0, 1)
-ax[1].set_title("Read availability during recovery")
-fig.tight_layout()
-save(fig, "kv_headline")
 # the qualitative outcome this model must show
 assert t.loc["fast_restart", "recovery_time_s"] < t.loc["no_checkpoint", "recovery_time_s"]
 assert t.loc["fast_restart", "first_read_s"] < t.loc["no_replicas", "first_read_s"]
-assert t.loc["no_replicas", "read_availability_during_recovery"] == 0"""),
+assert t.loc["no_replicas", "read_availability_during_recovery"] == 0
+restart = sim.load_scenario(repo_path("scenarios", "kv_recovery.yaml")).resolved["faults"][0]["restart_after"]
+print(f"the node restarts {restart:g} s after the crash")
+fig = plots.metric_by_variant(head, ["recovery_time_s", "first_read_s", "read_availability_during_recovery"],
+                              "params.variant")
+save(fig, "kv_headline")"""),
     ("md", """## Checkpoint interval: recovery time against checkpoint overhead
 
 `scenarios/kv_checkpoint_sweep.yaml`: checkpoints every 5, 10, 20, 40 s, and the no_checkpoint
@@ -97,42 +84,33 @@ ck_table = ck.groupby(["params.variant", "params.checkpoint_interval"])[
 ck_table"""),
     ("code", """mech = ck_table.loc["fast_restart"]
 base = ck_table.loc["no_checkpoint"].iloc[0]
-fig, ax1 = plt.subplots(figsize=(6.4, 3.8))
-ax1.plot(mech.index, mech["recovery_time_s"], "o-", color="tab:blue", label="recovery time")
-ax1.axhline(base["recovery_time_s"], color="tab:blue", ls=":", label="recovery time, no checkpoint")
-ax1.set_xlabel("checkpoint interval (s)")
-ax1.set_ylabel("recovery time (s)", color="tab:blue")
-ax2 = ax1.twinx()
-ax2.plot(mech.index, mech["write_amplification"], "s--", color="tab:red", label="write amplification")
-ax2.axhline(base["write_amplification"], color="tab:red", ls=":")
-ax2.set_ylabel("bytes written per value byte", color="tab:red")
-ax2.plot([], [], ":", color="tab:red", label="write amplification, no checkpoint")
-h1, l1 = ax1.get_legend_handles_labels()
-h2, l2 = ax2.get_legend_handles_labels()
-ax1.legend(h1 + h2, l1 + l2, loc="center right", fontsize=7)
-ax1.set_title("Checkpoint interval: recovery time vs overhead")
-fig.tight_layout()
-save(fig, "kv_checkpoint_tradeoff")
 assert mech["recovery_time_s"].is_monotonic_increasing
-assert mech["checkpoint_bytes_written"].is_monotonic_decreasing"""),
+assert mech["checkpoint_bytes_written"].is_monotonic_decreasing
+metrics = ["recovery_time_s", "write_amplification"]
+runs = ck[ck["params.variant"] == "fast_restart"]
+fig = plots.metric_vs_param(runs, metrics, "params.checkpoint_interval")  # dotted: the no_checkpoint baseline
+for ax, m in zip(fig.axes, metrics, strict=True):
+    factor = plots.axis_label(m, pd.concat([runs[m], pd.Series([base[m]])]))[1]
+    ax.axhline(base[m] / factor, color="grey", ls=":", label="no_checkpoint")
+    ax.legend(fontsize="small")
+save(fig, "kv_checkpoint_tradeoff")"""),
     ("md", """## Replica staleness follows the refresh interval
 
 `scenarios/kv_replicas.yaml` (no faults): staleness of a replica read = now minus the time its
 snapshot was the primary's state."""),
     ("code", """rep = sweep("kv_replicas", {"duration": "8s", "warmup": "1s", "replications": 1, "params.keys": 20000})
 st = rep.groupby("params.replica_refresh_interval")[["replica_staleness_mean_s", "replica_staleness_p99_s"]].mean()
-fig, ax = plt.subplots(figsize=(6.4, 3.6))
-ax.plot(st.index, st["replica_staleness_mean_s"], "o-", label="mean")
-ax.plot(st.index, st["replica_staleness_p99_s"], "s--", label="p99")
-ax.plot(st.index, st.index, ":", color="grey", label="y = refresh interval")
-ax.set_xlabel("replica refresh interval (s)")
-ax.set_ylabel("staleness (s)")
-ax.legend(fontsize=8)
-ax.set_title("Replica staleness vs refresh interval")
-fig.tight_layout()
-save(fig, "kv_staleness")
 assert st["replica_staleness_mean_s"].is_monotonic_increasing
-st"""),
+metrics = ["replica_staleness_mean_s", "replica_staleness_p99_s"]
+fig = plots.metric_vs_param(rep, metrics, "params.replica_refresh_interval", logy=False)
+x = "params.replica_refresh_interval"
+xf = plots.axis_label(x, rep[x])[1]
+for ax, m in zip(fig.axes, metrics, strict=True):
+    yf = plots.axis_label(m, rep[m])[1]
+    ax.plot(st.index / xf, st.index / yf, ":", color="grey", label="y = refresh interval")
+    ax.legend(fontsize="small")
+display(st)
+save(fig, "kv_staleness")"""),
 ]
 
 

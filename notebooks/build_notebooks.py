@@ -5,14 +5,15 @@
 The notebooks are generated from the cells below so that they stay reviewable as code; edit this
 file, not the .ipynb. Each notebook has a cell tagged `parameters` (papermill convention): SIZE
 "small" is what CI runs (tests/test_notebooks.py injects SIZE from SIM_NOTEBOOK_SIZE, default
-small), "full" runs the scenario files as written and refreshes the figures in docs/.
+small, also the default when the notebook is opened), "full" runs the scenario files as written and
+refreshes the figures in docs/.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import write_notebook
+from sim.analysis.notebook import parameters_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,8 +35,7 @@ python -m sim plot results/quickstart                  # figures beside the resu
 python -m sim report results/quickstart                # self-contained HTML report
 ```
 """ + SETUP_NOTE),
-    ("params", """SIZE = "full"   # "small": a few milliseconds of simulated time (CI); "full": the scenario as written
-OUT_DIR = None  # result directories go here (None: results/notebooks/quickstart under the repo)"""),
+    ("params", parameters_source(out_dir_note="results/notebooks/quickstart under the repo")),
     ("code", """%matplotlib inline
 from pathlib import Path
 
@@ -135,10 +135,9 @@ This notebook reproduces the headline comparison from the scenario files:
    slots, reservation on/off, per offered load, with 95% confidence bands — the figure in
    `docs/models/figures/nvlog_sweep.png` (written when SIZE is "full").
 """ + SETUP_NOTE),
-    ("params", """SIZE = "full"          # "small": milliseconds of simulated time and a 2x2 grid (CI); "full": the scenario files
-OUT_DIR = None         # result directories go here (None: results/notebooks/nvlog_mirror under the repo)
-EXECUTOR = "processes" # sweep executor: "serial", "processes" or "dask"
-WORKERS = None         # sweep worker processes (None: all cores)"""),
+    ("params", parameters_source(out_dir_note="results/notebooks/nvlog_mirror under the repo",
+                                 extra='''EXECUTOR = "processes"  # sweep executor: "serial", "processes" or "dask"
+WORKERS = None  # sweep worker processes (None: all cores)''')),
     ("code", """%matplotlib inline
 from pathlib import Path
 

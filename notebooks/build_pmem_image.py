@@ -38,14 +38,12 @@ page; each recovery (latest image + log replay) equals memory at the failure
     ("params", parameters_source("pmem_image_*.png")),
     (
         "code",
-        """import re
+        """%matplotlib inline
+import re
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 
+from sim.analysis import plots
 from sim.analysis.notebook import save_figure, sweep_checked
 
 SMALL = SIZE == "small"
@@ -58,8 +56,8 @@ def sweep(name, small_overrides):
     return sweep_checked(name, overrides, out_dir=OUT_DIR)
 
 
-def save(fig, name):
-    save_figure(fig, FIG_DIR, name)""",
+def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
+    return save_figure(fig, FIG_DIR, name)""",
     ),
     (
         "md",
@@ -81,35 +79,16 @@ table.T""",
     ),
     (
         "code",
-        """fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
-x = range(len(SCHEMES))
-colors = ["tab:blue", "tab:orange", "tab:grey", "tab:brown"]
-ax[0].bar(x, table["capture_pause_mean_s"] * 1e3, color=colors)
-ax[0].set_yscale("log")
-ax[0].set_ylabel("ms (log scale)")
-ax[0].set_title("Application pause per image / checkpoint")
-ax[1].bar([i - 0.2 for i in x], table["metadata_bytes_per_image"] / 2**20, width=0.4, label="per image")
-ax[1].bar([i + 0.2 for i in x], table["metadata_bytes_total"] / 2**20, width=0.4, label="held in total")
-ax[1].set_yscale("log")
-ax[1].set_ylabel("MiB (log scale)")
-ax[1].set_title("Index metadata")
-ax[1].legend(fontsize=8)
-ax[2].bar([i - 0.2 for i in x], table["restore_time_s"], width=0.4, label="restore latest")
-ax[2].bar([i + 0.2 for i in x], table["recovery_time_s"], width=0.4, label="recover (restore + log)")
-ax[2].set_yscale("log")
-ax[2].set_ylabel("s (log scale)")
-ax[2].set_title("Restore and recovery time")
-ax[2].legend(fontsize=8)
-for a in ax:
-    a.set_xticks(list(x), SCHEMES, rotation=20)
-fig.tight_layout()
-save(fig, "pmem_image_headline")
-# the qualitative outcome this model must show
+        """# the qualitative outcome this model must show
 assert table.loc["copy_whole", "capture_pause_mean_s"] > 100 * table.loc["diff_index", "capture_pause_mean_s"]
 assert table.loc["copy_whole", "capture_pause_mean_s"] > 10 * table.loc["full_index", "capture_pause_mean_s"]
 assert table.loc["diff_index", "metadata_bytes_per_image"] < 0.3 * table.loc["full_index", "metadata_bytes_per_image"]
 assert table.loc["diff_index", "restore_time_s"] > table.loc["full_index", "restore_time_s"]
-assert table.loc["diff_index", "corruption_detected"] >= 1  # the damaged index is on the restore chain""",
+assert table.loc["diff_index", "corruption_detected"] >= 1  # the damaged index is on the restore chain
+# log axes where a panel spans more than two decades (the copy checkpoint's pause against an image's)
+fig = plots.metric_by_variant(head, ["capture_pause_mean_s", "metadata_bytes_per_image", "metadata_bytes_total",
+                                     "restore_time_s", "recovery_time_s", "kept_version_bytes"], "params.scheme")
+save(fig, "pmem_image_headline")""",
     ),
     (
         "md",
@@ -138,31 +117,21 @@ sw_table""",
     (
         "code",
         """localities = ["uniform", "zipf", "hotset"]
-fig, ax = plt.subplots(2, 3, figsize=(13, 6.4), sharex=True)
 crossover = {}
-for j, loc in enumerate(localities):
+for loc in localities:
     full = sw_table.loc[(loc, "full_index")]
     diff = sw_table.loc[(loc, "diff_index")]
-    ax[0, j].plot(full.index, full["metadata_bytes_per_image"] / 2**20, "o-", label="full index")
-    ax[0, j].plot(diff.index, diff["metadata_bytes_per_image"] / 2**20, "s--", label="difference-only index")
-    ax[0, j].set_title(f"{loc} writes: metadata per image")
-    ax[0, j].set_ylabel("MiB")
-    ax[1, j].plot(full.index, full["restore_time_s"] * 1e3, "o-", label="full index")
-    ax[1, j].plot(diff.index, diff["restore_time_s"] * 1e3, "s--", label="difference-only index")
-    ax[1, j].set_title(f"{loc} writes: restore latest image")
-    ax[1, j].set_ylabel("ms")
-    ax[1, j].set_xlabel("capture interval (s)")
-    ax[1, j].set_xscale("log", base=2)
     ratio = diff["metadata_bytes_per_image"] / full["metadata_bytes_per_image"]
     above = ratio[ratio >= 1.0]
     crossover[loc] = float(above.index.min()) if len(above) else float("inf")
-ax[0, 0].legend(fontsize=8)
-fig.tight_layout()
-save(fig, "pmem_image_sweep")
 print("first interval at which the difference-only image is no smaller than the full one:", crossover)
 assert crossover["uniform"] < crossover["zipf"], crossover
 for loc in localities:  # the difference-only restore always resolves more entries than the full one
-    assert (sw_table.loc[(loc, "diff_index")]["restore_time_s"] >= sw_table.loc[(loc, "full_index")]["restore_time_s"]).all()""",
+    assert (sw_table.loc[(loc, "diff_index")]["restore_time_s"] >= sw_table.loc[(loc, "full_index")]["restore_time_s"]).all()
+indexes = sw[sw["params.scheme"].isin(["full_index", "diff_index"])]
+fig = plots.metric_vs_param(indexes, ["metadata_bytes_per_image", "restore_time_s"], "params.capture_interval",
+                            "params.scheme", col="locality")
+save(fig, "pmem_image_sweep")""",
     ),
     (
         "md",
@@ -177,20 +146,14 @@ for loc in localities:  # the difference-only restore always resolves more entri
 pl_table = pl.groupby(["params.placement", "params.scheme"])[
     ["images_lost", "recoveries", "recoveries_failed", "recovery_time_s", "rpo_s", "rpo_with_log_s",
      "capture_pause_mean_s"]].mean()
-fig, ax = plt.subplots(figsize=(7.5, 3.6))
-labels = [f"{a}\\n{b}" for a, b in pl_table.index]
-ax.bar(range(len(labels)), pl_table["rpo_s"], color=["tab:red" if f else "tab:green"
-                                                      for f in pl_table["recoveries_failed"]])
-ax.set_xticks(range(len(labels)), labels, fontsize=7)
-ax.set_yscale("log")
-ax.set_ylabel("RPO without the log (s, log scale)")
-ax.set_title("Power loss: red = nothing to restore (images lost)")
-fig.tight_layout()
-save(fig, "pmem_image_power_loss")
 assert (pl_table.loc["dram"].loc[["full_index", "diff_index"], "images_lost"] > 0).all()
 assert (pl_table.loc["pmem"]["images_lost"] == 0).all() and (pl_table.loc["pmem"]["recoveries"] == 1).all()
 assert (pl_table.loc["mixed"]["recoveries"] == 1).all()
-pl_table""",
+display(pl_table)
+# one point per placement and scheme: images lost, and the RPO without the log (NaN: nothing to restore)
+pl["placement / scheme"] = pl["params.placement"] + " / " + pl["params.scheme"]
+fig = plots.metric_by_variant(pl, ["images_lost", "rpo_s", "recoveries_failed"], "placement / scheme")
+save(fig, "pmem_image_power_loss")""",
     ),
 ]
 

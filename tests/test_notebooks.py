@@ -17,7 +17,10 @@ pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
 from sim.analysis.notebook import (  # noqa: E402 - after the optional-dependency skips
+    SIZE_DEFAULT,
+    SIZE_ENV,
     execute_notebook,
+    image_outputs,
     list_notebooks,
     notebook_size,
     parameters_cell_index,
@@ -40,5 +43,19 @@ def test_notebook_is_committed_clean_with_parameters(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_has_one_size_convention_and_draws_inline(path):
+    """SIZE comes from SIM_NOTEBOOK_SIZE with the same default everywhere; nothing switches the
+    backend to Agg (which draws nothing in Jupyter)."""
+    nb = nbformat.read(path, as_version=4)
+    params = nb.cells[parameters_cell_index(nb)].source
+    assert f'SIZE = os.environ.get("{SIZE_ENV}", "{SIZE_DEFAULT}")' in params, params
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert 'matplotlib.use("Agg")' not in code and "matplotlib.use('Agg')" not in code
+    assert "%matplotlib inline" in code
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path):
-    execute_notebook(path, {"SIZE": notebook_size(), "OUT_DIR": str(tmp_path / "out")}, timeout=900)
+    nb = execute_notebook(path, {"SIZE": notebook_size(), "OUT_DIR": str(tmp_path / "out")}, timeout=900)
+    # its figures are rendered inline: image/png outputs in the executed notebook (FIG_DIR is None)
+    assert image_outputs(nb), f"{path.name}: no cell output an image"

@@ -1,4 +1,5 @@
-"""`sim plot RESULT_DIR... [--metric M] [--x PARAM] [--hue PARAM]`: standard figures beside the results.
+"""`sim plot RESULT_DIR... [--metric M] [--x PARAM] [--hue PARAM] [--logy] [--logx]`: standard figures
+beside the results.
 
 Figures go to `RESULT_DIR/figures/` (the first directory's, when several are compared) as PNG and
 SVG. A missing or unreadable result directory, or an unknown metric/parameter, is a one-line
@@ -19,6 +20,22 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                    help="metric to plot (repeatable; several give a stacked panel too); default: all that vary")
     p.add_argument("--x", metavar="PARAM", help="swept parameter on the x axis (key path or its last part)")
     p.add_argument("--hue", metavar="PARAM", help="parameter giving one line per value (the variant)")
+    p.add_argument("--logy", action=argparse.BooleanOptionalAction, default=None,
+                   help="log y axis (--no-logy: linear); default: log where a panel's values span > 2 decades")
+    p.add_argument("--logx", action=argparse.BooleanOptionalAction, default=None,
+                   help="log x axis, CDFs included (--no-logx: linear); default: log for geometric sweeps "
+                        "and CDFs spanning > 2 decades")
+    p.add_argument("--incomplete", choices=["mark", "drop"], default="mark",
+                   help="replications that deadlocked, stalled, timed out or stopped early: 'mark' them "
+                        "(annotated n, hollow markers; default) or 'drop' them from all but the outcome metrics")
+
+
+def scale_options(args: argparse.Namespace) -> dict:
+    """write_figures keyword arguments from --logx/--logy/--incomplete (None: 'auto')."""
+    def auto(v):
+        return "auto" if v is None else bool(v)
+    return {"logx": auto(getattr(args, "logx", None)), "logy": auto(getattr(args, "logy", None)),
+            "incomplete": getattr(args, "incomplete", "mark")}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         rs = load(args.result_dirs)
         out = Path(args.out) if args.out else Path(args.result_dirs[0]) / "figures"
-        files = write_figures(rs, out, metrics=args.metric, x=args.x, hue=args.hue, formats=formats)
+        files = write_figures(rs, out, metrics=args.metric, x=args.x, hue=args.hue, formats=formats,
+                              **scale_options(args))
     except ResultError as e:
         return error("plot", str(e))
     except (KeyError, ValueError) as e:

@@ -95,8 +95,13 @@ def _mirrors(df: pd.DataFrame, col: str, others: Sequence[str | None]) -> bool:
 
 def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | None = None,
                   x: str | None = None, hue: str | None = None,
-                  formats: Sequence[str] = plots.FORMATS) -> list[FigureFile]:
-    """Write the standard figures of `rs` into `out_dir`; returns what was written."""
+                  formats: Sequence[str] = plots.FORMATS, *, logx: bool | str = "auto",
+                  logy: bool | str = "auto", incomplete: str = "mark") -> list[FigureFile]:
+    """Write the standard figures of `rs` into `out_dir`; returns what was written.
+
+    `logx`/`logy`: True or False force the scale, "auto" lets each figure choose (log where the
+    values span more than two decades). `incomplete`: 'mark' or 'drop' replications that did not
+    complete (see `plots.metric_vs_param`)."""
     out = Path(out_dir)
     chosen = [_metric(rs, m) for m in metrics] if metrics else interesting_metrics(rs)
     if not chosen:
@@ -118,13 +123,14 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
             if metrics and len(chosen) > 1:  # metrics asked for together: also one stacked panel
                 groups.append(("panel", chosen, "panel_" + "_".join(chosen)))
             for kind, ms, name in groups:
-                fig = plots.metric_vs_param(runs, ms, x_col, hue_col, col=col, fixed=fixed)
+                fig = plots.metric_vs_param(runs, ms, x_col, hue_col, col=col, fixed=fixed, logx=logx, logy=logy,
+                                            incomplete=incomplete)
                 if tag:
                     fig.suptitle(fig.get_suptitle().replace("\n", f"{tag}\n", 1), fontsize="medium")
                 stem = out / _slug(f"{name}_vs_{_short(x_col)}{sfx}")
                 files.append(FigureFile(kind, fig.get_suptitle().split("\n")[0], plots.save(fig, stem, formats)))
     elif len(rs.results) > 1:
-        fig = plots.metric_by_variant(runs, chosen, "result")
+        fig = plots.metric_by_variant(runs, chosen, "result", logy=logy, incomplete=incomplete)
         files.append(FigureFile("comparison", "Comparison of results", plots.save(fig, out / "comparison", formats)))
     # CDFs of distribution-like metrics over replications (only meaningful without a sweep axis)
     cdf_hue = hue_col if x_col is None else None
@@ -132,14 +138,15 @@ def write_figures(rs: ResultSet, out_dir: str | Path, metrics: Sequence[str] | N
         cdf_hue = "result"
     if x_col is None and len(runs) >= 3:
         for m in [m for m in chosen if _DISTRIBUTION.search(m) and plots.split_unit(m)[1] == "time"][:4]:
-            fig = plots.cdf(runs, m, cdf_hue)
+            fig = plots.cdf(runs, m, cdf_hue, logx=logx)
             files.append(FigureFile("cdf", f"CDF of {plots.pretty(m)}", plots.save(fig, out / f"cdf_{_slug(m)}", formats)))
     if rs.timeseries is not None:
         ts = rs.timeseries
         lag_probes = [c for c in ts.columns if _DISTRIBUTION.search(c) and plots._is_numeric_axis(ts[c])
                       and c not in ("time_s", "replication")]
         for p in lag_probes[:2]:
-            fig = plots.cdf(ts, p, "result" if len(rs.results) > 1 else None, source="time-series samples")
+            fig = plots.cdf(ts, p, "result" if len(rs.results) > 1 else None, source="time-series samples",
+                            logx=logx)
             files.append(FigureFile("cdf", f"CDF of {plots.pretty(p)} samples",
                                     plots.save(fig, out / f"cdf_ts_{_slug(p)}", formats)))
         for res in list(pd.unique(ts["result"]))[:6]:

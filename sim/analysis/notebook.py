@@ -2,7 +2,8 @@
 building notebooks from cell lists (`notebooks/build_*.py`) and the helpers their cells share.
 
 Every notebook in `notebooks/` has one code cell tagged `parameters` defining at least `SIZE`
-("small" for CI, "full" for the paper figures) and `OUT_DIR` (None: a results/ subdirectory).
+(from `SIM_NOTEBOOK_SIZE`, default "small" in every notebook; "full" for the paper figures) and
+`OUT_DIR` (None: a results/ subdirectory or memory), written by `parameters_source`.
 `execute_notebook(path, {"SIZE": "small"})` inserts a cell tagged `injected-parameters` right after
 it, as papermill does, and runs the notebook with nbclient; a cell that raises fails the call with
 the cell's source and the error.
@@ -43,7 +44,7 @@ def repo_path(*parts: str) -> Path:
     return repo_root().joinpath(*parts)
 
 
-def notebook_size(default: str = "small") -> str:
+def notebook_size(default: str = "small") -> str:  # same default as SIZE_DEFAULT
     """The notebook size CI asks for (`SIM_NOTEBOOK_SIZE`, default small)."""
     return os.environ.get(SIZE_ENV, default) or default
 
@@ -159,14 +160,22 @@ def _describe_failure(path: Path, nb, exc: Exception) -> str:
 Cells = list[tuple[str, str]]
 
 
-def parameters_source(fig_names: str) -> str:
-    """The parameters cell of a model notebook that runs sweeps: SIZE (from SIM_NOTEBOOK_SIZE),
-    OUT_DIR, and FIG_DIR for figures named `fig_names` (e.g. "kv_*.png")."""
-    return f"""import os
+SIZE_DEFAULT = "small"
 
-SIZE = os.environ.get("{SIZE_ENV}", "small")  # "small": short runs for CI; "full": the scenario files as written
-OUT_DIR = None   # where sweep results are written (None: kept in memory)
-FIG_DIR = None   # if set, figures are saved there as {fig_names}"""
+
+def parameters_source(fig_names: str | None = None, extra: str = "", out_dir_note: str = "kept in memory") -> str:
+    """The parameters cell every notebook shares: SIZE from `SIM_NOTEBOOK_SIZE` (default "small",
+    the same in every notebook), OUT_DIR, FIG_DIR (when the notebook saves figures named `fig_names`,
+    e.g. "kv_*.png") and any `extra` lines."""
+    lines = ["import os", "",
+             f'SIZE = os.environ.get("{SIZE_ENV}", "{SIZE_DEFAULT}")  # "small": seconds, for CI; '
+             '"full": the scenario files as written',
+             f"OUT_DIR = None   # where results are written (None: {out_dir_note})"]
+    if fig_names:
+        lines.append(f"FIG_DIR = None   # if set, figures are also saved there as {fig_names}")
+    if extra:
+        lines.append(extra.rstrip())
+    return "\n".join(lines)
 
 
 def build_notebook(cells: Cells, kernel: str = "python3"):
@@ -222,9 +231,16 @@ def sweep_checked(name: str, overrides: dict[str, Any] | None = None, *, out_dir
     return runs
 
 
-def save_figure(fig, fig_dir: str | Path | None, name: str) -> None:
-    """Save `fig` as `fig_dir/<name>.png` (120 dpi, tight), creating the directory; nothing if
-    `fig_dir` is None."""
+def save_figure(fig, fig_dir: str | Path | None, name: str):
+    """Save `fig` as `fig_dir/<name>.png` (150 dpi), creating the directory (nothing if `fig_dir` is
+    None), and return it, so that a cell ending in `save_figure(...)` also shows it inline."""
     if fig_dir is not None:
         Path(fig_dir).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(fig_dir) / f"{name}.png", dpi=120, bbox_inches="tight")
+        fig.savefig(Path(fig_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
+    return fig
+
+
+def image_outputs(nb) -> list[int]:
+    """Indices of the code cells of an executed notebook that output an image (image/png)."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and any("image/png" in (o.get("data") or {}) for o in c.get("outputs", []))]

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
-from sim.analysis.stats import is_binary, summarize
+from sim.analysis.stats import NOISE_RTOL, OUTCOME_METRICS, drop_incomplete, is_binary, outcomes, summarize
 
 FORMATS = ("png", "svg")
 DPI = 150
@@ -38,6 +39,34 @@ _SCALES: dict[str, list[tuple[float, str]]] = {
     "cost": [(1, "USD"), (1e3, "k USD"), (1e6, "M USD")],
 }
 _PREFIXES = ("params.", "workload.")
+_ACRONYMS = {"rto", "rpo", "cpu", "io", "ssd", "dram", "pmem", "rdma", "ha", "qp", "wal", "lsn"}
+# Parameters carry no unit suffix (`workload.rate`, `params.checkpoint_interval`): their SI unit is read
+# from the last part of the name. Scenario files write them with units (`rate: 500k/s`), resolved to SI.
+_PARAM_UNITS: list[tuple[re.Pattern, str, str]] = [
+    (re.compile(r"(bandwidth|byte_rate|throughput)$"), "bandwidth", "B/s"),
+    (re.compile(r"(^|_)rate$"), "rate", "ops/s"),
+    (re.compile(r"(^|_)(size|capacity|bytes|memory)$"), "size", "B"),
+    (re.compile(r"(^|_)(interval|latency|duration|timeout|delay|time|period|after|warmup|window|retention|"
+                r"tick|at|low|high|mean_service|service_time)$"), "time", "s"),
+]
+_COUNT_SCALES = [(1e3, "thousands"), (1e6, "millions"), (1e9, "billions")]
+
+
+def is_parameter(name: str) -> bool:
+    return name.startswith(_PREFIXES) or name.startswith("faults[") or name in ("duration", "warmup")
+
+
+def param_unit(name: str) -> tuple[str | None, str | None]:
+    """(dimension, SI unit) of a parameter column from its last name part: `workload.rate` ->
+    ('rate', 'ops/s'), `params.checkpoint_interval` -> ('time', 's'); (None, None) if unknown."""
+    last = re.split(r"[.\]]", name)[-1]
+    _base, dim, unit = split_unit(last)
+    if dim is not None:
+        return dim, unit
+    for pat, dim, unit in _PARAM_UNITS:
+        if pat.search(last):
+            return dim, unit
+    return None, None
 
 
 def split_unit(name: str) -> tuple[str, str | None, str | None]:
@@ -45,6 +74,8 @@ def split_unit(name: str) -> tuple[str, str | None, str | None]:
     for sfx, dim, unit in UNIT_SUFFIXES:
         if name.endswith(sfx) and len(name) > len(sfx):
             return name[: -len(sfx)], dim, unit
+    if re.search(r"_bytes_per_[a-z]+$", name):  # metadata_bytes_per_image: a size per something
+        return name, "size", "B"
     return name, None, None
 
 
@@ -52,6 +83,8 @@ def unit_scale(name: str, values: Iterable[float] | None = None, typical: str = 
     """(divisor, unit label) that puts |values| of `name` in a readable range: by their maximum
     (axis ticks stay below 1000 units) or by their median (`typical="median"`, for tables)."""
     _base, dim, unit = split_unit(name)
+    if dim is None and is_parameter(name):
+        dim, unit = param_unit(name)
     if dim is None:
         return 1.0, None
     a = np.asarray(list(values) if values is not None else [], dtype=float)
@@ -75,15 +108,60 @@ def pretty(name: str) -> str:
             name = name[len(p):]
     base, _dim, _unit = split_unit(name)
     base = re.sub(r"_p(\d+(?:\.\d+)?)$", r" p\1", base)
-    return base.replace("_", " ").replace(".", " ")
+    words = base.replace("_", " ").replace(".", " ").split(" ")
+    return " ".join(w.upper() if w in _ACRONYMS else w for w in words)
 
 
 def axis_label(name: str, values: Iterable[float] | None = None, binary: bool = False) -> tuple[str, float]:
-    """(axis label with unit, divisor to apply to the values)."""
+    """(axis label with unit, divisor to apply to the values). The unit is chosen from `values` (pass
+    one panel's values for a per-panel unit); large unitless counts are shown in thousands/millions."""
     if binary:
         return f"P({pretty(name)})", 1.0
     factor, unit = unit_scale(name, values)
+    if unit is None and values is not None:
+        a = np.abs(np.asarray(pd.to_numeric(pd.Series(list(values)), errors="coerce"), dtype=float))
+        a = a[np.isfinite(a)]
+        big = [(f, w) for f, w in _COUNT_SCALES if a.size and a.max() >= 10 * f]
+        if big:
+            factor, unit = big[-1]
     return (f"{pretty(name)} ({unit})" if unit else pretty(name)), factor
+
+
+class PlainFormatter(ScalarFormatter):
+    """Tick labels without an offset or a `1e6` multiplier: the axis label carries the unit, and an
+    offset such as `1e-11+5.53` would make floating-point noise look like a signal."""
+
+    def __init__(self) -> None:
+        super().__init__(useOffset=False, useMathText=False)
+        self.set_scientific(False)
+
+
+def spans_decades(values, decades: float = 2.0) -> bool:
+    """True if the positive finite `values` are all > 0 and span more than `decades` decades."""
+    a = np.asarray(pd.to_numeric(pd.Series(list(values)), errors="coerce"), dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size < 2 or np.any(a <= 0):
+        return False
+    return bool(a.max() / a.min() > 10 ** decades)
+
+
+def finish_axes(fig: Figure) -> Figure:
+    """Plain tick labels (no offset) on every linear axis, and an axis whose data range is
+    floating-point noise drawn flat around its value rather than stretched over 1e-11."""
+    for ax in fig.axes:
+        for axis, lim, setter, auto in ((ax.xaxis, ax.dataLim.intervalx, ax.set_xlim, ax.get_autoscalex_on()),
+                                        (ax.yaxis, ax.dataLim.intervaly, ax.set_ylim, ax.get_autoscaley_on())):
+            if axis.get_scale() != "linear":
+                continue
+            fmt = axis.get_major_formatter()
+            if isinstance(fmt, ScalarFormatter) and not isinstance(fmt, PlainFormatter):
+                axis.set_major_formatter(PlainFormatter())  # not the fixed labels of categories
+            lo, hi = (float(v) for v in lim)
+            if auto and math.isfinite(lo) and math.isfinite(hi) and (hi - lo) <= NOISE_RTOL * max(abs(lo), abs(hi)):
+                c = (lo + hi) / 2
+                pad = 0.05 * abs(c) if c != 0 else 1.0
+                setter(c - pad, c + pad)
+    return fig
 
 
 def _new_figure(width: float = 6.4, height: float = 4.0, nrows: int = 1, ncols: int = 1, sharex: bool = False):
@@ -135,15 +213,73 @@ def _auto_logx(xs: np.ndarray) -> bool:
     return float(xs.max() / xs.min()) >= 30.0 or (xs.max() / xs.min() >= 8 and bool(np.all(ratios >= 1.5)))
 
 
+def _summarize(df: pd.DataFrame, by: list[str], metrics: Sequence[str], confidence: float, method: str) -> pd.DataFrame:
+    """`summarize` with `method='auto'` decided per metric over all its values (Wilson for a 0/1
+    metric), not per group: a count that is 0 at one point is not a probability there."""
+    if method != "auto":
+        return summarize(df, by, metrics, confidence=confidence, method=method)
+    parts = [summarize(df, by, [m], confidence=confidence, method="wilson" if is_binary(df[m]) else "t")
+             for m in metrics]
+    return pd.concat(parts, ignore_index=True) if parts else summarize(df, by, [], confidence=confidence)
+
+
+def _n_note(summ: pd.DataFrame, confidence: float, kind: str) -> str:
+    """'mean and 95% t CI; n = 4 replications per point' or, when n varies, the range of n."""
+    if summ.empty:
+        return f"mean and {confidence:.0%} {kind}"
+    n = summ["n"].astype(int)
+    n = n[n > 0] if (n > 0).any() else n  # a point without a value is not drawn
+    bad = summ["incomplete"].astype(str).str.len() > 0 if "incomplete" in summ.columns else pd.Series(False)
+    if n.max() <= 1:
+        return "one replication per point (no t CI)"
+    if n.min() == n.max() and not bad.any():
+        return f"mean and {confidence:.0%} {kind}; {int(n.max())} replications per point"
+    parts = f"n = {int(n.min())}–{int(n.max())} per point" if n.min() != n.max() else f"n = {int(n.max())} per point"
+    extra = "; hollow: not every replication completed" if bad.any() else ""
+    return f"mean and {confidence:.0%} {kind}; {parts} (annotated where fewer count{extra})"
+
+
+def _annotate_n(ax, xs, ys, rows: pd.DataFrame, color, full_n: int) -> None:
+    """`n=k` beside each point whose n is below `full_n` or where a replication did not complete."""
+    for xv, yv, (_, r) in zip(xs, ys, rows.iterrows(), strict=True):
+        inc = str(r.get("incomplete", "") or "")
+        if int(r["n"]) >= full_n and not inc:
+            continue
+        if not (math.isfinite(xv) and math.isfinite(yv)):
+            continue
+        text = f"n={int(r['n'])}" + (f" ({inc})" if inc else "")
+        ax.margins(y=0.12)  # room for the annotation inside the axes
+        ax.annotate(text, (xv, yv), textcoords="offset points", xytext=(3, 5), fontsize=6, color=color,
+                    gid="n-annotation")
+
+
+def _wrap(text: str, fig: Figure) -> str:
+    """`text` wrapped to the figure's width (a medium-size title holds about 11 characters an inch)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(40, int(fig.get_figwidth() * 11))))
+
+
+def _log_choice(flag: bool | str, values) -> bool:
+    return flag is True or (flag == "auto" and spans_decades(values))
+
+
 def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue: str | None = None,
                     *, col: str | None = None, confidence: float = 0.95, method: str = "auto",
-                    logx: bool | str = "auto", title: str | None = None, fixed: dict | None = None) -> Figure:
+                    logx: bool | str = "auto", logy: bool | str = "auto", title: str | None = None,
+                    fixed: dict | None = None, incomplete: str = "mark") -> Figure:
     """Mean of `metric` against `x` with CI bands, one line per value of `hue`.
 
     Several metrics give stacked panels sharing the x axis (e.g. deadlock probability and
     throughput against send-queue slots); `col` adds one column of panels per value of another
     parameter (e.g. offered load). `method='auto'` uses Wilson intervals for 0/1 metrics and
     Student-t otherwise. `fixed` filters rows first ({column: value}).
+
+    Each panel gets its own unit (µs in one, ms in another) and a log y axis when its means span
+    more than two decades (`logy='auto'`; True/False force it). Points whose n is below the number
+    of replications (a NaN metric) or where a replication deadlocked, stalled, timed out or was cut
+    short are annotated `n=k (3 deadlocked)` and drawn hollow (`incomplete='mark'`);
+    `incomplete='drop'` leaves those replications out of every metric but the outcome ones.
     """
     metrics = [metric] if isinstance(metric, str) else list(metric)
     df = runs
@@ -156,8 +292,15 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
             raise KeyError(f"no column {c!r}")
     if df.empty:
         raise ValueError("no rows to plot" + (f" with {fixed}" if fixed else ""))
+    if incomplete not in ("mark", "drop"):
+        raise ValueError(f"incomplete={incomplete!r}: use 'mark' or 'drop'")
+    if incomplete == "drop":
+        df = drop_incomplete(df, metrics)
     by = ([col] if col else []) + ([hue] if hue else []) + [x]
-    summ = summarize(df, by, metrics, confidence=confidence, method=method)
+    summ = _summarize(df, by, metrics, confidence, method)
+    # how a replication ended is what an outcome metric (deadlocked) shows: no mark for it there
+    summ.loc[summ["metric"].isin(OUTCOME_METRICS), "incomplete"] = ""
+    full_n = int(summ["replications"].max()) if not summ.empty else 0
     numeric_x = _is_numeric_axis(df[x])
     cats = _order(df[x]) if not numeric_x else None
     hues = _order(df[hue]) if hue else [None]
@@ -170,11 +313,14 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
                             nrows=len(metrics), ncols=len(cols), sharex=True)
     for i, m in enumerate(metrics):
         binary = m in binaries
-        ylabel, yf = axis_label(m, df[m], binary)
         sm_m = summ[summ["metric"] == m]
         for j, cv in enumerate(cols):
             ax = axes[i, j]
             sm = sm_m if cv is None else sm_m[sm_m[col].astype(str) == str(cv)]
+            panel = df if cv is None else df[df[col].astype(str) == str(cv)]
+            ylabel, yf = axis_label(m, pd.concat([panel[m], sm["mean"]]), binary)  # this panel's unit
+            log_y = not binary and _log_choice(logy, sm["mean"])
+            floor = float(sm["mean"][sm["mean"] > 0].min()) / yf / 10 if log_y else 0.0
             for h, color in zip(hues, colors, strict=True):
                 g = sm if h is None else sm[sm[hue].astype(str) == str(h)]
                 if g.empty:
@@ -182,17 +328,24 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
                 pos = g[x].map(cats.index) if not numeric_x else g[x].astype(float)
                 g = g.assign(_pos=pos).sort_values("_pos")
                 xs = g["_pos"].to_numpy(dtype=float) / (xf if numeric_x else 1.0)
+                ys = g["mean"].to_numpy(dtype=float) / yf
                 label = None if h is None else f"{pretty(hue)} = {_fmt(h)}"
-                ax.plot(xs, g["mean"].to_numpy(dtype=float) / yf, marker="o", ms=4, color=color, label=label)
+                ax.plot(xs, ys, marker="o", ms=4, color=color, label=label)
+                hollow = (g["incomplete"].astype(str).str.len() > 0).to_numpy()
+                if hollow.any():  # points where some replications did not complete
+                    ax.scatter(xs[hollow], ys[hollow], s=30, facecolors="white", edgecolors=[color], zorder=3)
                 lo, hi = g["ci_low"].to_numpy(dtype=float) / yf, g["ci_high"].to_numpy(dtype=float) / yf
                 if nonneg[m]:
-                    lo = np.maximum(lo, 0.0)  # a t band of a non-negative metric stops at 0
+                    lo = np.maximum(lo, floor)  # a t band of a non-negative metric stops at 0
                 if np.any(np.isfinite(lo)):
                     ax.fill_between(xs, lo, hi, color=color, alpha=0.2, linewidth=0)
-            if j == 0:
-                ax.set_ylabel(ylabel)
+                _annotate_n(ax, xs, ys, g, color, full_n)
+            if j == 0 or len(cols) > 1:
+                ax.set_ylabel(ylabel if j == 0 or ylabel != axes[i, 0].get_ylabel() else "")
             if binary:
                 ax.set_ylim(-0.03, 1.03)
+            elif log_y:
+                ax.set_yscale("log")
             if i == 0 and cv is not None:
                 cl, cf = axis_label(col, df[col] if _is_numeric_axis(df[col]) else None)
                 name, _, unit = cl.partition(" (")
@@ -210,52 +363,94 @@ def metric_vs_param(runs: pd.DataFrame, metric: str | Sequence[str], x: str, hue
                 ax.set_xlabel(xlabel)
     if hue:
         axes[0, 0].legend(fontsize="small", title=None)
-    n = summ["n"].max() if not summ.empty else 0
     kind = "Wilson CI for probabilities, t otherwise" if binaries and len(binaries) < len(metrics) else (
         "Wilson CI" if binaries else "t CI")
-    ci_note = f"mean and {confidence:.0%} {kind}; {int(n)} replications per point"
+    ci_note = _n_note(summ, confidence, kind)
+    if incomplete == "drop" and (outcomes(df) != "complete").any():
+        ci_note += "; replications that did not complete left out"
     names = " and ".join(f"P({pretty(m)})" if m in binaries else pretty(m) for m in metrics)
-    fig.suptitle(title or f"{names} vs {pretty(x)}\n({ci_note})", fontsize="medium")
-    return fig
+    fig.suptitle(title or f"{names} vs {pretty(x)}\n" + _wrap(f"({ci_note})", fig), fontsize="medium")
+    return finish_axes(fig)
 
 
 def metric_by_variant(runs: pd.DataFrame, metrics: str | Sequence[str], variant: str, *,
-                      confidence: float = 0.95, method: str = "auto", title: str | None = None) -> Figure:
-    """Mean and CI of each metric per variant (e.g. two result directories), one panel per metric."""
+                      confidence: float = 0.95, method: str = "auto", title: str | None = None,
+                      logy: bool | str = "auto", incomplete: str = "mark") -> Figure:
+    """Mean and CI of each metric per variant (e.g. two result directories), one panel per metric.
+
+    Every point is labelled with its n; a variant whose replications did not all complete (or whose
+    metric is NaN in some) is drawn hollow and says so (`n=1 (3 deadlocked)`), so a comparison never
+    silently rests on the one replication that survived. `incomplete='drop'` leaves those
+    replications out of the non-outcome metrics."""
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    summ = summarize(runs, [variant], metrics, confidence=confidence, method=method)
+    if incomplete == "drop":
+        runs = drop_incomplete(runs, metrics)
+    summ = _summarize(runs, [variant], metrics, confidence, method)
+    summ.loc[summ["metric"].isin(OUTCOME_METRICS), "incomplete"] = ""
+    uniform = summ["n"].nunique() <= 1 and not (summ["incomplete"].astype(str) != "").any()
     cats = _order(runs[variant])
     ncols = min(3, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
-    fig, axes = _new_figure(3.2 * ncols + 0.4, 2.8 * nrows + 0.6, nrows=nrows, ncols=ncols)
+    fig, axes = _new_figure(3.2 * ncols + 0.4, 2.8 * nrows + 0.9, nrows=nrows, ncols=ncols)
     colors = _colors(len(cats))
+    any_bad = False
     for i, ax in enumerate(axes.flat):
         if i >= len(metrics):
             ax.set_visible(False)
             continue
         m = metrics[i]
         binary = method == "wilson" or (method == "auto" and is_binary(runs[m]))
-        ylabel, yf = axis_label(m, runs[m], binary)
         sm = summ[summ["metric"] == m]
+        ylabel, yf = axis_label(m, pd.concat([runs[m], sm["mean"]]), binary)
+        nonneg = bool((pd.to_numeric(runs[m], errors="coerce").dropna() >= 0).all())
         for j, c in enumerate(cats):
             r = sm[sm[variant].astype(str) == str(c)]
-            if r.empty:
+            if r.empty or not math.isfinite(float(r["mean"].iloc[0])):
                 continue
-            mean = float(r["mean"].iloc[0]) / yf
-            lo, hi = float(r["ci_low"].iloc[0]) / yf, float(r["ci_high"].iloc[0]) / yf
+            row = r.iloc[0]
+            mean = float(row["mean"]) / yf
+            lo, hi = float(row["ci_low"]) / yf, float(row["ci_high"]) / yf
+            if nonneg:
+                lo = max(lo, 0.0)  # a t interval of a non-negative metric stops at 0
             err = None if not math.isfinite(lo) else [[max(0.0, mean - lo)], [max(0.0, hi - mean)]]
-            ax.errorbar([j], [mean], yerr=err, fmt="o", color=colors[j], capsize=4)
-        ax.set_xticks(range(len(cats)), [_fmt(c) for c in cats], rotation=20, fontsize="small")
+            inc = str(row["incomplete"] or "") if m not in OUTCOME_METRICS else ""
+            short = int(row["n"]) < int(row["replications"])
+            hollow = bool(inc) or short
+            any_bad |= hollow
+            ax.errorbar([j], [mean], yerr=err, fmt="o", color=colors[j], capsize=4,
+                        mfc="white" if hollow else colors[j], mec=colors[j])
+            if uniform:
+                continue  # the same n everywhere: said once in the title
+            text = f"n={int(row['n'])}" + (f" of {int(row['replications'])}" if short else "")
+            text += f"\n({inc})" if inc and (short or m not in OUTCOME_METRICS) else ""
+            ax.annotate(text, (j, mean), textcoords="offset points", xytext=(7, 0), fontsize=6, va="center",
+                        color="tab:red" if hollow else "0.3", gid="n-annotation")
+        names = [_fmt(c) for c in cats]
+        crowded = len(cats) > 4 or max(len(t) for t in names) > 14
+        ax.set_xticks(range(len(cats)), names, rotation=40 if crowded else 20, fontsize="small",
+                      ha="right" if crowded else "center")
         ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_ylabel(ylabel, fontsize="small")
         ax.set_xlabel(pretty(variant), fontsize="small")
-    fig.suptitle(title or f"Comparison by {pretty(variant)} (mean and {confidence:.0%} CI)", fontsize="medium")
-    return fig
+        if not binary and _log_choice(logy, sm["mean"]):
+            ax.set_yscale("log")
+    n_all = int(summ["n"].max()) if not summ.empty else 0
+    if not uniform:
+        note = f"mean and {confidence:.0%} CI, n per point"
+    elif n_all > 1:
+        note = f"mean and {confidence:.0%} CI; {n_all} replications each"
+    else:
+        note = "one replication each (no t CI)"
+    if any_bad:
+        note += "; hollow: not every replication counts (a NaN metric, or a run that did not complete)"
+    fig.suptitle(title or f"Comparison by {pretty(variant)}\n" + _wrap(f"({note})", fig), fontsize="medium")
+    return finish_axes(fig)
 
 
 def cdf(data: pd.DataFrame, metric: str, hue: str | None = None, *, title: str | None = None,
-        source: str = "replications") -> Figure:
-    """Empirical CDF of `metric` values (per-replication metrics, or time-series samples), per `hue`."""
+        source: str = "replications", logx: bool | str = "auto") -> Figure:
+    """Empirical CDF of `metric` values (per-replication metrics, or time-series samples), per `hue`;
+    log x when the positive values span more than two decades (`logx='auto'`)."""
     if metric not in data.columns:
         raise KeyError(f"no column {metric!r}")
     fig, axes = _new_figure()
@@ -274,13 +469,15 @@ def cdf(data: pd.DataFrame, metric: str, hue: str | None = None, *, title: str |
         label = f"{pretty(hue)} = {_fmt(h)} (n={v.size})" if hue else f"n={v.size}"
         ax.step(np.concatenate([[v[0]], v]), np.concatenate([[0.0], y]), where="post", color=col, label=label)
         plotted += 1
+    if _log_choice(logx, all_vals[np.isfinite(all_vals)]):
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("cumulative fraction")
     ax.set_ylim(0, 1.02)
     if plotted:
         ax.legend(fontsize="small")
     fig.suptitle(title or f"CDF of {pretty(metric)} ({source})", fontsize="medium")
-    return fig
+    return finish_axes(fig)
 
 
 def _event_spans(events: pd.DataFrame) -> tuple[list[tuple[float, float, str]], list[tuple[float, str]]]:
@@ -418,7 +615,7 @@ def timeline(timeseries: pd.DataFrame, events: pd.DataFrame | None = None, probe
         axes[0, 0].legend(list(seen.values()), list(seen), fontsize="x-small", loc="best")
     name = f"{result}: " if result else ""
     fig.suptitle(title or f"{name}run timeline (replication {rep})", fontsize="medium")
-    return fig
+    return finish_axes(fig)
 
 
 def tradeoff(runs: pd.DataFrame, cost: str, recovery: str, by: Sequence[str] | None = None,
@@ -458,8 +655,12 @@ def tradeoff(runs: pd.DataFrame, cost: str, recovery: str, by: Sequence[str] | N
     ax.set_ylabel(ylabel)
     if hue:
         ax.legend(fontsize="small")
+    if spans_decades(joined["mean_r"]):
+        ax.set_xscale("log")
+    if spans_decades(joined["mean_c"]):
+        ax.set_yscale("log")
     fig.suptitle(title or f"{pretty(cost)} vs {pretty(recovery)} ({confidence:.0%} CI)", fontsize="medium")
-    return fig
+    return finish_axes(fig)
 
 
 def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:

@@ -36,6 +36,18 @@ class Interval:
         return asdict(self)
 
 
+# A spread at or below this fraction of the values' magnitude is floating-point noise (identical
+# replications whose mean was summed in a different order), not a measured spread: it is shown as 0.
+NOISE_RTOL = 1e-9
+
+
+def is_noise(spread: float, magnitude: float) -> bool:
+    """True if `spread` (a std, half-width or difference) is floating-point noise next to `magnitude`."""
+    if not (math.isfinite(spread) and math.isfinite(magnitude)):
+        return False
+    return abs(spread) <= NOISE_RTOL * abs(magnitude)
+
+
 def _finite(values) -> np.ndarray:
     a = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
     return a[np.isfinite(a)]
@@ -51,6 +63,10 @@ def t_interval(values, confidence: float = 0.95) -> Interval:
     if n < 2:
         return Interval(mean, math.nan, 1, math.nan, confidence, "t", math.nan, math.nan)
     std = float(a.std(ddof=1))
+    if is_noise(std, float(np.abs(a).max())):
+        std = 0.0  # identical replications: the spread is exactly zero, not 1e-17
+        if is_noise(float(a.max() - a.min()), float(np.abs(a).max())):
+            mean = float(a[0])
     half = float(_st.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n))
     return Interval(mean, std, n, half, confidence, "t", mean - half, mean + half)
 
@@ -90,24 +106,84 @@ def interval(values, confidence: float = 0.95, method: str = "t") -> Interval:
     raise ValueError(f"unknown CI method {method!r} (t, wilson, auto)")
 
 
-SUMMARY_COLUMNS = ["metric", "mean", "std", "n", "half_width", "ci_low", "ci_high", "method"]
+SUMMARY_COLUMNS = ["metric", "mean", "std", "n", "half_width", "ci_low", "ci_high", "method",
+                   "replications", "incomplete"]
+
+# Metrics that describe how a replication ended: they are measured on every replication, complete or not.
+OUTCOME_METRICS = frozenset({"deadlocked", "time_to_deadlock_s", "stalled", "time_to_stall_s", "watchdog_timeout",
+                             "sim_time_s", "invariant_violations"})
+# How a replication ended, worst first: the label of the first that applies.
+OUTCOMES = ("error", "watchdog_timeout", "deadlocked", "stalled", "truncated", "complete")
+
+
+def outcomes(runs: pd.DataFrame) -> pd.Series:
+    """How each replication ended: 'error' (the run raised), 'watchdog_timeout', 'deadlocked',
+    'stalled', 'truncated' (`sim_time_s` short of `duration`) or 'complete'.
+
+    Metrics other than `OUTCOME_METRICS` of a replication that is not complete cover only the part
+    of the run before it ended (a deadlocked baseline's latency is that of the writes acknowledged
+    before the deadlock); figures and reports say how many of a point's replications these are."""
+    out = pd.Series("complete", index=runs.index, dtype=object)
+
+    def flag(col: str) -> pd.Series:
+        if col not in runs.columns:
+            return pd.Series(False, index=runs.index)
+        return pd.to_numeric(runs[col], errors="coerce").fillna(0).astype(float) > 0
+
+    truncated = pd.Series(False, index=runs.index)
+    if "sim_time_s" in runs.columns and "duration" in runs.columns:
+        t = pd.to_numeric(runs["sim_time_s"], errors="coerce").astype(float)
+        d = pd.to_numeric(runs["duration"], errors="coerce").astype(float)
+        truncated = (t < d * (1 - 1e-9)).fillna(False)
+    errored = pd.Series(False, index=runs.index)
+    if "error" in runs.columns:
+        errored = runs["error"].notna() & (runs["error"].astype(str) != "")
+    for label, mask in reversed([("error", errored), ("watchdog_timeout", flag("watchdog_timeout")),
+                                 ("deadlocked", flag("deadlocked")), ("stalled", flag("stalled")),
+                                 ("truncated", truncated)]):
+        out[mask.to_numpy()] = label
+    return out
+
+
+def describe_incomplete(outcome: pd.Series) -> str:
+    """'3 deadlocked, 1 stalled' for the replications of `outcome` that are not complete ('' if none)."""
+    counts = outcome[outcome != "complete"].value_counts()
+    words = {"watchdog_timeout": "timed out", "error": "failed"}
+    return ", ".join(f"{int(counts[k])} {words.get(k, k)}" for k in OUTCOMES if k in counts.index)
+
+
+def drop_incomplete(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """`runs` with the non-outcome `metrics` of replications that did not complete set to NaN, so they
+    are left out of those metrics' n (their outcome metrics, such as `deadlocked`, are kept)."""
+    bad = (outcomes(runs) != "complete").to_numpy()
+    if not bad.any():
+        return runs
+    runs = runs.copy()
+    for m in metrics:
+        if m not in OUTCOME_METRICS and m in runs.columns:
+            runs[m] = pd.to_numeric(runs[m], errors="coerce").astype(float).where(~bad)
+    return runs
 
 
 def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str], confidence: float = 0.95,
               method: str = "t") -> pd.DataFrame:
-    """Long table: one row per group of `by` and metric with mean, std, n and CI bounds."""
+    """Long table: one row per group of `by` and metric with mean, std, n and CI bounds, the group's
+    number of `replications` (n is smaller where a metric is NaN) and which of them did not complete
+    (`incomplete`, e.g. '3 deadlocked'; see `outcomes`)."""
     by = list(by)
     rows = []
+    df = df.assign(_outcome=outcomes(df))
     groups = df.groupby(by, sort=True, dropna=False) if by else [((), df)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
+        incomplete = describe_incomplete(g["_outcome"])
         for m in metrics:
             if m not in g.columns:
                 continue
             ci = interval(g[m], confidence, method)
             rows.append({**dict(zip(by, key, strict=True)), "metric": m, "mean": ci.mean, "std": ci.std,
                          "n": ci.n, "half_width": ci.half_width, "ci_low": ci.low, "ci_high": ci.high,
-                         "method": ci.method})
+                         "method": ci.method, "replications": len(g), "incomplete": incomplete})
     return pd.DataFrame(rows, columns=by + SUMMARY_COLUMNS)
 
 
@@ -160,6 +236,8 @@ def paired_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, on: str | S
     ok = np.isfinite(xa) & np.isfinite(xb)
     xa, xb = xa[ok], xb[ok]
     d = xb - xa
+    # per-pair differences that are floating-point noise (the same value summed differently) are 0
+    d = np.where(np.abs(d) <= NOISE_RTOL * np.maximum(np.abs(xa), np.abs(xb)), 0.0, d)
     ci = t_interval(d, confidence)
     if ci.n >= 2 and ci.std > 0:
         t = ci.mean / (ci.std / math.sqrt(ci.n))
@@ -183,7 +261,7 @@ def welch_half_width(xa, xb, confidence: float = 0.95) -> float:
         return math.nan
     va, vb = xa.var(ddof=1) / na, xb.var(ddof=1) / nb
     se2 = va + vb
-    if se2 == 0:
+    if is_noise(math.sqrt(se2), float(max(np.abs(xa).max(), np.abs(xb).max()))):
         return 0.0
     dof = se2 ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
     return float(_st.t.ppf(0.5 + confidence / 2, dof) * math.sqrt(se2))

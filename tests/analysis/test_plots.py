@@ -61,7 +61,8 @@ def test_metric_vs_param_bands_per_variant(sweep_dir, tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["reservation = False", "reservation = True"]
     xl, yl = labels(fig)
     assert xl == ["send queue slots"] and yl == ["throughput (k ops/s)"]
-    assert "95% t CI; 8 replications per point" in fig.get_suptitle()
+    # the baseline's deadlocked replications are marked, not silently averaged in
+    assert "95% t CI; n = 8 per point" in fig.get_suptitle() and "not every replication completed" in fig.get_suptitle()
     check_saved(fig, tmp_path, "thr")
 
 
@@ -197,7 +198,7 @@ def test_further_swept_parameters_become_columns_or_files(sweep_dir, tmp_path):
     fig = plots.metric_vs_param(rs.runs, ["deadlocked", "throughput_ops_s"], "params.send_queue_slots",
                                 "params.reservation", col="workload.rate")
     assert len(fig.axes) == 4
-    assert [a.get_title() for a in fig.axes[:2]] == ["rate = 100k", "rate = 300k"]
+    assert [a.get_title() for a in fig.axes[:2]] == ["rate = 100 k ops/s", "rate = 300 k ops/s"]
     four = pd.concat([three.assign(**{"params.workers": w}) for w in (2, 4)], ignore_index=True)
     rs4 = from_sweep_frame(four[["params.workers", *four.columns[:-1]]],
                            {"sweep": {"parameters": [*cols, "params.workers"]}})
