@@ -266,7 +266,7 @@ def _stream_checks() -> list[Check]:
     for read_bytes, label in ((2 * 2**20, "5 calls/s bound"), (256 * 2**10, "256KiB/s bound")):
         batch, size = 100, 1024
         expected = min(5 * batch, read_bytes / size)
-        scn = {"name": f"validate_stream_read_{label.split()[0]}", "system": "stream_service",
+        scn = {"name": f"validate_stream_read_{label.split()[0].replace('/', '_per_')}", "system": "stream_service",
                "seed": _seed(f"stream_read_{read_bytes}"), "duration": 25.0, "warmup": 5.0, "replications": 3,
                "params": {"arrival_rate": "1000/s", "record_size": f"{size}B", "consumer": True,
                           "poll_interval": 0, "read_batch": batch,
