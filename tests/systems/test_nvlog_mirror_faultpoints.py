@@ -102,3 +102,16 @@ def test_progress_counts_acknowledged_and_in_progress_writes():
     assert done == system.c_acked.value > 0
     assert pending == system.client.inflight == system.c_arrived.value - done - system.c_rejected.value - \
         system.c_failed.value
+
+
+def test_a_system_built_without_a_workload_runs_the_default_200k_per_s():
+    """The default workload path (found by the mutation run: a reordering that left `self.workload` None survived)."""
+    from sim.core.simulation import Simulation
+    from sim.systems.nvlog_mirror import NvlogParams
+
+    sim = Simulation(seed=1, duration=0.002, checks={})
+    system = NvlogMirror(sim, NvlogParams())
+    assert system.workload is not None and system.workload.rate == 200e3
+    system.start()
+    sim.run()
+    assert system.c_acked.value > 100
