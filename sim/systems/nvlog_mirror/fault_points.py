@@ -34,9 +34,6 @@ FAULT_POINTS: tuple[FaultPoint, ...] = (
     FaultPoint("nvlog_mirror.primary.ack_arrived",
                "the partner's acknowledgement reached the primary's completion queue, not yet processed",
                BOTH),
-    FaultPoint("nvlog_mirror.completion.batch_done",
-               "the completion handler freed a batch's slots (granting waiting reservations) and completed "
-               "its client writes", BOTH),
     FaultPoint("nvlog_mirror.client.acked",
                "the client was told its write is done (mirrored or degraded): from here the oracle holds the "
                "pair to it", BOTH),
