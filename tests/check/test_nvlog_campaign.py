@@ -40,3 +40,16 @@ def test_correct_nvlog_survives_the_campaign():
     res = campaign(25)
     # no lost acknowledged write, no liveness failure, no model error
     assert not res.failures, [(r.seed, r.finding()) for r in res.failures]
+
+
+def swarm(runs: int, **overrides):
+    sc = load_scenario(SCENARIO, {"faults": [], **overrides})
+    return run_campaign(sc, runs, seed=1, swarm=True)
+
+
+def test_a_swarm_campaign_catches_the_leaked_send_queue_slot_as_a_stall():
+    res = swarm(4, **{"params.leak_slot_every": 200})
+    stalled = [r for r in res.runs if any(v["invariant"] == "liveness.stall" for v in r.violations)]
+    assert stalled, [r.finding() for r in res.runs]
+    assert all("write_transaction#" in next(v["detail"] for v in r.violations if v["invariant"] == "liveness.stall")
+               for r in stalled)

@@ -28,6 +28,7 @@ class Client:
         self.txn = None  # the write-transaction actor (set by the model)
         self.seq = 0
         self.inflight = 0  # writes arrived and neither acknowledged nor failed
+        self._fp = system.sim.fault_point
 
     def client_arrivals(self):
         """Open-loop Poisson arrivals of client writes; each becomes a transaction on the worker pool."""
@@ -61,3 +62,4 @@ class Client:
             self.oracle.acked_degraded.add(w.lsn)
         else:
             self.oracle.acked_mirrored.add(w.lsn)
+        self._fp("nvlog_mirror.client.acked")

@@ -44,6 +44,11 @@ class CompletionHandler:
         self.scheduled = False  # a completion-handler task is queued or running
         self.queued_since: float | None = None  # when the queued one was submitted (wait-for graph)
         self.ack_arrived_cb = self.ack_arrived
+        self._leak_every = p.leak_slot_every  # BROKEN on purpose when > 0 (see params)
+        self._freed = 0  # slots freed so far (counted only for the leak)
+        self._fp = system.sim.fault_point
+        # (no point after a batch: ~2 batches a write would cost more than the instant is worth;
+        # its grants hit `reservation.granted`, its client acks `client.acked`)
 
     def completions_arrived(self) -> None:
         """The completion queue went non-empty: schedule the handler on the worker pool (once)."""
@@ -70,7 +75,10 @@ class CompletionHandler:
         for wc in batch:
             if wc[0] == send_kind:
                 if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
-                    qp.sq.complete(wc[2])  # frees slots: waiting reservations are granted, transactions restart
+                    n = wc[2]
+                    if self._leak_every:
+                        n = self._leaky(n)
+                    qp.sq.complete(n)  # frees slots: waiting reservations are granted, transactions restart
                 continue
             # the partner's acknowledgement of a mirrored entry
             w = wc[1]
@@ -85,11 +93,20 @@ class CompletionHandler:
         else:
             self.scheduled = False
 
+    def _leaky(self, n: int) -> int:
+        """BROKEN on purpose (`leak_slot_every`): of every `leak_slot_every` slots freed, one is not."""
+        self._freed += n
+        if self._freed >= self._leak_every:
+            self._freed -= self._leak_every
+            return n - 1  # the leaked slot stays "posted" for ever (until the connection is flushed)
+        return n
+
     def ack_arrived(self, w) -> None:
         """The partner's acknowledgement reached the primary's NIC: a receive completion."""
         primary = self.primary
         if w.epoch != primary.epoch or not primary.up:
             return
+        self._fp("nvlog_mirror.primary.ack_arrived")
         q = self._cq_q
         q.append((QueuePair.RECV, w, 0, 0))  # a receive completion (CompletionQueue.push, inlined)
         if len(q) == 1:

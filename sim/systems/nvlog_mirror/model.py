@@ -28,6 +28,7 @@ from sim.core.registry import register_system
 from sim.core.system import System
 from sim.systems.nvlog_mirror.client import Client
 from sim.systems.nvlog_mirror.completion_handler import CompletionHandler
+from sim.systems.nvlog_mirror.fault_points import FAULT_POINTS
 from sim.systems.nvlog_mirror.metrics import METRICS, collect
 from sim.systems.nvlog_mirror.oracle import AckOracle
 from sim.systems.nvlog_mirror.params import NvlogParams, NvlogWorkload
@@ -46,6 +47,7 @@ class NvlogMirror(System):
     Params = NvlogParams
     Workload = NvlogWorkload
     metrics_spec = METRICS
+    fault_points = FAULT_POINTS
 
     def __init__(self, sim, params: NvlogParams, workload: NvlogWorkload | None = None) -> None:
         if workload is None:
@@ -125,6 +127,10 @@ class NvlogMirror(System):
         if self.heal_started and self.c_acked.value == self.acked_at_heal:
             return "no write was acknowledged during the heal phase"
         return None
+
+    def progress(self) -> tuple[float, int]:
+        """(client writes acknowledged, client writes in progress) for the framework's stall check."""
+        return self.c_acked.value, self.client.inflight
 
     def fault_targets(self) -> dict[str, FaultTarget]:
         return self.targets

@@ -28,6 +28,9 @@ class NvlogParams(Params):
     signal_interval: int = Field(1, ge=1, description="one mirrored send in this many asks for a completion (1: every send)")
     partner_apply_cost: Duration = Field(0.5e-6, description="partner CPU cost to apply one entry (plus its NVLog write), s")
     ack_before_mirror: bool = Field(False, description="BROKEN on purpose: acknowledge after the local append only")
+    leak_slot_every: int = Field(0, ge=0, description="BROKEN on purpose: the completion handler leaks one "
+                                 "send-queue slot in this many it frees (0: none leak); the queue drains "
+                                 "and the pair stalls at zero throughput")
     primary_recovery_time: Duration = Field(10e-3, description="primary restart to service: NVLog replay and giveback, s")
 
     @model_validator(mode="after")

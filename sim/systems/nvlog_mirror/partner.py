@@ -31,6 +31,7 @@ class PartnerNode(Host):
         self._ack_arrived = ack_arrived  # the acknowledgement's arrival at the primary's NIC
         self._applied_cb = self._applied
         self.apply_cb = self.partner_apply
+        self._fp = sim.fault_point
 
     def partner_apply(self, w) -> None:
         """A mirrored entry reached the partner: its apply thread writes it to the partner's NVLog, then
@@ -45,6 +46,7 @@ class PartnerNode(Host):
             start = now
         self.busy = done = start + self._apply_cost + w.size * self._inv_nvbw
         Timeout(env, done - now, (w, self.epoch)).callbacks.append(self._applied_cb)
+        self._fp("nvlog_mirror.partner.received")
 
     def _applied(self, ev) -> None:
         w, epoch = ev._value
@@ -52,6 +54,7 @@ class PartnerNode(Host):
             return  # the partner crashed before the entry was durable: lost with its volatile state
         self.nvlog.add(w.lsn)
         self.link.transfer(1, self._ack_bytes, self._ack_arrived, w)
+        self._fp("nvlog_mirror.partner.applied")
 
     def _lose_volatile(self, reason: str) -> None:
         self.epoch += 1

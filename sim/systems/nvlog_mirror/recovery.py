@@ -46,6 +46,7 @@ class PairRecovery:
         """Takeover by the partner; the primary's connection state and writes in progress are lost."""
         self.sim.note("primary_crash", kind=kind)
         self.oracle.check_takeover(self.partner.nvlog, self.env.now, kind)
+        self.sim.fault_point("nvlog_mirror.takeover.checked")
         self.completions.reset()
         self.qp.reset()
         self.c_failed.value += self.client.inflight
@@ -61,6 +62,7 @@ class PairRecovery:
             primary.mirroring = False
             self.qp.disconnect()
         self.sim.note("primary_restarted")
+        self.sim.fault_point("nvlog_mirror.primary.restarted")
         self.resync()
 
     # --- the partner -----------------------------------------------------------------------------
@@ -80,6 +82,7 @@ class PairRecovery:
             if not w.acked:
                 self.client.ack(w, True, self.env.now)
         self.qp.disconnect()  # flushes posted sends; waiting reservations are granted and restart
+        self.sim.fault_point("nvlog_mirror.degraded.entered")
 
     def partner_restarted(self) -> None:
         self.sim.note("partner_restarted")
@@ -102,6 +105,7 @@ class PairRecovery:
         self.resync_in_flight = True
         nbytes = len(batch) * self._entry_bytes
         self.link.transfer(0, nbytes, self._resync_arrived_cb, (batch, self.partner.epoch, primary.epoch))
+        self.sim.fault_point("nvlog_mirror.resync.started")
 
     def _resync_arrived(self, msg) -> None:
         batch, pepoch, _epoch = msg
@@ -113,4 +117,5 @@ class PairRecovery:
         partner.nvlog.update(batch)
         self.c_resync.value += len(batch)
         self.sim.note("resync_done", entries=len(batch))
+        self.sim.fault_point("nvlog_mirror.resync.done")
         self.resync()

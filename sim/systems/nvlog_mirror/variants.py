@@ -34,6 +34,7 @@ class ReservedSlots:
         self.c_susp = system.c_susp
         self.c_aborts = system.c_aborts
         self._restart_cb = self.restart
+        self._fp = system.sim.fault_point
 
     def suspendable_phase(self, w) -> bool:
         """Reserve the write's slots; False: suspended until they are granted."""
@@ -48,14 +49,17 @@ class ReservedSlots:
                 self.c_susp.value += 1
                 return False
             w.res = res
+            self._fp("nvlog_mirror.reservation.granted")
         return True
 
     def restart(self, w, res) -> None:
         """Slots were granted to a suspended transaction: restart it (run-queue tail)."""
         if w.epoch != self.primary.epoch:
             self.qp.release(res)
+            self._fp("nvlog_mirror.reservation.released")
             return
         w.res = res
+        self._fp("nvlog_mirror.reservation.granted")
         self.primary.pool.submit(self.txn.write_transaction(w), w)
 
     def can_mirror(self, w) -> bool:
@@ -67,6 +71,7 @@ class ReservedSlots:
             self.qp.release(w.res)
             self.c_aborts.value += 1
             w.res = None
+            self._fp("nvlog_mirror.reservation.released")
 
     def post(self, w, nbytes: float) -> None:
         """Post on the reservation: never blocks."""

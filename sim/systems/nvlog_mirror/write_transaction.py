@@ -55,6 +55,7 @@ class WriteTransaction:
         self.slots = slots_cls(self, system)
         self.acks = acks_cls(self)
         self.resync = None  # the resync actor (set by the model)
+        self._fp = system.sim.fault_point
 
     def write_transaction(self, w: Write):
         """A write transaction: suspendable phase (the variant's), then modify phase (append, mirror)."""
@@ -77,6 +78,8 @@ class WriteTransaction:
         yield Timeout(env, end + self._nv_lat - now)
         primary.nvlog.add(lsn)  # durable in the local NVLog
         w.t_appended = env.now
+        fp = self._fp
+        fp("nvlog_mirror.txn.appended")
         if not primary.mirroring or not slots.can_mirror(w):
             # degraded: the partner is down (or came back while this transaction, begun without its
             # slots, ran: it may not block for them now); the entry goes to the partner with the
@@ -84,6 +87,7 @@ class WriteTransaction:
             slots.abandon(w)
             primary.unmirrored.append(lsn)
             self.client.ack(w, True, env.now)
+            fp("nvlog_mirror.txn.degraded_ack")
             if primary.mirroring:
                 self.resync.resync()
             return
@@ -91,6 +95,7 @@ class WriteTransaction:
         primary.awaiting_ack[lsn] = w
         self.acks.appended(w, env.now)
         ev = slots.post(w, nbytes)
+        fp("nvlog_mirror.txn.mirror_posted")
         if ev is not None:
             # the send queue is full: wait for a slot while holding the worker (the baseline)
             w.blocked_since = env.now
@@ -98,3 +103,4 @@ class WriteTransaction:
             yield ev
             w.blocked_since = None
             slots.transmit(w, nbytes)
+            fp("nvlog_mirror.txn.mirror_posted")
