@@ -14,7 +14,7 @@ import yaml
 from sim.runner.replication import run_replication
 from sim.scenario import load_scenario
 from sim.systems.kv_recovery import KvRecovery
-from sim.systems.kv_recovery.durable import FileStream
+from sim.systems.kv_recovery.durable import DurableMedia, FileStream, UserLog
 
 SCENARIO = {
     "name": "kv_faultpoint",
@@ -87,10 +87,60 @@ def test_every_declared_fault_point_is_hit(tmp_path):
     assert not never, never
 
 
-@pytest.mark.parametrize("point", ["kv.checkpoint.before_metadata_record", "kv.flush.system_log_write",
+def point_crash(tmp_path, point, hit, target="primary", **extra):
+    data = {**SCENARIO, **extra, "faults": [{"kind": "crash", "target": target, "point": point, "hit": hit,
+                                             "restart_after": "200ms"}]}
+    path = tmp_path / "kv_fp.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scen = load_scenario(path)
+    res = run_replication(scen.resolved, scen.resolved["seed"], 0)
+    assert res.error is None, res.error
+    assert any(e["event"] == "fault_point" for e in res.events)
+    return res
+
+
+def test_a_crash_that_keeps_the_unflushed_log_buffer_is_caught(tmp_path, monkeypatch):
+    """A crash during a group commit write must lose the batch: if its records survived, the commit
+    records become durable later without their transactions ever being acknowledged."""
+    assert point_crash(tmp_path, "kv.user_log.group_commit_write", 500).metrics["invariant_violations"] == 0
+    monkeypatch.setattr(UserLog, "lose_volatile", lambda self: 0)
+    res = point_crash(tmp_path, "kv.user_log.group_commit_write", 500)
+    assert "durable_commit_acknowledged" in invariants(res)
+
+
+def test_recovery_claiming_an_older_last_commit_is_caught(tmp_path, monkeypatch):
+    """After recovery every durable commit is applied; claiming an older one would put a wrong
+    boundary L in the next flush (replicas would read past their snapshot)."""
+    real = DurableMedia.last_commit_ts
+
+    def older(self):
+        ts = real(self)
+        commits = [e for k, e in zip(self.ulog.kind, self.ulog.end, strict=True) if k == UserLog.COMMIT and e < ts]
+        return commits[-1] if commits else 0
+
+    monkeypatch.setattr(DurableMedia, "last_commit_ts", older)
+    res = point_crash(tmp_path, "kv.user_log.group_commit_acked", 500)
+    assert "durable_commit_acknowledged" in invariants(res)
+
+
+def test_a_nearly_idle_store_flushes_and_recovers_clean(tmp_path):
+    """No transaction commits before the first flush cycle (rate 1 op/s)."""
+    data = {**SCENARIO, "workload": {"rate": "1/s", "read_fraction": 0.5},
+            "faults": [{"kind": "crash", "target": "node", "at": "5s", "restart_after": "100ms"}]}
+    path = tmp_path / "kv_idle.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scen = load_scenario(path)
+    res = run_replication(scen.resolved, 5, 0)
+    assert res.error is None, res.error
+    assert res.metrics["recoveries"] == 1
+    assert res.metrics["invariant_violations"] == 0, res.violations
+
+
+@pytest.mark.parametrize("point", ["kv.user_log.group_commit_write", "kv.checkpoint.before_metadata_record", "kv.flush.system_log_write",
                                    "kv.recovery.system_log_replay", "kv.user_log.group_commit_acked"])
 def test_crash_at_a_fault_point_recovers_clean(tmp_path, point):
-    data_hit = {"kv.recovery.system_log_replay": 1, "kv.user_log.group_commit_acked": 3000}.get(point, 2)
+    data_hit = {"kv.recovery.system_log_replay": 1, "kv.user_log.group_commit_acked": 3000,
+                "kv.user_log.group_commit_write": 700}.get(point, 2)
     faults = [{"kind": "crash", "target": "node", "at": "8.3s", "restart_after": "100ms"}] \
         if point.startswith("kv.recovery") else []
     SCENARIO_F = {**SCENARIO, "faults": faults + [{"kind": "crash", "target": "primary", "point": point,
@@ -118,3 +168,17 @@ def test_stall_check_sees_reads_and_transactions_waiting_for_a_down_node(tmp_pat
     res = run_replication(scen.resolved, 5, 0)
     assert res.error is None, res.error
     assert res.metrics["stalled"] == stalled
+
+
+def test_a_flush_writes_only_pages_written_since_their_last_flush(tmp_path):
+    """A page is dirty only if a write reached it since its last flush, so without crashes the
+    pages flushed cannot outnumber the acknowledged writes (zipf keys: far fewer)."""
+    data = {**SCENARIO, "faults": []}
+    path = tmp_path / "kv_nofault.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scen = load_scenario(path)
+    res = run_replication(scen.resolved, 5, 0)
+    assert res.error is None, res.error
+    m = res.metrics
+    pages = m["page_bytes_written"] / 8192
+    assert 0 < pages <= m["writes_acked"]

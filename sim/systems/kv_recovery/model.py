@@ -35,7 +35,7 @@ from sim.core.system import FaultPoint, FaultTarget, System
 from sim.systems.kv_recovery.client import client
 from sim.systems.kv_recovery.durable import DurableMedia
 from sim.systems.kv_recovery.metrics import METRICS, assemble
-from sim.systems.kv_recovery.oracle import MappingOracle, Oracle, check_system_replay
+from sim.systems.kv_recovery.oracle import MappingOracle, Oracle, check_durable_commits, check_system_replay
 from sim.systems.kv_recovery.outage import OutageTracker
 from sim.systems.kv_recovery.params import KvRecoveryParams, KvWorkload
 from sim.systems.kv_recovery.replica import Replica
@@ -273,6 +273,8 @@ class KvRecovery(System):
                                    f"{len(bad)} key(s) lost acknowledged writes after recovery; key {k} has "
                                    f"{int(self.values[k])}, last acknowledged {int(self.oracle.latest()[k])}",
                                    self.env.now, keys=int(len(bad)))
+        for name, msg, details in check_durable_commits(self):
+            self.violation_log.add(name, msg, self.env.now, **details)
 
     def check_system_replay(self, mapping: np.ndarray, boundary_ts: int) -> None:
         """Restart recovery's mapping and pages after the system-log replay, against the oracles."""
@@ -286,6 +288,8 @@ class KvRecovery(System):
         return done, len(self.active) + len(self.commit_queue) + self.waiting
 
     def check_at_end(self) -> None:
+        for name, msg, details in check_durable_commits(self):
+            self.violation_log.add(name, msg, self.env.now, **details)
         n, bad, first = self.oracle.check_snapshot_reads()
         if bad:
             k, ts, got, exp = first
