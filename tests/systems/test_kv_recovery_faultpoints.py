@@ -124,8 +124,8 @@ def test_recovery_claiming_an_older_last_commit_is_caught(tmp_path, monkeypatch)
 
 
 def test_a_nearly_idle_store_flushes_and_recovers_clean(tmp_path):
-    """No transaction commits before the first flush cycle (rate 1 op/s)."""
-    data = {**SCENARIO, "workload": {"rate": "1/s", "read_fraction": 0.5},
+    """No transaction commits before the first flush cycle (rate 0.2 op/s)."""
+    data = {**SCENARIO, "workload": {"rate": "0.2/s", "read_fraction": 0.5},
             "faults": [{"kind": "crash", "target": "node", "at": "5s", "restart_after": "100ms"}]}
     path = tmp_path / "kv_idle.yaml"
     path.write_text(yaml.safe_dump(data))
