@@ -182,3 +182,18 @@ def test_a_flush_writes_only_pages_written_since_their_last_flush(tmp_path):
     m = res.metrics
     pages = m["page_bytes_written"] / 8192
     assert 0 < pages <= m["writes_acked"]
+    assert m["replica_reads_unchecked"] == 0 and m["replica_reads_checked"] > 0
+
+
+def test_snapshot_read_oracle_keeps_keys_apart_when_timestamps_are_large():
+    """The composite (key, timestamp) search must not let one key's writes stand for another's."""
+    from sim.systems.kv_recovery.oracle import Oracle
+
+    o = Oracle(2)
+    o.acknowledge([1], [7], 2)  # key 1 written at ts 2
+    o.acknowledge([0], [9], 10)  # key 0 written at ts 10
+    o.log_read(1, 3, 7)  # key 1 read at snapshot 3: 7 is right
+    o.log_read(0, 5, 0)  # key 0 read at snapshot 5: not yet written
+    assert o.check_snapshot_reads() == (2, 0, None)
+    o.log_read(1, 1, 7)  # key 1 read before its write: wrong
+    assert o.check_snapshot_reads()[1] == 1
