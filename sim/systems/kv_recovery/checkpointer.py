@@ -20,6 +20,7 @@ def checkpointer(store):
     ssd = store.ssd
     c = store.c
     ulog = store.ulog
+    fp = store.sim.fault_point
     next_at = env.now + p.checkpoint_interval
     while True:  # one checkpoint starts every interval (none while the previous one is still writing)
         yield env.timeout(max(0.0, next_at - env.now))
@@ -27,6 +28,7 @@ def checkpointer(store):
         ts, oldest, _t = store.boundary
         ulog.append(UserLog.CHECKPOINT, ts, oldest, 0, p.log_record_header + 16)
         ucp = len(ulog) - 1
+        fp("kv.checkpoint.user_record_appended")
         yield from wait_durable(store)
         checkpoints = store.checkpoints
         ck = Checkpoint(len(checkpoints), store.mapping.copy(), len(store.syslog), ucp, store.mapping_bytes)
@@ -35,6 +37,7 @@ def checkpointer(store):
         while left > 0:
             chunk = min(left, p.checkpoint_chunk)
             t_chunk = env.now
+            fp("kv.checkpoint.mapping_chunk")
             yield from ssd.write(chunk)
             if p.checkpoint_write_rate is not None:
                 pause = chunk / p.checkpoint_write_rate - (env.now - t_chunk)
@@ -44,7 +47,9 @@ def checkpointer(store):
             c["checkpoint_bytes_written"].inc(chunk)
             left -= chunk
         ck.complete = True
+        fp("kv.checkpoint.before_metadata_record")
         yield from ssd.write(p.metadata_record_size)
         store.metadata.append(ck.id)
         c["metadata_bytes_written"].inc(p.metadata_record_size)
         c["checkpoints_completed"].inc()
+        fp("kv.checkpoint.after_metadata_record")

@@ -87,7 +87,9 @@ def waiting_read(store, key: int):
     """A read that found no server: waits for a replica to become ready or the primary writable."""
     t0 = store.env.now
     store.c["reads_delayed"].inc()
+    store.waiting += 1
     while True:
         yield store.read_ready_event
         if serve_read(store, key, t0):
+            store.waiting -= 1
             return

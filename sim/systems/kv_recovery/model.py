@@ -31,17 +31,55 @@ import numpy as np
 from sim.components.host import Host
 from sim.components.storage import SSD
 from sim.core.registry import register_system
-from sim.core.system import FaultTarget, System
+from sim.core.system import FaultPoint, FaultTarget, System
 from sim.systems.kv_recovery.client import client
 from sim.systems.kv_recovery.durable import DurableMedia
 from sim.systems.kv_recovery.metrics import METRICS, assemble
-from sim.systems.kv_recovery.oracle import Oracle
+from sim.systems.kv_recovery.oracle import MappingOracle, Oracle, check_durable_commits, check_system_replay
 from sim.systems.kv_recovery.outage import OutageTracker
 from sim.systems.kv_recovery.params import KvRecoveryParams, KvWorkload
 from sim.systems.kv_recovery.replica import Replica
 from sim.systems.kv_recovery.restart_recovery import restart_recovery
 from sim.systems.kv_recovery.targets import NodeTarget, PrimaryTarget, StorageTarget
 from sim.systems.kv_recovery.variants import REPLAY_START, VARIANTS
+
+_P = ("primary", "node")  # a crash of the primary alone, or of the node it runs on
+_N = ("node",)  # the replicas run on the node
+FAULT_POINTS = (
+    FaultPoint("kv.user_log.group_commit_write", "group commit: the batch's log records are being written, "
+               "nothing acknowledged yet (a crash loses the batch; none of it may be acknowledged)", _P),
+    FaultPoint("kv.user_log.group_commit_acked", "group commit: the batch is durable and acknowledged, "
+               "the pages hold it only in memory (recovery must replay it from the user log)", _P),
+    FaultPoint("kv.flush.page_write", "page flush: dirty pages captured at boundary L, their images being "
+               "written to the file stream", _P),
+    FaultPoint("kv.flush.system_log_write", "page flush vs mapping change: the images are in the file stream, "
+               "the system-log group commit (mapping changes + boundary L) is not yet durable", _P),
+    FaultPoint("kv.flush.system_log_durable", "the system log holds the flush's mapping changes and boundary; "
+               "recovery must find this mapping (checked by recovered_mapping)", _P),
+    FaultPoint("kv.checkpoint.user_record_appended", "checkpoint: the user checkpoint record is in the log "
+               "buffer, not yet durable (a crash loses it)", _P),
+    FaultPoint("kv.checkpoint.mapping_chunk", "checkpoint: the user checkpoint record is durable, a chunk of "
+               "the mapping-table snapshot is about to be written (a crash tears the checkpoint)", _P),
+    FaultPoint("kv.checkpoint.before_metadata_record", "checkpoint: the mapping is complete on storage, its "
+               "metadata-log (manifest) record is not written (recovery must not use it)", _P),
+    FaultPoint("kv.checkpoint.after_metadata_record", "checkpoint: the metadata record names it (recovery "
+               "starts from it and must replay the system log written since its snapshot)", _P),
+    FaultPoint("kv.recovery.metadata_read", "restart recovery: reading the metadata log", _P),
+    FaultPoint("kv.recovery.checkpoint_load", "restart recovery: the checkpoint is chosen, its mapping being "
+               "loaded", _P),
+    FaultPoint("kv.recovery.system_log_replay", "restart recovery: reading and applying the system log from "
+               "the checkpoint's replay start", _P),
+    FaultPoint("kv.recovery.user_log_replay", "restart recovery: mapping rebuilt, the user log being read "
+               "from the replay start", _P),
+    FaultPoint("kv.recovery.user_log_apply", "restart recovery: applying the replayed user-log records, "
+               "the primary not yet writable", _P),
+    FaultPoint("kv.replica.form.metadata_read", "replica forming: reading the metadata log", _N),
+    FaultPoint("kv.replica.form.checkpoint_load", "replica forming: loading the checkpoint's mapping", _N),
+    FaultPoint("kv.replica.form.system_log_replay", "replica forming: replaying the system log", _N),
+    FaultPoint("kv.replica.refresh_read", "replica refresh: reading the system log written since the last "
+               "refresh", _N),
+    FaultPoint("kv.replica.refresh_adopted", "replica refresh: a newer flush boundary adopted", _N),
+)
 
 COUNTERS = ("reads_served", "replica_reads", "primary_reads", "reads_delayed", "writes_acked", "txns_acked",
             "txns_aborted", "value_bytes_acked", "log_bytes_written", "page_bytes_written",
@@ -57,6 +95,7 @@ class KvRecovery(System):
     Params = KvRecoveryParams
     Workload = KvWorkload
     metrics_spec = METRICS
+    fault_points = FAULT_POINTS
 
     def __init__(self, sim, params: KvRecoveryParams, workload: KvWorkload | None = None) -> None:
         super().__init__(sim, params, workload or KvWorkload())
@@ -89,6 +128,7 @@ class KvRecovery(System):
         self.writable_event = env.event()
         self.read_ready_event = env.event()
         self.rr = 0
+        self.waiting = 0  # reads that found no server and transactions waiting for a writable primary
         # the hosts that crash and restart
         self.primary = Host(sim, None, "kv.primary")
         self.node = Host(sim, None, "kv.node")
@@ -99,6 +139,7 @@ class KvRecovery(System):
         self.replicas = [Replica(self, i) for i in range(self.variant.replicas(p))]
         self.outage = OutageTracker()
         self.oracle = Oracle(self.n_keys_padded)
+        self.mapping_oracle = MappingOracle(self.n_pages)
         self._targets = {"node": NodeTarget(self), "primary": PrimaryTarget(self), "storage": StorageTarget(self)}
         rec = sim.recorder
         self.m_commit = rec.tally("kv.commit_latency")
@@ -232,8 +273,23 @@ class KvRecovery(System):
                                    f"{len(bad)} key(s) lost acknowledged writes after recovery; key {k} has "
                                    f"{int(self.values[k])}, last acknowledged {int(self.oracle.latest()[k])}",
                                    self.env.now, keys=int(len(bad)))
+        for name, msg, details in check_durable_commits(self):
+            self.violation_log.add(name, msg, self.env.now, **details)
+
+    def check_system_replay(self, mapping: np.ndarray, boundary_ts: int) -> None:
+        """Restart recovery's mapping and pages after the system-log replay, against the oracles."""
+        for name, msg, details in check_system_replay(self, mapping, boundary_ts):
+            self.violation_log.add(name, msg, self.env.now, **details)
+
+    def progress(self) -> tuple[float, int]:
+        """Completed: reads served + transactions acknowledged; in progress: open transactions + delayed reads."""
+        c = self.c
+        done = c["reads_served"].value + c["txns_acked"].value
+        return done, len(self.active) + len(self.commit_queue) + self.waiting
 
     def check_at_end(self) -> None:
+        for name, msg, details in check_durable_commits(self):
+            self.violation_log.add(name, msg, self.env.now, **details)
         n, bad, first = self.oracle.check_snapshot_reads()
         if bad:
             k, ts, got, exp = first

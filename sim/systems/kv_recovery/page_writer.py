@@ -18,6 +18,8 @@ def page_writer(store):
     p = store.params
     ssd = store.ssd
     c = store.c
+    fp = store.sim.fault_point
+    mo = store.mapping_oracle
     while True:
         yield env.timeout(p.page_flush_interval)
         ts = store.applied_ts
@@ -30,14 +32,18 @@ def page_writer(store):
         dirty[idx] = False
         images = store.pages[idx].copy()
         nbytes = len(idx) * p.page_size
+        fp("kv.flush.page_write")
         yield from ssd.write(nbytes)
         first = store.fstream.append(images)
         c["page_bytes_written"].inc(nbytes)
         locs = np.arange(first, first + len(idx), dtype=np.int64)
         sbytes = (len(idx) + 1) * p.system_record_size
+        fp("kv.flush.system_log_write")  # page images on storage, their mapping change not yet
         yield from ssd.write(sbytes)
         store.syslog.append_flush(idx, locs, ts, oldest, t, p.system_record_size, p.system_record_size)
+        mo.flush_durable(idx, locs, ts)  # the oracle's own record of the durable mapping changes
         c["system_log_bytes_written"].inc(sbytes)
         c["page_flushes"].inc()
         store.mapping[idx] = locs
         store.boundary = (ts, oldest, t)
+        fp("kv.flush.system_log_durable")

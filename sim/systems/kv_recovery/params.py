@@ -20,6 +20,9 @@ class KvRecoveryParams(Params):
     user_replay_start: Literal["min_uncommitted", "replay_point"] = Field(
         "min_uncommitted", description="min_uncommitted: the mechanism; replay_point: a deliberately broken "
                                        "rule ignoring transactions uncommitted at the checkpoint (for tests)")
+    skip_system_log_replay: bool = Field(
+        False, description="BROKEN on purpose (for tests and campaigns): restart recovery ignores the system log, "
+                           "so the mapping stays at the checkpoint (caught by the recovered_mapping check)")
     keys: int = Field(100_000, ge=1, le=4_000_000, description="keys the workload touches (simulated)")
     page_size: PositiveSize = Field(8192, description="bytes per page")
     database_size: PositiveSize = Field(64 * 2**30, description="bytes of data in the store (sizes the mapping table)")

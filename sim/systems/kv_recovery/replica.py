@@ -66,12 +66,14 @@ class Replica:
         syslog = store.syslog
         media = store.media
         p = store.params
+        fp = store.sim.fault_point
         while True:
             yield env.timeout(p.replica_refresh_interval)
             end = len(syslog)
             if end <= self.sys_pos:
                 continue
             nbytes = syslog.end[end - 1] - syslog.offset(self.sys_pos)
+            fp("kv.replica.refresh_read")
             yield from store.ssd.read(nbytes)
             cost = p.system_apply_cost * (end - self.sys_pos)
             if cost > 0:
@@ -79,6 +81,7 @@ class Replica:
             found, self.sys_pos = media.apply_system_log(self.mapping, self.sys_pos, end)
             if found is not None:
                 self._adopt(found[0], found[2])
+                fp("kv.replica.refresh_adopted")
 
     def read(self, key: int) -> int:
         store = self.store

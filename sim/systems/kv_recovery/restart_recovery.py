@@ -9,6 +9,10 @@
   checkpoint, user replay point) for the mechanism), skipping transactions committed at or before
   the replay point and transactions with no commit record; then the primary is writable.
 
+`store.check_system_replay` checks the mapping and pages after the system-log replay against the
+oracles (before the user-log replay, which would hide a wrong mapping). `skip_system_log_replay`
+is the BROKEN-on-purpose variant that leaves the mapping at the checkpoint.
+
 Every byte read goes through the SSD model (shared with replicas forming at the same time), plus
 `system_apply_cost` / `apply_cost` per replayed record.
 """
@@ -28,16 +32,23 @@ def open_read_only(store, recovering: bool):
     p = store.params
     media = store.media
     ssd = store.ssd
+    fp = store.sim.fault_point
+    who = "kv.recovery" if recovering else "kv.replica.form"
+    fp(f"{who}.metadata_read")
     yield from ssd.read(len(media.metadata.records) * p.metadata_record_size)
     chosen, skipped = media.newest_valid_checkpoint()
     if recovering:
         store.c["checkpoint_fallbacks"].inc(skipped)
+    fp(f"{who}.checkpoint_load")
     yield from ssd.read(chosen.nbytes)
     mapping = chosen.mapping.copy()
     syslog = media.syslog
     start, end = chosen.system_replay_start, len(syslog)
+    if recovering and p.skip_system_log_replay:  # BROKEN on purpose: the mapping stays at the checkpoint
+        end = start
     if end > start:
         nbytes = syslog.end[end - 1] - syslog.offset(start)
+        fp(f"{who}.system_log_replay")
         yield from ssd.read(nbytes)
         if p.system_apply_cost > 0:
             yield store.env.timeout(p.system_apply_cost * (end - start))
@@ -64,11 +75,13 @@ def restart_recovery(store):
     else:
         replay_point = oldest = 0
     start_ts = store.replay_start(oldest, replay_point)
+    store.check_system_replay(mapping, int(boundary[0]))  # before the user-log replay rewrites the values
     lo, hi = ulog.first_after(start_ts), ulog.durable_n
     values = store.fstream.page_values(mapping)
     touched = np.empty(0, dtype=np.int64)
     if hi > lo:
         nbytes = ulog.durable_end - (ulog.end[lo - 1] if lo > 0 else 0)
+        store.sim.fault_point("kv.recovery.user_log_replay")
         yield from store.ssd.read(nbytes)
         kind, txn, key, wid, end = ulog.columns(lo, hi)
         is_commit = kind == UserLog.COMMIT
@@ -85,6 +98,7 @@ def restart_recovery(store):
         w_key, w_wid, w_ts = w_key[committed], w_wid[committed], sts[posc][committed]
         applied = len(w_key) + len(c_ts)
         if p.apply_cost > 0 and applied:
+            store.sim.fault_point("kv.recovery.user_log_apply")
             yield env.timeout(p.apply_cost * applied)
         if len(w_key):
             seq = np.lexsort((np.arange(len(w_key)), w_ts))  # commit order, then log order

@@ -24,8 +24,11 @@ def user_transaction(store, n_writes: int, think: float | None = None):
     `think`: fixed time between writes (a long transaction); default exponential think time.
     """
     env = store.env
-    while not store.writable:
-        yield store.writable_event
+    if not store.writable:
+        store.waiting += 1
+        while not store.writable:
+            yield store.writable_event
+        store.waiting -= 1
     primary = store.primary
     epoch = primary.crashes  # the primary's incarnation this transaction runs against
     ulog = store.ulog
@@ -83,6 +86,7 @@ def log_writer(store):
     write = store.ssd.write
     c_writes, c_txns, c_bytes = store.c["writes_acked"], store.c["txns_acked"], store.c["value_bytes_acked"]
     c_log = store.c["log_bytes_written"]
+    fp = store.sim.fault_point
     while True:
         if len(ulog) == ulog.durable_n:
             store.log_wakeup = env.event()
@@ -92,6 +96,7 @@ def log_writer(store):
         nbytes = ulog.tail - ulog.durable_end
         batch, store.batch_event = store.batch_event, env.event()
         commits, store.commit_queue = store.commit_queue, []
+        fp("kv.user_log.group_commit_write")
         yield from write(nbytes)
         ulog.mark_durable(n)
         c_log.inc(nbytes)
@@ -106,3 +111,4 @@ def log_writer(store):
             c_txns.inc()
             c_bytes.inc(vbytes)
         batch.succeed()
+        fp("kv.user_log.group_commit_acked")
