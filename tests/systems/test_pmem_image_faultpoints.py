@@ -158,3 +158,20 @@ def test_progress_counts_writes_and_reports_work_while_up():
     data = copy.deepcopy(BASE) | {"checks": {"stall_window": 0.5}}
     res = run_replication(scenario_from_dict(data).resolved, 3)
     assert res.metrics["stalled"] == 0 and res.error is None
+
+
+def test_frames_not_written_back_at_capture_break_the_restore_after_a_power_loss(monkeypatch):
+    """The oracle's side of the frames: if a capture's dirty lines were not made durable (here the
+    frame contents persisted stay those of the first capture), the index survives but the pages it
+    maps roll back, and recovery no longer equals memory at the failure."""
+    import sim.systems.pmem_image.capture as capture
+
+    first = {}
+
+    def stale(frames):
+        return first.setdefault("snap", frames.content.copy())
+
+    fault = [at_point("pmem.capture.committed", hit=6)]
+    monkeypatch.setattr(capture, "frames_snapshot", stale)
+    _m, v = run(fault)
+    assert "recovery_equals_failure_state" in v
