@@ -175,3 +175,14 @@ def test_frames_not_written_back_at_capture_break_the_restore_after_a_power_loss
     monkeypatch.setattr(capture, "frames_snapshot", stale)
     _m, v = run(fault)
     assert "recovery_equals_failure_state" in v
+
+
+def test_downtime_ends_with_recovery_so_running_time_counts_again():
+    """A crash and recovery early in the run: once the application runs again its time counts as
+    running (the copy-on-write slowdown is measured over running time, not the downtime)."""
+    crash = [{"kind": "crash", "target": "process", "at": "0.9s", "restart_after": "50ms"}]
+    m, v = run(crash)
+    calm, _ = run()
+    assert v == [] and m["recoveries"] == 1
+    # about the same excess as without the crash (were the downtime never ended: three times as much)
+    assert 0.5 < (m["cow_slowdown"] - 1) / (calm["cow_slowdown"] - 1) < 1.5, (m["cow_slowdown"], calm["cow_slowdown"])
