@@ -186,3 +186,17 @@ def test_downtime_ends_with_recovery_so_running_time_counts_again():
     assert v == [] and m["recoveries"] == 1
     # about the same excess as without the crash (were the downtime never ended: three times as much)
     assert 0.5 < (m["cow_slowdown"] - 1) / (calm["cow_slowdown"] - 1) < 1.5, (m["cow_slowdown"], calm["cow_slowdown"])
+
+
+def test_an_index_entry_outside_the_frame_pool_reads_as_garbage():
+    """A damaged entry may point past the pool as well as below it: both read as garbage, never raise."""
+    import numpy as np
+
+    from sim.systems.pmem_image import PageFrames
+    from sim.systems.pmem_image.restore import GARBAGE, content_at
+
+    frames = PageFrames(8)
+    frames.content[:] = 7
+    cap = frames.capacity
+    got = content_at(frames, np.array([0, cap, cap + 5, -3], dtype=np.int32))
+    assert got.tolist() == [7, GARBAGE, GARBAGE, GARBAGE]
