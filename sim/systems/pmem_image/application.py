@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import simpy
 
+from sim.systems.pmem_image.durability import log_fence
 from sim.systems.pmem_image.frames import last_writes, per_write_versions
 
 
@@ -106,9 +107,11 @@ def log_flusher(m):
         nbytes = (upto - log.durable) * m.w.log_record_size
         if nbytes <= 0:
             continue
+        m.sim.fault_point("pmem.log.group_commit_start")
         yield from m.log_mem.write(nbytes)
+        m.sim.fault_point("pmem.log.group_commit_written")
         if p.log_device == "pmem":
-            yield from m.pmem.persist()
+            yield from log_fence(m)
         if epoch == m.epoch:
             log.durable = max(log.durable, min(upto, log.end))
 
@@ -125,7 +128,8 @@ def flush_log_to(m, pos: int, epoch: int):
     if log.durable >= pos:
         return
     yield from m.log_mem.write((pos - log.durable) * m.w.log_record_size)
+    m.sim.fault_point("pmem.capture.log_forced")
     if m.params.log_device == "pmem":
-        yield from m.pmem.persist()
+        yield from log_fence(m)
     if epoch == m.epoch:
         log.durable = max(log.durable, min(pos, log.end))

@@ -12,6 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.systems.pmem_image.application import flush_log_to
+from sim.systems.pmem_image.durability import (
+    COMMIT_RECORD_SIZE,
+    FRAMES_KEY,
+    commit_key,
+    frames_snapshot,
+    index_key,
+    index_record,
+    persist_images,
+    persists,
+)
 from sim.systems.pmem_image.frames import FRAME
 from sim.systems.pmem_image.store import Image
 
@@ -63,16 +73,31 @@ def capture_image(m):
     meta = entries * (p.index_entry_size if full else p.diff_entry_size)
     m.meta_gauge.add(meta)
     m.kept_gauge.set(frames.kept_frames * p.page_size)
+    fp = m.sim.fault_point
+    fp("pmem.capture.start")
     # the pause: stop, copy + write-protect the entries, write the index (and dirty pages) durably
     yield env.timeout(p.capture_fixed_cost + entries * p.entry_capture_cost)
+    mem, persist = m.image_mem, persists(m)
     if written_back:
         yield from m.pmem.write(written_back * p.page_size)
-    yield from m.image_mem.write(meta)
-    if m.image_mem is m.pmem:
-        yield from m.pmem.persist()
+    elif persist and mem is m.pmem and not m.pmem.params.eadr:
+        # ADR: the lines of the pages dirtied since the previous image are written back (clwb)
+        yield from m.pmem.write(len(dirty) * p.page_size)
+    image.record = index_record(image)
+    yield from mem.write(meta, {index_key(image.seq): image.record, FRAMES_KEY: frames_snapshot(frames)})
+    fp("pmem.capture.index_written")
+    yield from persist_images(m)
+    fp("pmem.capture.index_persisted")
     yield from flush_log_to(m, image.log_pos, epoch)
     if epoch != m.epoch:
         return  # a failure struck during the pause: the failure handler discarded this image
+    yield from mem.write(COMMIT_RECORD_SIZE, {commit_key(image.seq): True})
+    fp("pmem.capture.commit_written")
+    yield from persist_images(m)
+    fp("pmem.capture.committed")
+    if epoch != m.epoch:
+        return
+    image.durable = mem.params.persistent
     capture_done(m, image, t0, meta, written_back * p.page_size)
 
 

@@ -48,11 +48,17 @@ def copy_checkpoint(m):
     m.oracle.snapshot(cp.seq)
     m.need_full = False
     m.meta_gauge.add(meta)
+    fp = m.sim.fault_point
     try:
+        fp("pmem.copy.start")
         yield env.timeout(p.capture_fixed_cost)
         yield from m.live_mem.read(cp.data_bytes)
+        fp("pmem.copy.data_read")
         yield from device_write(m, cp)
+        fp("pmem.copy.data_written")
         yield from flush_log_to(m, cp.log_pos, epoch)
+        yield from manifest_write(m, cp)
+        fp("pmem.copy.manifest_written")
     except ComponentError:
         if epoch == m.epoch:
             m.ckpts.checkpoints.remove(cp)
@@ -83,6 +89,21 @@ def device_write(m, cp: CopyCheckpoint):
         return
     store = m.object_store
     yield from in_parallel(m, [store.put(part_key(cp, i), b) for i, b in enumerate(parts(m, cp.data_bytes))])
+
+
+MANIFEST_SIZE = 4096.0  # the checkpoint's manifest (CRIU's inventory): one block, written after the data
+
+
+def manifest_key(cp: CopyCheckpoint) -> str:
+    return f"ckpt/{cp.seq:08d}/manifest"
+
+
+def manifest_write(m, cp: CopyCheckpoint):
+    """The checkpoint's manifest, written once its data (and the log up to it) is durable: its commit."""
+    if m.object_store is None:
+        yield from m.ssd.write(MANIFEST_SIZE)
+        return
+    yield from m.object_store.put(manifest_key(cp), MANIFEST_SIZE)
 
 
 def device_read(m, nbytes: float, cps: list[CopyCheckpoint]):

@@ -34,7 +34,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("write_throughput_ops_s", "page writes applied per second"),
     Metric("log_write_rate_bytes_s", "application log bytes written per second (writes x record size)"),
     Metric("writes_lost", "writes whose log records were not yet persisted at a failure (never acknowledged)"),
-    Metric("images_lost", "images destroyed by power loss or a node crash (images kept in DRAM)"),
+    Metric("images_lost", "images whose index or commit record did not survive a node crash or power loss"),
     Metric("corruption_detected", "damaged images or checkpoints detected by their checksum"),
     Metric("recoveries", "recoveries that restored an image (checkpoint) and replayed the log"),
     Metric("recoveries_failed", "recoveries with nothing to restore from (the application restarted empty)"),

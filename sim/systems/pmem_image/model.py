@@ -33,7 +33,7 @@ from sim.components.cloud.object_store import ObjectStore
 from sim.components.memory import DRAM, PMEM
 from sim.components.storage import SSD
 from sim.core.registry import register_system
-from sim.core.system import FaultTarget, System
+from sim.core.system import FaultPoint, FaultTarget, System
 from sim.systems.pmem_image.application import Application, application_writer, log_flusher
 from sim.systems.pmem_image.frames import FRAME, PageFrames
 from sim.systems.pmem_image.metrics import METRICS, collect
@@ -46,6 +46,35 @@ from sim.systems.pmem_image.schemes import SCHEMES
 from sim.systems.pmem_image.store import AppLog, CheckpointChain, ImageChain
 from sim.systems.pmem_image.targets import ApplicationProcess, ImageIndex, Node
 
+_DOWN = ("node", "process")
+#: the instants crash consistency depends on (docs/models/pmem_image.md, "Fault points and swarm campaigns")
+FAULT_POINTS = (
+    FaultPoint("pmem.capture.start", "capture: application paused, index built, nothing stored yet", _DOWN),
+    FaultPoint("pmem.capture.index_written",
+               "capture: index record and frame contents stored, before their persist (clwb + sfence)", _DOWN),
+    FaultPoint("pmem.capture.index_persisted", "capture: index and frames durable, log not forced, no commit",
+               _DOWN),
+    FaultPoint("pmem.capture.log_forced",
+               "capture or copy: log records up to the point's position written, before their fence", _DOWN),
+    FaultPoint("pmem.capture.commit_written", "capture: commit record stored, before its persist", _DOWN),
+    FaultPoint("pmem.capture.committed", "capture: commit record durable, before the capture is reported", _DOWN),
+    FaultPoint("pmem.reclaim.dropped", "full-index reclaim: oldest image's records deleted, before the persist",
+               _DOWN),
+    FaultPoint("pmem.reclaim.merged_written",
+               "diff-index merge: successor's merged full index stored, before its persist", _DOWN),
+    FaultPoint("pmem.reclaim.merged_persisted",
+               "diff-index merge: merged index durable, chain not yet changed (oldest still held)", _DOWN),
+    FaultPoint("pmem.reclaim.base_dropped", "diff-index merge applied, oldest image's records deleted, "
+               "before the persist (a rolled-back delete leaves garbage)", _DOWN),
+    FaultPoint("pmem.log.group_commit_start", "group commit: before the log records are written", _DOWN),
+    FaultPoint("pmem.log.group_commit_written", "group commit: log records written, before their fence", _DOWN),
+    FaultPoint("pmem.copy.start", "copy checkpoint: application paused, contents taken, nothing written", _DOWN),
+    FaultPoint("pmem.copy.data_read", "copy checkpoint: memory read, before the device write", _DOWN),
+    FaultPoint("pmem.copy.data_written", "copy checkpoint: data on the device, before the log force and manifest",
+               _DOWN),
+    FaultPoint("pmem.copy.manifest_written", "copy checkpoint: manifest written, before it is reported", _DOWN),
+)
+
 
 @register_system("pmem_image")
 class PmemImage(System):
@@ -54,6 +83,7 @@ class PmemImage(System):
     Params = PmemImageParams
     Workload = PmemImageWorkload
     metrics_spec = METRICS
+    fault_points = FAULT_POINTS
 
     def __init__(self, sim, params: PmemImageParams, workload: PmemImageWorkload | None = None) -> None:
         super().__init__(sim, params, workload)
@@ -174,6 +204,11 @@ class PmemImage(System):
         if self.pmem.params.persistent:  # keep pmem's unpersisted set small (no content dicts are used)
             self.pmem.persist_now()
         return collect(self)
+
+    def progress(self) -> tuple[float, int]:
+        """(writes applied + captures + recoveries, 1 while the application is up or recovering)."""
+        done = self.writes.value + self.captures.value + self.recoveries.value + self.recoveries_failed.value
+        return float(done), int(self.app.up or self.process.up)
 
     def converged(self) -> str | None:
         """None when the application runs again after the faults (liveness check of the heal phase)."""

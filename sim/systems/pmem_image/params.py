@@ -51,6 +51,11 @@ class PmemImageParams(Params):
     write_tick: PositiveDuration = Field(1e-3, description="writes arriving in a tick are applied together")
     copy_on_write: bool = Field(True, description="false: the broken variant writing kept versions in place")
     verify_checksums: bool = Field(True, description="false: the broken variant trusting damaged indexes")
+    skip_persist: bool = Field(
+        False,
+        description="BROKEN on purpose: the image path never persists (no clwb + sfence of the index, "
+        "frames, commit record or merged index); captures still report success",
+    )
     dram: DramParams = Field(default_factory=DramParams)
     pmem: PmemParams = Field(default_factory=PmemParams)
     ssd: SsdParams = Field(default_factory=SsdParams)

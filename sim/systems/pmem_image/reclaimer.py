@@ -19,14 +19,15 @@ def reclaimer(m):
             m.reclaim_ev = env.event()
             yield m.reclaim_ev
         t0 = env.now
-        work = reclaim(m)
+        work = yield from reclaim(m)
         if work > 0:
             yield env.timeout(work)
             m.reclaim_tally.record(env.now - t0)
 
 
-def reclaim(m) -> float:
-    """Apply the retention now; returns the CPU time the work takes (entries touched x entry cost)."""
-    touched = m.scheme.reclaim()
+def reclaim(m):
+    """Apply the retention (stores and persists take their time); returns the CPU time the work takes
+    (entries touched x entry cost)."""
+    touched = yield from m.scheme.reclaim()
     m.kept_gauge.set(m.frames.kept_frames * m.params.page_size)
     return touched * m.params.entry_map_cost

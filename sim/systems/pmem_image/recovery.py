@@ -49,7 +49,7 @@ def node_memory_lost(m, power: bool) -> None:
     m.dram.power_loss()
     if power:
         m.pmem.power_loss()
-    m.scheme.lose_dram_images()
+    m.scheme.lose_memory(power)
 
 
 def recoverer(m, epoch: int):

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from sim.systems.pmem_image.capture import image_capturer
-from sim.systems.pmem_image.copy_checkpoint import copy_checkpointer, part_key, parts
+from sim.systems.pmem_image.copy_checkpoint import copy_checkpointer, manifest_key, part_key, parts
+from sim.systems.pmem_image.durability import forget_records, index_key, persist_images, reconcile_images
 from sim.systems.pmem_image.restore import restore_checkpoint, restore_image
 from sim.systems.pmem_image.store import ChainBroken
 
@@ -48,8 +49,8 @@ class Scheme:
             end += 1
         return k, end, end >= len(items)
 
-    def lose_dram_images(self) -> None:
-        """A node failure lost DRAM (default: nothing this scheme keeps there)."""
+    def lose_memory(self, power: bool) -> None:
+        """The node lost DRAM (and, with power, PMEM's unpersisted stores); default: nothing kept there."""
         return None
 
 
@@ -79,6 +80,7 @@ class ImageScheme(Scheme):
     def forget(self, im) -> None:
         self.m.oracle.drop(im.seq)
         self.m.meta_gauge.add(-self.meta(im))
+        forget_records(self.m, im.seq)
 
     def timed_restore(self, target, clone: bool = False):
         return restore_image(self.m, target, clone)
@@ -91,14 +93,11 @@ class ImageScheme(Scheme):
             self.forget(im)
             m.lost_newest()
 
-    def lose_dram_images(self) -> None:
+    def lose_memory(self, power: bool) -> None:
+        """The node lost DRAM (and, with power, PMEM's unpersisted stores): keep what survived."""
         m = self.m
-        if m.image_mem is m.dram:
-            gone = m.chain.drop_all(m.frames)
-            for im in gone:
-                self.forget(im)
-            m.images_lost.inc(len(gone))
-            m.lost_newest()
+        if power or m.image_mem is m.dram:
+            reconcile_images(m)
 
     def install(self, chosen, versions) -> None:
         """Recovery maps the chosen image's pages (shared copy-on-write when its index is sound)."""
@@ -126,28 +125,52 @@ class ImageScheme(Scheme):
             self.forget(im)
         m.shadow = None
 
-    def reclaim(self) -> int:
-        """Drop images beyond the retention; returns the index entries touched."""
+    def reclaim(self):
+        """Drop images beyond the retention (a generator); returns the index entries touched.
+
+        A merge stores the successor's merged (full) index and persists it before the chain
+        changes, then drops the oldest image's records: a power loss before the first persist
+        leaves the old pair, after it the merged successor and (until the drop is durable) a
+        garbage record recovery deletes.
+        """
         m = self.m
         p, chain = m.params, m.chain
+        fp = m.sim.fault_point
         touched = 0
         while len(chain.complete_images()) > p.images_retained:
             if len(chain) < 2 or not self.merges:
                 gone = chain.drop_oldest(m.frames)
                 touched += gone.entries
                 self.forget(gone)
+                fp("pmem.reclaim.dropped")
+                yield from persist_images(m)
                 continue
+            base, nxt = chain.images[0], chain.images[1]
             try:
-                nxt_entries = chain.images[1].entries
-                gone = chain.merge_oldest_into_next(m.frames, verify=p.verify_checksums)
-                touched += gone.entries + nxt_entries
-                self.forget(gone)
-                m.meta_gauge.add(
-                    (m.n_pages - nxt_entries) * p.index_entry_size
-                    + nxt_entries * (p.index_entry_size - p.diff_entry_size)
-                )
+                plan = chain.plan_merge(verify=p.verify_checksums)
             except ChainBroken as e:
                 self.quarantine(e.image)
+                continue
+            nxt_entries = nxt.entries
+            if plan is not None:
+                record = (nxt.seq, plan[0], None, plan[2])
+                yield from m.image_mem.write(m.n_pages * p.index_entry_size, {index_key(nxt.seq): record})
+                fp("pmem.reclaim.merged_written")
+                yield from persist_images(m)
+                fp("pmem.reclaim.merged_persisted")
+                if m.image_mem.get(index_key(nxt.seq)) is not record or chain.images[:2] != [base, nxt]:
+                    break  # a failure rolled the merged index back or changed the chain: try later
+            gone = chain.apply_merge(m.frames, plan)
+            if plan is not None:
+                nxt.record = record  # the merged index, durable
+            touched += gone.entries + nxt_entries
+            self.forget(gone)
+            m.meta_gauge.add(
+                (m.n_pages - nxt_entries) * p.index_entry_size
+                + nxt_entries * (p.index_entry_size - p.diff_entry_size)
+            )
+            fp("pmem.reclaim.base_dropped")
+            yield from persist_images(m)
         oldest = chain.complete_images()
         if oldest:
             m.log.truncate(oldest[0].log_pos)
@@ -214,6 +237,7 @@ class CopyScheme(Scheme):
         if m.object_store is not None:
             for i in range(len(parts(m, cp.data_bytes))):
                 m.object_store.remove(part_key(cp, i))
+            m.object_store.remove(manifest_key(cp))
 
     def timed_restore(self, target, clone: bool = False):
         return restore_checkpoint(self.m, target)
@@ -242,9 +266,10 @@ class CopyScheme(Scheme):
             self.forget(cp)
         self.m.ckpts.checkpoints = []
 
-    def reclaim(self) -> int:
-        """Keep the newest `images_retained` checkpoints plus those back to their whole copy."""
+    def reclaim(self):
+        """Keep the newest `images_retained` checkpoints plus those back to their whole copy (a generator)."""
         m = self.m
+        yield from ()
         touched = 0
         for cp in m.ckpts.trim(m.params.images_retained):
             touched += 1

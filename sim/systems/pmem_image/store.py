@@ -69,6 +69,8 @@ class Image(_SealedIndex):
     complete: bool = False  # capture finished (index written and durable where it lives)
     corrupt: bool = False  # a fault damaged its index (the checksum no longer matches)
     held: np.ndarray | None = None  # frames this image holds references on (allocator bookkeeping)
+    record: tuple | None = None  # the index record last stored for it in the memory holding images
+    durable: bool = False  # its capture reported it durable (complete in a persistent memory)
 
     def __post_init__(self) -> None:
         if self.held is None:
@@ -155,19 +157,32 @@ class ImageChain:
         Returns the dropped image. Raises ChainBroken when the oldest fails its checksum (the
         successor cannot be completed from a damaged base).
         """
+        plan = self.plan_merge(verify)
+        return self.apply_merge(frames_store, plan)
+
+    def plan_merge(self, verify: bool = True) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The successor's index once the oldest is folded into it: (frames, held, checksum), None
+        when it is full already. Changes nothing (the merged index is stored durably before it is applied)."""
         base, nxt = self.images[0], self.images[1]
         if verify and not (base.verify() and nxt.verify()):
             raise ChainBroken(base if not base.verify() else nxt)
         if nxt.full:
+            return None
+        merged = base.frames.copy()
+        merged[nxt.pages] = nxt.frames
+        held = base.held.copy()
+        held[nxt.pages] = nxt.held
+        return merged, held, zlib.crc32(merged.tobytes())
+
+    def apply_merge(self, frames_store: PageFrames, plan: tuple[np.ndarray, np.ndarray, int] | None) -> Image:
+        """Apply a planned merge: the successor becomes full, the oldest is dropped (returned)."""
+        base, nxt = self.images[0], self.images[1]
+        if plan is None:
             frames_store.unhold(base.held)
         else:
-            merged = base.frames.copy()
-            merged[nxt.pages] = nxt.frames
-            held = base.held.copy()
-            frames_store.unhold(held[nxt.pages])  # the base's versions the successor supersedes
-            held[nxt.pages] = nxt.held
-            nxt.frames, nxt.held, nxt.pages = merged, held, None
-            nxt.seal()
+            merged, held, checksum = plan
+            frames_store.unhold(base.held[nxt.pages])  # the base's versions the successor supersedes
+            nxt.frames, nxt.held, nxt.pages, nxt.checksum = merged, held, None, checksum
         self.images.pop(0)
         return base
 
