@@ -196,7 +196,10 @@ def calibrate_points(base: dict[str, Any], window: float) -> dict[str, int]:
 
 
 def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
-    """Per declared fault point: (name, runs that hit it, total hits, faults struck there)."""
+    """Per declared fault point: (name, runs that hit it, total hits, faults drawn there).
+
+    A fault drawn at a point strikes only if the run reaches its hit index (a crash earlier in the
+    run can end the run's path there); the strikes themselves are in each run's events."""
     names = list(result.options.get("fault_points") or [])
     for r in result.runs:
         names += [n for n in r.fault_point_hits if n not in names]
@@ -204,8 +207,8 @@ def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
     for name in names:
         runs = sum(1 for r in result.runs if r.fault_point_hits.get(name))
         hits = sum(r.fault_point_hits.get(name, 0) for r in result.runs)
-        struck = sum(1 for r in result.runs for f in r.faults if f.get("point") == name)
-        rows.append((name, runs, hits, struck))
+        drawn = sum(1 for r in result.runs for f in r.faults if f.get("point") == name)
+        rows.append((name, runs, hits, drawn))
     return rows
 
 
@@ -373,7 +376,7 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
         "failures": len(result.failures),
-        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_struck": f} for n, a, h, f in coverage(result)],
+        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f} for n, a, h, f in coverage(result)],
         "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed, "swarm": r.swarm,
                      "finding": r.finding(), "violations": r.violations[:5], "error": r.error,
                      "deadlocked": r.deadlocked, "watchdog_timeout": r.watchdog_timeout,
@@ -392,9 +395,9 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
     cov = coverage(result)
     if cov:
         lines.append(f"fault points: {sum(1 for c in cov if c[1])}/{len(cov)} hit")
-        lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'struck':>7}")
-        for name, runs_hit, hits, struck in cov:
-            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {struck:>7}" + ("   NEVER HIT" if not hits else ""))
+        lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'drawn':>7}")
+        for name, runs_hit, hits, drawn in cov:
+            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}" + ("   NEVER HIT" if not hits else ""))
     if fails:
         lines.append(f"{'seed':>10}  {'faults':<60}  finding")
         for r in fails[:50]:
