@@ -102,6 +102,10 @@ class Variant:
         yield from apply_volume_records(m, tip, tip_write)
 
     # --- recovery ---------------------------------------------------------------------------------
+    def replica_state(self, m: CdpStreams) -> dict | None:
+        """The replica's `{block: version}` contents as stored (for `oracle.check_replica`)."""
+        return m.replica.data
+
     def clone(self, m: CdpStreams) -> Clone:
         return Clone(dict(m.replica.data), m.applied, list(m.do_pos), m.lost_from, m.env.now)
 
@@ -280,6 +284,18 @@ class Chunks(DoUndo):
 
     def apply(self, m: CdpStreams, tip: list[int], tip_write: int) -> Generator:
         yield from chunk_actor.apply_chunk_records(m, tip, tip_write)
+
+    def replica_state(self, m: CdpStreams) -> dict | None:
+        """The chunk objects the committed chunk map names, read from the store (None: one is
+        missing or corrupt, or seeding has not finished)."""
+        data: dict = {}
+        objects = m.store.objects
+        for cid in range(m.nchunks):
+            obj = objects.get(m.chunk_keys.get(cid, ""))
+            if obj is None or obj.corrupt or not isinstance(obj.value, dict):
+                return None
+            data.update(obj.value)
+        return data
 
     def clone(self, m: CdpStreams) -> Clone:
         # hold the committed objects now: an apply committing while the recovery instances
