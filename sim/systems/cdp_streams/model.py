@@ -102,6 +102,9 @@ class CdpStreams(System):
         p = self.params
         env = self.env
         self.variant = VARIANTS[p.variant]()
+        # the points this mechanism's actors pass (the class lists every variant's, for validation
+        # and `sim list faultpoints`); a campaign strikes only these
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if fp.name.startswith(self.variant.points))
         self.nblocks = int(p.volume.capacity // p.block_size)
         self.log = WriteLog()
         self.writes_drawn = env.event()  # triggered when the writer draws its next writes

@@ -50,6 +50,8 @@ class Variant:
     undo_on_apply: ClassVar[bool] = False
     #: the mechanism offers any point in time (while nothing is lost)
     any_point: ClassVar[bool] = True
+    #: the fault points its actors pass (prefixes of `model.FAULT_POINTS` names): a campaign strikes only these
+    points: ClassVar[tuple[str, ...]] = ("cdp.splitter.", "cdp.apply.", "cdp.recovery.")
 
     # --- composition ------------------------------------------------------------------------------
     def build(self, m: CdpStreams) -> None:
@@ -166,6 +168,8 @@ class Variant:
 class PeriodicApply(Variant):
     name = "periodic_apply"
     any_point = False
+    points = ("cdp.splitter.", "cdp.apply.before_volume_write", "cdp.apply.after_volume_write",
+              "cdp.apply.after_checkpoint", "cdp.snapshot.", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         super().build(m)
@@ -249,6 +253,7 @@ class Chunks(DoUndo):
     name = "chunks"
     volume_replica = False
     undo_on_apply = False
+    points = ("cdp.splitter.", "cdp.chunks.", "cdp.gc.", "cdp.apply.after_checkpoint", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         p = m.params
@@ -350,6 +355,7 @@ class Chunks(DoUndo):
 
 class Appliance(Variant):
     name = "appliance"
+    points = ("cdp.appliance.", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         p = m.params
