@@ -37,7 +37,6 @@ from sim.systems.cdp_streams.production import ProductionSite, production_writer
 from sim.systems.cdp_streams.recovery import Recovery, recover_all, recovery_drill
 from sim.systems.cdp_streams.variants import VARIANTS
 
-
 _APPLY = ("instance",)
 _SITE = ("production",)
 
