@@ -332,3 +332,15 @@ def test_a_restartable_crash_during_a_site_loss_does_not_bring_the_site_back(tmp
     assert lost.error is None and both.error is None, (lost.error, both.error)
     assert both.metrics["disaster"] == 1
     assert both.metrics["writes"] == lost.metrics["writes"]
+
+
+def test_a_recovery_still_running_at_the_end_is_reported_not_converged():
+    data = small("do_undo", recovery_at="39min")  # the recovery instances boot for 40 s: still running at 40 min
+    sc = scenario_from_dict(data)
+    res = run_replication(sc.resolved, 3)
+    assert res.error is None, res.error
+    assert res.metrics["recoveries_unfinished"] == 4
+    sim, system = build(sc.resolved, 3)
+    system.start()
+    sim.run()
+    assert system.converged() == "4 recoveries still running at the end of the run"
