@@ -211,6 +211,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=240.0, help="per mutant, wall seconds")
     ap.add_argument("--out", default="benchmarks/mutation/cdp_streams.json")
     ap.add_argument("--list", action="store_true", help="only count the mutants per module and operator")
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first SKIP mutants of the sample "
+                    "(split one sample over several processes: --skip 0 --sample 20, --skip 20 --sample 20)")
+    ap.add_argument("--only", default="", help="re-run given mutants instead of a sample: MODULE:OP:LINE,...")
     args = ap.parse_args()
     all_mutants: list[tuple[str, str, int]] = []
     for mod in MODULES:
@@ -226,6 +229,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     order = list(all_mutants)
     rng.shuffle(order)
+    only = {tuple(x.split(":")) for x in args.only.split(",") if x}
     chosen = []
     for mod, op, k in order:  # skip mutants that do not change the code (e.g. unparse-equal)
         src = (ROOT / PKG / f"{mod}.py").read_text()
@@ -233,10 +237,13 @@ def main() -> int:
         if got is None:
             continue
         new, line = got
+        if only and (mod, op, str(line)) not in only:
+            continue
         text = src.splitlines()[line - 1].strip() if 0 < line <= len(src.splitlines()) else ""
         chosen.append({"module": mod, "op": op, "index": k, "line": line, "original": text, "src": new})
-        if len(chosen) >= args.sample:
+        if len(chosen) >= args.skip + args.sample and not only:
             break
+    chosen = chosen[args.skip:]
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mut_cdp_") as tmp:
         works = [Path(tmp) / f"w{j}" for j in range(args.jobs)]
@@ -250,7 +257,8 @@ def main() -> int:
                 m["outcome"], m["wall_s"] = run_mutant(w, m["module"], m["src"], args.timeout)
             finally:
                 free.append(w)
-            print(f"  {m['outcome']:<9}{m['wall_s']:7.1f}s  {m['module']}.py:{m['line']} {m['op']}  {m['original']}",
+            print(f"  {m['outcome']:<9}{m['wall_s']:7.1f}s  {m['module']}:{m['op']}:{m['line']} #{m['index']}  "
+                  f"{m['original']}",
                   flush=True)
             return m
 
