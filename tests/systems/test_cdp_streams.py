@@ -355,3 +355,9 @@ def test_two_shards_roll_forward_in_write_order(variant):
     m, viol = run(small(variant, stream={"shards": 2}, recovery_at="35min"))
     assert not viol
     assert m["latest_recovered"] == 1 and m["recoveries_verified"] == 4
+
+
+def test_appliance_journal_window_drops_the_oldest_undo_and_refuses_older_points():
+    m, viol = run(small("appliance", journal_window="10min", past_points=8))
+    assert not viol
+    assert m["past_points_not_recoverable"] > 0 and m["past_points_exact"] > 0
