@@ -73,6 +73,11 @@ def test_stream_variants_cost_a_fraction_of_the_appliance_but_recover_slower(var
     assert app["monthly_cost_stream_shards_usd"] == 0
 
 
+def test_every_apply_run_is_timed(variants):
+    for v in ("periodic_apply", "do_undo", "chunks"):
+        assert 0 < variants[v]["apply_duration_mean_s"] < 600, v
+
+
 def test_do_undo_reaches_any_point_periodic_apply_only_snapshots(variants):
     for v in ("do_undo", "chunks", "appliance"):
         m = variants[v]
