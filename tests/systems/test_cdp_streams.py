@@ -382,3 +382,10 @@ def test_chunks_undo_archive_reaches_every_past_point():
     m, viol = run(small("chunks", past_points=12))
     assert not viol
     assert m["past_points_recovered"] == 12 and m["past_points_exact"] == 12
+
+
+def test_two_shards_site_loss_rolls_forward_to_the_last_record():
+    """After a site loss no record follows the last one: the roll-forward stops at each shard's tip."""
+    m, viol = run_with_faults("do_undo", [(1500.0, None, "crash", "production", {})], stream={"shards": 2})
+    assert not viol
+    assert m["latest_recovered"] == 1 and m["recoveries_unfinished"] == 0
