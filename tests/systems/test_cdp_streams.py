@@ -73,6 +73,11 @@ def test_stream_variants_cost_a_fraction_of_the_appliance_but_recover_slower(var
     assert app["monthly_cost_stream_shards_usd"] == 0
 
 
+def test_every_apply_run_is_timed(variants):
+    for v in ("periodic_apply", "do_undo", "chunks"):
+        assert 0 < variants[v]["apply_duration_mean_s"] < 600, v
+
+
 def test_do_undo_reaches_any_point_periodic_apply_only_snapshots(variants):
     for v in ("do_undo", "chunks", "appliance"):
         m = variants[v]
@@ -196,6 +201,9 @@ def test_lost_chunk_object_is_detected_not_recovered_wrongly():
     m, viol = run_with_faults("chunks", [(900.0, None, "lose_data", "object_store", {"count": 1})])
     assert m["chunks_unreadable"] > 0 or m["past_points_not_recoverable"] > 0
     assert not viol
+    # an apply that could not read a chunk commits nothing and keeps its stream position: the do
+    # records are read again, never reported as lost from the stream
+    assert m["writes_lost"] == 0 and m["records_expired"] == 0
 
 
 @pytest.mark.parametrize("variant", ["periodic_apply", "do_undo", "chunks", "appliance"])
@@ -332,3 +340,52 @@ def test_a_restartable_crash_during_a_site_loss_does_not_bring_the_site_back(tmp
     assert lost.error is None and both.error is None, (lost.error, both.error)
     assert both.metrics["disaster"] == 1
     assert both.metrics["writes"] == lost.metrics["writes"]
+
+
+def test_a_recovery_still_running_at_the_end_is_reported_not_converged():
+    data = small("do_undo", recovery_at="39min")  # the recovery instances boot for 40 s: still running at 40 min
+    sc = scenario_from_dict(data)
+    res = run_replication(sc.resolved, 3)
+    assert res.error is None, res.error
+    assert res.metrics["recoveries_unfinished"] == 4
+    sim, system = build(sc.resolved, 3)
+    system.start()
+    sim.run()
+    assert system.converged() == "4 recoveries still running at the end of the run"
+
+
+@pytest.mark.parametrize("variant", ["do_undo", "chunks"])
+def test_two_shards_roll_forward_in_write_order(variant):
+    """Records of two shards arrive interleaved; the apply and the roll-forward order them by write."""
+    m, viol = run(small(variant, stream={"shards": 2}, recovery_at="35min"))
+    assert not viol
+    assert m["latest_recovered"] == 1 and m["recoveries_verified"] == 4
+
+
+def test_appliance_journal_window_drops_the_oldest_undo_and_refuses_older_points():
+    m, viol = run(small("appliance", journal_window="10min", past_points=8))
+    assert not viol
+    assert m["past_points_not_recoverable"] > 0 and m["past_points_exact"] > 0
+
+
+def test_an_apply_that_cannot_read_a_chunk_keeps_its_stream_position():
+    """Every version of chunk 0 (hot) lost: each later apply fails to read it and commits nothing;
+    its records are read again, never skipped (which would show as writes lost from the stream)."""
+    m, viol = run_with_faults("chunks", [(900.0, None, "lose_data", "object_store", {"prefix": "chunks/0000000/"})])
+    assert m["chunks_unreadable"] >= 2 and m["latest_recovered"] == 0
+    assert m["writes_lost"] == 0 and m["records_expired"] == 0
+    assert not viol
+
+
+def test_chunks_undo_archive_reaches_every_past_point():
+    """The undo segment of an epoch starts at the epoch's first write, whatever GetRecords round it came in."""
+    m, viol = run(small("chunks", past_points=12))
+    assert not viol
+    assert m["past_points_recovered"] == 12 and m["past_points_exact"] == 12
+
+
+def test_two_shards_site_loss_rolls_forward_to_the_last_record():
+    """After a site loss no record follows the last one: the roll-forward stops at each shard's tip."""
+    m, viol = run_with_faults("do_undo", [(1500.0, None, "crash", "production", {})], stream={"shards": 2})
+    assert not viol
+    assert m["latest_recovered"] == 1 and m["recoveries_unfinished"] == 0

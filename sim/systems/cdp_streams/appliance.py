@@ -12,6 +12,7 @@ from sim.components.base import NotRunning
 from sim.components.cloud import ComputeInstance
 from sim.systems.cdp_streams.apply import bulk_io, io_cmds, start_instance
 from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.oracle import check_replica
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -35,6 +36,8 @@ class ApplianceInstance(ComputeInstance):
 
 def appliance_boot(m: CdpStreams) -> Generator:
     """Power the appliance on (again after a crash) and run its apply loop on it."""
+    if m.appliance.starts:  # a reboot after a crash: the replica must hold what `applied` claims
+        check_replica(m, "after a crash of the appliance")
     yield from start_instance(m, m.appliance)
     m.appliance.process(appliance_apply(m))
 
@@ -50,10 +53,15 @@ def appliance_apply(m: CdpStreams) -> Generator:
             blocks, versions = m.log.expand(lo, hi)
             nbytes = m.log.bytes_between(lo, hi)
             cmds = io_cmds(m, lo, hi)
+            fp = m.sim.fault_point
             try:
                 yield from bulk_io(m, m.replica, cmds, nbytes, read=True)
                 undo = capture_undo(lo, hi, blocks, versions, m.replica.data)
+                fp("cdp.appliance.before_journal_write")
                 yield from m.journal_volume.write(len(blocks) * p.block_size)
+                if p.advance_applied_early:  # BROKEN on purpose: the position runs ahead of the replica
+                    m.applied = hi
+                fp("cdp.appliance.before_replica_write")
                 yield from bulk_io(m, m.replica, cmds, nbytes,
                                    items=dict(zip(blocks.tolist(), versions.tolist(), strict=True)))
             except NotRunning:
@@ -61,6 +69,7 @@ def appliance_apply(m: CdpStreams) -> Generator:
             if p.undo_capture:
                 m.journal.append(undo)
             m.applied = hi
+            fp("cdp.appliance.after_replica_write")
         trim_journal(m)
 
 

@@ -3,7 +3,10 @@ do stream from the applied position up to its tip and applies the records (`appl
 
 Gaps in the record sequence (records that expired before they were read) are detected and
 reported as data loss (`records_expired`, `writes_lost`, `data_lost_bytes`), never applied over.
-Abstracted away: KCL leases and checkpoints (the applied position is assumed durable).
+Abstracted away: KCL leases and checkpoints (the applied position is assumed durable and is
+advanced in the same instant the replica write completes; `advance_applied_early` breaks that on
+purpose). After an apply the instance crashed in, the replica is compared with the oracle at the
+applied position (`oracle.check_replica`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sim.components.base import NotRunning, RecordsExpired, ServiceUnavailable, 
 from sim.components.cloud import CloudVolume, ComputeInstance
 from sim.core.process import retry
 from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.oracle import check_replica
 from sim.systems.cdp_streams.params import VOLUME_IO_UNIT
 from sim.systems.cdp_streams.undo import put_undo
 
@@ -94,12 +98,15 @@ def apply_scheduler(m: CdpStreams) -> Generator:
             proc = m.instance.process(apply_do_stream(m))
         except NotRunning:
             continue
+        m.apply_active = True
         done = yield proc
+        m.apply_active = False
         if done:
             m.apply_runs += 1
             m.apply_durations.append(env.now - t0)
         else:
             m.apply_crashed += 1
+            check_replica(m, "after a crash of the apply instance")
         if v.volume_replica:
             m.replica.detach()
         m.instance.stop()
@@ -199,6 +206,8 @@ def read_do_records(m: CdpStreams, tip: list[int], tip_write: int, apply: bool =
         if apply:
             for s, seq in used:
                 m.do_pos[s] = max(m.do_pos[s], seq)
+            if used:
+                m.sim.fault_point("cdp.apply.after_checkpoint")
         if done and not buf:
             if nxt <= tip_write:  # the records holding writes nxt..tip_write expired, none follows
                 lost(m, nxt, tip_write)
@@ -231,11 +240,18 @@ def apply_volume(m: CdpStreams, lo: int, hi: int) -> Generator:
     blocks, versions = m.log.expand(lo, hi)
     nbytes = m.log.bytes_between(lo, hi)
     cmds = io_cmds(m, lo, hi)
+    fp = m.sim.fault_point
     if m.variant.undo_on_apply:
         yield from retry_io(m, bulk_io, m, m.replica, cmds, nbytes, read=True)
         undo = capture_undo(lo, hi, blocks, versions, m.replica.data)
         if m.params.undo_capture:
+            fp("cdp.apply.before_undo_put")
             yield from put_undo(m, undo)
+            fp("cdp.apply.after_undo_put")
     items = dict(zip(blocks.tolist(), versions.tolist(), strict=True))
+    if m.params.advance_applied_early:  # BROKEN on purpose: the position runs ahead of the volume
+        m.applied = hi
+    fp("cdp.apply.before_volume_write")
     yield from retry_io(m, bulk_io, m, m.replica, cmds, nbytes, items=items)
     m.applied = hi
+    fp("cdp.apply.after_volume_write")

@@ -75,6 +75,7 @@ def apply_chunk_records(m: CdpStreams, tip: list[int], tip_write: int) -> Genera
     # so the expired records are not counted again by the next apply
     if not ranges or (yield from apply_chunks(m, ranges)):
         m.do_pos = pos
+        m.sim.fault_point("cdp.apply.after_checkpoint")
 
 
 def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int]]) -> Generator:
@@ -106,10 +107,16 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int]]) -> Generator:
     m.epoch += 1
     epoch = m.epoch
     akey = f"undo/{epoch:06d}"
+    fp = m.sim.fault_point
+    fp("cdp.chunks.after_read")
     if p.undo_capture:
         yield from put_undo(m, undo)
+        fp("cdp.chunks.after_undo_put")
         yield from obj_request(m, "put", akey, undo.entries * p.block_size, undo)
         m.archive_bytes += undo.entries * p.block_size
+        fp("cdp.chunks.after_archive_put")
+    if p.advance_applied_early:  # BROKEN on purpose: the position runs ahead of the committed chunks
+        m.applied = hi
     # new chunk contents (copy-on-write: new keys; the manifest commits them)
     order = np.argsort(cids, kind="stable")
     groups = np.split(order, np.flatnonzero(np.diff(cids[order])) + 1)
@@ -123,6 +130,7 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int]]) -> Generator:
         return (yield from obj_request(m, "put", chunk_key(cid, epoch), p.chunk_size, new_values[cid]))
 
     yield from parallel(m, dirty, put)
+    fp("cdp.chunks.before_manifest")
     yield from obj_request(m, "put", f"manifest/{epoch:06d}", 16.0 * len(dirty), (hi, dirty))
     # committed: switch the chunk map; superseded objects go once no recovery reads them
     gc = m.gc
@@ -136,6 +144,7 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int]]) -> Generator:
         m.undo_archive.append((lo, hi, akey))
     m.applied = hi
     m.epoch_committed = epoch
+    fp("cdp.chunks.after_manifest")
     gc.collect()
     gc.trim_archive()
     return True

@@ -33,10 +33,11 @@ class GarbageCollector:
 
     def collect(self) -> None:
         """Delete every superseded object now, unless a recovery pins them."""
-        if self.pins == 0:
+        if self.pins == 0 and self.garbage:
             for k in self.garbage:
                 self.m.store.remove(k)
             self.garbage = []
+            self.m.sim.fault_point("cdp.gc.after_collect")
 
     def trim_archive(self) -> None:
         """Undo segments older than the protection window become garbage."""

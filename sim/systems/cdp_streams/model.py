@@ -28,13 +28,63 @@ from typing import Any
 from sim.components.network import WanLink
 from sim.core.process import Backoff
 from sim.core.registry import register_system
-from sim.core.system import System
+from sim.core.system import FaultPoint, System
 from sim.systems.cdp_streams.data import WriteLog
 from sim.systems.cdp_streams.metrics import METRICS_SPEC, Costs, run_metrics
+from sim.systems.cdp_streams.oracle import check_replica
 from sim.systems.cdp_streams.params import CdpParams, CdpWorkload
 from sim.systems.cdp_streams.production import ProductionSite, production_writer
 from sim.systems.cdp_streams.recovery import Recovery, recover_all, recovery_drill
 from sim.systems.cdp_streams.variants import VARIANTS
+
+_APPLY = ("instance",)
+_SITE = ("production",)
+
+#: the instants the model's correctness depends on (docs/models/cdp_streams.md, "Fault points")
+FAULT_POINTS = (
+    FaultPoint("cdp.splitter.before_do_put", "a batch of writes packed, before its put to the do stream "
+               "(a crash of the site loses it unless resent)", _SITE),
+    FaultPoint("cdp.splitter.after_do_put", "a do record acknowledged and the durable position advanced",
+               _SITE),
+    FaultPoint("cdp.apply.before_undo_put", "do_undo: replica blocks read and the overwritten versions "
+               "captured, before their put to the undo stream", _APPLY),
+    FaultPoint("cdp.apply.after_undo_put", "do_undo: undo records acknowledged, before the replica volume "
+               "write", _APPLY),
+    FaultPoint("cdp.apply.before_volume_write", "the replica volume write about to be issued (a crash "
+               "during it: the write does not complete; `applied` must not have moved)", _APPLY),
+    FaultPoint("cdp.apply.after_volume_write", "the replica volume write completed and `applied` advanced, "
+               "before the next range or the consumer checkpoint", _APPLY),
+    FaultPoint("cdp.apply.after_checkpoint", "the consumer position (do stream shard positions) advanced "
+               "past the applied records", _APPLY),
+    FaultPoint("cdp.snapshot.before_create", "periodic_apply: apply finished, before the replica snapshot",
+               _APPLY),
+    FaultPoint("cdp.snapshot.after_create", "periodic_apply: snapshot requested (its copy is asynchronous)",
+               _APPLY),
+    FaultPoint("cdp.chunks.after_read", "chunks: dirty chunks read and undo captured, before the undo puts",
+               _APPLY),
+    FaultPoint("cdp.chunks.after_undo_put", "chunks: undo records in the undo stream, before the undo "
+               "segment object", _APPLY),
+    FaultPoint("cdp.chunks.after_archive_put", "chunks: undo segment object stored, before the chunk uploads",
+               _APPLY),
+    FaultPoint("cdp.chunks.before_manifest", "chunks: new chunk objects uploaded (copy-on-write), before the "
+               "manifest that commits them", _APPLY),
+    FaultPoint("cdp.chunks.after_manifest", "chunks: manifest committed, chunk map switched and `applied` "
+               "advanced, before garbage collection", _APPLY),
+    FaultPoint("cdp.gc.after_collect", "chunks: superseded objects deleted (no recovery pinning them)",
+               _APPLY),
+    FaultPoint("cdp.appliance.before_journal_write", "appliance: replica blocks read, before the undo "
+               "journal write", ("appliance",)),
+    FaultPoint("cdp.appliance.before_replica_write", "appliance: undo journalled, before the replica write",
+               ("appliance",)),
+    FaultPoint("cdp.appliance.after_replica_write", "appliance: replica written and `applied` advanced",
+               ("appliance",)),
+    FaultPoint("cdp.recovery.after_clone", "a recovery took the replica over (contents, applied, positions), "
+               "before its instances start", ("instance", "production", "appliance")),
+    FaultPoint("cdp.recovery.before_restore", "a recovery instance started, before it builds its volume",
+               ("instance", "production", "appliance")),
+    FaultPoint("cdp.recovery.before_roll", "a recovery volume holds the replica (or the chunks), before the "
+               "roll forward (do) or back (undo)", ("instance", "production", "appliance")),
+)
 
 
 @register_system("cdp_streams")
@@ -44,12 +94,16 @@ class CdpStreams(System):
     Params = CdpParams
     Workload = CdpWorkload
     metrics_spec = METRICS_SPEC
+    fault_points = FAULT_POINTS
 
     def __init__(self, sim, params: CdpParams, workload: CdpWorkload | None = None) -> None:
         super().__init__(sim, params, workload if workload is not None else CdpWorkload())
         p = self.params
         env = self.env
         self.variant = VARIANTS[p.variant]()
+        # the points this mechanism's actors pass (the class lists every variant's, for validation
+        # and `sim list faultpoints`); a campaign strikes only these
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if fp.name.startswith(self.variant.points))
         self.nblocks = int(p.volume.capacity // p.block_size)
         self.log = WriteLog()
         self.writes_drawn = env.event()  # triggered when the writer draws its next writes
@@ -71,6 +125,8 @@ class CdpStreams(System):
         self.recovery_started = False
         self.recovery_done_at: float | None = None
         self.apply_runs = self.apply_crashed = self.failed_starts = 0
+        self.apply_active = False  # an apply run is on the instance
+        self.replica_checks = 0  # comparisons of the replica with the oracle (oracle.check_replica)
         self.apply_durations: list[float] = []
         self.apply_lag_max = 0.0
         self.put_retries = self.undo_put_retries = self.object_errors = self.chunks_damaged = 0
@@ -141,6 +197,15 @@ class CdpStreams(System):
         ]
 
     # --- results --------------------------------------------------------------------------------------
+    def check_at_end(self) -> None:
+        check_replica(self, "at the end of the run")
+
+    def progress(self) -> tuple[float, int]:
+        """Completed: writes made durable plus writes applied; in progress: writes issued and not yet
+        durable (the splitter's backlog), plus one while an apply run is on the instance."""
+        pending = self.log.seq_at(self.env.now) - self.durable if self.production.up else 0
+        return float(self.durable + self.applied), max(0, pending) + int(self.apply_active)
+
     def converged(self) -> str | None:
         unfinished = [r for r in self.recoveries if not r.done]
         if unfinished:

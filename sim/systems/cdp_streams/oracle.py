@@ -3,6 +3,13 @@ production writer alone, independent of the mechanism's bookkeeping (positions, 
 
 Invariant `recovered_volume_equals_oracle`: every volume a recovery claims to have reached equals,
 block by block, the production volume after the write it claims (the oracle's state at that write).
+
+Invariant `replica_equals_oracle_at_applied`: the replica itself (the volume's contents, or the
+chunk objects the committed chunk map names, read from the object store) equals the oracle after
+the write the mechanism claims to have applied. Checked after every apply the instance crashed in
+(before any later write can overwrite what a crash lost), when a recovery takes the replica over,
+and at the end of the run. Skipped while writes are lost from the do stream (the replica then
+legitimately lacks them; recoveries past the loss are refused, not claimed).
 """
 
 from __future__ import annotations
@@ -16,6 +23,26 @@ if TYPE_CHECKING:
     from sim.systems.cdp_streams.recovery import Recovery
 
 INVARIANT = "recovered_volume_equals_oracle"
+REPLICA_INVARIANT = "replica_equals_oracle_at_applied"
+
+
+def check_replica(m: CdpStreams, when: str) -> bool | None:
+    """Compare the replica (as stored, `variant.replica_state`) with the oracle at `m.applied`;
+    record a violation if they differ. None: not checked (writes lost, or the replica unreadable)."""
+    if m.writes_lost or m.records_expired:
+        return None
+    data = m.variant.replica_state(m)
+    if data is None:
+        return None
+    applied = m.applied
+    ok, ndiff = same_state(state_of_dict(data), m.log.state(applied))
+    m.replica_checks += 1
+    if not ok:
+        m.violation_log.add(
+            REPLICA_INVARIANT,
+            f"{m.params.variant}: replica {when} differs from the oracle at the applied write {applied} "
+            f"in {ndiff} blocks", m.env.now, applied=applied, differing_blocks=ndiff)
+    return ok
 
 
 def verify_recovery(m: CdpStreams, r: Recovery, data: dict) -> None:

@@ -62,6 +62,9 @@ class CdpParams(Params):
     # deliberately broken variants, to show that the invariant catches them
     undo_capture: bool = Field(True, description="False: skip undo capture (a broken do_undo)")
     detect_expiry: bool = Field(True, description="False: ignore sequence gaps (hides data loss)")
+    advance_applied_early: bool = Field(False, description="BROKEN on purpose: advance the applied position "
+                                        "before the replica write (volume, chunk objects or appliance replica) "
+                                        "completes; a crash of the apply instance in between loses those writes")
 
     @model_validator(mode="after")
     def _consistent(self):

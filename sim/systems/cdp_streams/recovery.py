@@ -20,7 +20,7 @@ from sim.systems.cdp_streams.apply import bulk_io, io_cmds, new_volume, retry_io
 from sim.systems.cdp_streams.chunks import obj_request, parallel
 from sim.systems.cdp_streams.data import UndoChunk, roll_back, roll_forward
 from sim.systems.cdp_streams.errors import CannotRecover
-from sim.systems.cdp_streams.oracle import verify_recovery
+from sim.systems.cdp_streams.oracle import check_replica, verify_recovery
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -77,6 +77,7 @@ def recover_all(m: CdpStreams, why: str) -> Generator:
     p = m.params
     v = m.variant
     now = env.now
+    check_replica(m, f"taken over by the {why} recovery")
     clone = v.clone(m)
     latest = m.durable
     procs = [env.process(recover(m, Recovery("latest", now, m.log.time_of(latest), latest), clone))]
@@ -88,6 +89,7 @@ def recover_all(m: CdpStreams, why: str) -> Generator:
         seq = m.log.seq_at(t)
         procs.append(env.process(recover(m, Recovery("past", now, t, seq), clone)))
     m.sim.note("recovery_started", reason=why, latest_write=latest)
+    m.sim.fault_point("cdp.recovery.after_clone")
     try:
         yield simpy.AllOf(env, procs)
     finally:
@@ -108,6 +110,7 @@ def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{len(m.recoveries)}")
     yield from start_instance(m, inst)
     data: dict | None = None
+    m.sim.fault_point("cdp.recovery.before_restore")
     try:
         data = yield from v.restore(m, r, clone)
     except CannotRecover as e:
@@ -125,6 +128,7 @@ def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
 def recover_volume(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     """Take over the replica volume, then roll forward (do stream / journal) or back (undo)."""
     vol = yield from new_volume(m, "recovered", dict(clone.data))
+    m.sim.fault_point("cdp.recovery.before_roll")
     yield from roll(m, r, clone, vol)
     return vol.data
 
@@ -172,6 +176,7 @@ def recover_chunks(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
             if isinstance(o.value, dict):  # chunk contents (the manifest names them)
                 data.update(o.value)
         vol.data = data
+        m.sim.fault_point("cdp.recovery.before_roll")
         yield from roll(m, r, clone, vol)
     finally:
         m.gc.unpin()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 def take_snapshot(m: CdpStreams) -> Generator:
     """Snapshot the replica volume: a recovery point at the last applied write (gives up after 5 tries)."""
     attempt = 0
+    m.sim.fault_point("cdp.snapshot.before_create")
     while True:
         try:
             first = not m.snapshots.snapshots
@@ -27,6 +28,7 @@ def take_snapshot(m: CdpStreams) -> Generator:
                                       consistent=m.lost_from is None or m.applied < m.lost_from)
             if first:
                 m.snap_first_bytes = snap.changed_bytes
+            m.sim.fault_point("cdp.snapshot.after_create")
             return
         except ServiceUnavailable:
             if attempt >= 5:

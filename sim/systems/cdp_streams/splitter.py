@@ -89,6 +89,7 @@ def splitter_to_streams(m: CdpStreams) -> Generator:
     def count(_e: BaseException) -> None:
         m.put_retries += 1
 
+    fp = m.sim.fault_point
     while True:
         hi = yield from next_batch(m)
         if hi is None:
@@ -96,11 +97,13 @@ def splitter_to_streams(m: CdpStreams) -> Generator:
         while m.durable < hi:
             lo = m.durable + 1
             k, nbytes = pack(m, lo, hi, limit)
+            fp("cdp.splitter.before_do_put")
             yield from retry(env, lambda lo=lo, k=k, nbytes=nbytes: put(lo, k, nbytes),
                              (Throttled, ServiceUnavailable, NotDelivered), backoff, count)
             m._next_shard = (m._next_shard + 1) % shards
             m.durable = k
             record_rpo(m, lo, k)
+            fp("cdp.splitter.after_do_put")
 
 
 def splitter_to_appliance(m: CdpStreams) -> Generator:

@@ -50,6 +50,8 @@ class Variant:
     undo_on_apply: ClassVar[bool] = False
     #: the mechanism offers any point in time (while nothing is lost)
     any_point: ClassVar[bool] = True
+    #: the fault points its actors pass (prefixes of `model.FAULT_POINTS` names): a campaign strikes only these
+    points: ClassVar[tuple[str, ...]] = ("cdp.splitter.", "cdp.apply.", "cdp.recovery.")
 
     # --- composition ------------------------------------------------------------------------------
     def build(self, m: CdpStreams) -> None:
@@ -102,6 +104,10 @@ class Variant:
         yield from apply_volume_records(m, tip, tip_write)
 
     # --- recovery ---------------------------------------------------------------------------------
+    def replica_state(self, m: CdpStreams) -> dict | None:
+        """The replica's `{block: version}` contents as stored (for `oracle.check_replica`)."""
+        return m.replica.data
+
     def clone(self, m: CdpStreams) -> Clone:
         return Clone(dict(m.replica.data), m.applied, list(m.do_pos), m.lost_from, m.env.now)
 
@@ -162,6 +168,8 @@ class Variant:
 class PeriodicApply(Variant):
     name = "periodic_apply"
     any_point = False
+    points = ("cdp.splitter.", "cdp.apply.before_volume_write", "cdp.apply.after_volume_write",
+              "cdp.apply.after_checkpoint", "cdp.snapshot.", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         super().build(m)
@@ -245,6 +253,7 @@ class Chunks(DoUndo):
     name = "chunks"
     volume_replica = False
     undo_on_apply = False
+    points = ("cdp.splitter.", "cdp.chunks.", "cdp.gc.", "cdp.apply.after_checkpoint", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         p = m.params
@@ -280,6 +289,18 @@ class Chunks(DoUndo):
 
     def apply(self, m: CdpStreams, tip: list[int], tip_write: int) -> Generator:
         yield from chunk_actor.apply_chunk_records(m, tip, tip_write)
+
+    def replica_state(self, m: CdpStreams) -> dict | None:
+        """The chunk objects the committed chunk map names, read from the store (None: one is
+        missing or corrupt, or seeding has not finished)."""
+        data: dict = {}
+        objects = m.store.objects
+        for cid in range(m.nchunks):
+            obj = objects.get(m.chunk_keys.get(cid, ""))
+            if obj is None or obj.corrupt or not isinstance(obj.value, dict):
+                return None
+            data.update(obj.value)
+        return data
 
     def clone(self, m: CdpStreams) -> Clone:
         # hold the committed objects now: an apply committing while the recovery instances
@@ -334,6 +355,7 @@ class Chunks(DoUndo):
 
 class Appliance(Variant):
     name = "appliance"
+    points = ("cdp.appliance.", "cdp.recovery.")
 
     def build(self, m: CdpStreams) -> None:
         p = m.params
