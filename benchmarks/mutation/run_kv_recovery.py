@@ -19,7 +19,6 @@ import argparse
 import ast
 import difflib
 import json
-import math
 import os
 import random
 import shutil
@@ -29,6 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from mutate import wilson  # the shared mutator's interval (this directory is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["restart_recovery.py", "durable.py", "page_writer.py", "checkpointer.py", "transactions.py",
@@ -166,16 +167,6 @@ def run_killers(tree: Path, timeout: float) -> tuple[str, int | None, float]:
         if r.returncode != 0:
             return "killed", k, time.time() - t0
     return "survived", None, time.time() - t0
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
 
 
 def main() -> int:

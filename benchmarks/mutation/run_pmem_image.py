@@ -18,7 +18,6 @@ import ast
 import copy
 import difflib
 import json
-import math
 import random
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from mutate import wilson  # the shared mutator's interval (this directory is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = "sim/systems/pmem_image"
@@ -131,16 +132,6 @@ def run_one(m: dict, timeout: float) -> dict:
             outcome, tail = "timeout", []
         return {k: m[k] for k in ("module", "op", "node", "diff")} | {
             "outcome": outcome, "seconds": round(time.monotonic() - t0, 1), "tail": tail}
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
 
 
 def main() -> int:
