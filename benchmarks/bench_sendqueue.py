@@ -29,8 +29,8 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.runner.theory import erlang_b  # noqa: E402
 from sim.runner.replication import run_replication  # noqa: E402
+from sim.runner.theory import erlang_b  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
 SLOTS, LOAD = 8, 6.0
