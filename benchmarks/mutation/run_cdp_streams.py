@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import math
 import os
 import random
 import shutil
@@ -28,6 +27,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from mutate import wilson  # the shared mutator's interval (this directory is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = "sim/systems/cdp_streams"
@@ -76,43 +77,43 @@ def op_compare(tree, k):
                         yield n
 
 
-def op_arith(tree, k):
+def _nth_node(tree, k, matches, change):
+    """The k-th node of `tree` that `matches`, changed in place by `change`; every match when k is None."""
     i = 0
     for n in _walk(tree):
-        if isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Add, ast.Sub)):
+        if matches(n):
             if k == i:
-                n.op = ast.Sub() if isinstance(n.op, ast.Add) else ast.Add()
+                change(n)
                 yield n
                 return
             i += 1
             if k is None:
                 yield n
+
+
+def _flip_arith(n):
+    n.op = ast.Sub() if isinstance(n.op, ast.Add) else ast.Add()
+
+
+def _flip_bool(n):
+    n.op = ast.Or() if isinstance(n.op, ast.And) else ast.And()
+
+
+def _bump_const(n):
+    n.value = (not n.value) if isinstance(n.value, bool) else n.value + 1
+
+
+def op_arith(tree, k):
+    return _nth_node(tree, k, lambda n: isinstance(n, (ast.BinOp, ast.AugAssign)) and isinstance(n.op, (ast.Add, ast.Sub)),
+                     _flip_arith)
 
 
 def op_bool(tree, k):
-    i = 0
-    for n in _walk(tree):
-        if isinstance(n, ast.BoolOp):
-            if k == i:
-                n.op = ast.Or() if isinstance(n.op, ast.And) else ast.And()
-                yield n
-                return
-            i += 1
-            if k is None:
-                yield n
+    return _nth_node(tree, k, lambda n: isinstance(n, ast.BoolOp), _flip_bool)
 
 
 def op_const(tree, k):
-    i = 0
-    for n in _walk(tree):
-        if isinstance(n, ast.Constant) and type(n.value) in (int, bool):
-            if k == i:
-                n.value = (not n.value) if isinstance(n.value, bool) else n.value + 1
-                yield n
-                return
-            i += 1
-            if k is None:
-                yield n
+    return _nth_node(tree, k, lambda n: isinstance(n, ast.Constant) and type(n.value) in (int, bool), _bump_const)
 
 
 def _bodies(tree):
@@ -169,16 +170,6 @@ def mutate(src: str, op: str, k: int) -> tuple[str, int] | None:
     if new == ast.unparse(ast.parse(src)):
         return None
     return new, line
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def make_copy(dst: Path) -> None:
