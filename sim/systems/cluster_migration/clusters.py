@@ -1,0 +1,55 @@
+"""The two sides of the migration: the source cluster's data and the target cluster's nodes.
+
+`SourceCluster` stands for the source's storage: each component's data in chunks, each at a
+version; writes continue while a component is copied online (a `dirty_fraction` of its chunks
+change), and stopping a component at cut-over freezes its versions (told to the oracle).
+`TargetNode` is a `Host`: it stores the chunks it received (checksums) and the components
+running on it; a crash of the node loses both (a failed node is lost to the migration).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.components.host import Host
+
+
+class SourceCluster:
+    """Chunked data per component, with versions; a component runs until stopped at cut-over."""
+
+    def __init__(self, n_chunks: list[int], rng: np.random.Generator, dirty_fraction: float) -> None:
+        self.versions: list[list[int]] = [[1] * k for k in n_chunks]
+        self.running = [True] * len(n_chunks)
+        self._rng = rng
+        self._dirty = dirty_fraction
+
+    def stop(self, comp: int) -> list[int]:
+        """Quiesce and stop `comp`: the chunks written during its online copy get a new version."""
+        v = self.versions[comp]
+        if self.running[comp]:
+            k = len(v)
+            n_dirty = int(round(self._dirty * k))
+            if n_dirty:
+                for j in self._rng.choice(k, size=n_dirty, replace=False):
+                    v[int(j)] += 1
+            self.running[comp] = False
+        return v
+
+    def restart(self, comp: int) -> None:
+        """A rollback: the component runs on the source again."""
+        self.running[comp] = True
+
+
+class TargetNode(Host):
+    """A node of the target cluster: chunks received (checksums by component) and components running."""
+
+    def __init__(self, sim, name: str, index: int, restart_time: float) -> None:
+        super().__init__(sim, None, name, restart_time=restart_time)
+        self.index = index
+        self.store: dict[int, list[int | None]] = {}
+        self.running: set[int] = set()
+        self.failed = False  # lost to the migration once it has crashed
+
+    def _lose_volatile(self, reason: str) -> None:
+        self.store = {}
+        self.running = set()
