@@ -90,6 +90,7 @@ def _place(system: ClusterMigration, displaced: list[int]) -> tuple[dict[int, in
         live = [k for k, a in enumerate(system.alive) if a]
         if not live:
             return {}, list(displaced)
-        return {c: live[0] for c in displaced}, []
+        fullest = max(live, key=lambda k: (system.used_cpu[k], -k))  # stale "it ran here before" view
+        return {c: fullest for c in displaced}, []
     comps = [system.comps[c] for c in displaced]
     return system.placer.place(comps, system.used_cpu, system.used_mem, system.alive)

@@ -30,8 +30,17 @@ from sim.systems.cluster_migration.availability import Availability
 from sim.systems.cluster_migration.clusters import SourceCluster, TargetNode
 from sim.systems.cluster_migration.manager import migration_manager, replan
 from sim.systems.cluster_migration.metrics import METRICS, assemble
-from sim.systems.cluster_migration.mover import ACTIVE, DONE, IDLE, LAUNCHED, QUEUED, ROLLED_BACK, ROLLING_BACK
-from sim.systems.cluster_migration.mover import mover_worker, rollback
+from sim.systems.cluster_migration.mover import (
+    ACTIVE,
+    DONE,
+    IDLE,
+    LAUNCHED,
+    QUEUED,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    mover_worker,
+    rollback,
+)
 from sim.systems.cluster_migration.oracle import MigrationOracle
 from sim.systems.cluster_migration.params import ClusterMigrationParams
 from sim.systems.cluster_migration.placement import select_target

@@ -178,7 +178,8 @@ class ClusterMigrationParams(Params):
         False, description="BROKEN on purpose: cut-over skips the delta sync, so chunks written during the copy "
                            "never reach the target (caught by the data oracle)")
     broken_replan: Literal["none", "ignore_capacity", "skip"] = Field(
-        "none", description="BROKEN on purpose: ignore_capacity re-places displaced components on any live node; "
+        "none", description="BROKEN on purpose: ignore_capacity re-places displaced components on the fullest live node "
+                            "without checking its remaining capacity; "
                             "skip leaves them on the failed node")
 
     @model_validator(mode="after")

@@ -12,7 +12,8 @@ a node failure runs the same algorithm on the live nodes' remaining capacity.
 Target selection: every candidate is checked (compatibility: every type's runtime version and a
 node of an allowed device class; capacity: a placement exists); the rejected ones are named with
 their reason; among the feasible ones the planner picks the one left with the most headroom
-(least peak node utilisation after placement).
+(the lowest dominant aggregate utilisation, CPU or memory, after placement: room to grow and to
+re-plan after a node failure; best fit packs nodes full, so the peak node is no criterion).
 """
 
 from __future__ import annotations
@@ -148,9 +149,9 @@ def select_target(comps: list[Component], p: ClusterMigrationParams, check_compa
         if unplaced:
             rejected.append((spec.name, f"capacity: {len(unplaced)} of {len(comps)} components do not fit"))
             continue
-        peak = float(max((uc / cl.cpu).max(), (um / cl.memory).max()))
-        if best is None or peak < best[0]:
-            best = (peak, k, Selection(cl, placement, uc, um, [], placer))
+        load = float(max(uc.sum() / cl.cpu.sum(), um.sum() / cl.memory.sum()))  # dominant aggregate share
+        if best is None or load < best[0]:
+            best = (load, k, Selection(cl, placement, uc, um, [], placer))
     if best is None:
         return Selection(None, {}, np.zeros(0), np.zeros(0), rejected, None)
     sel = best[2]

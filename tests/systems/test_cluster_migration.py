@@ -1,0 +1,192 @@
+"""Qualitative outcomes and central-step checks of the cluster migration model (system `cluster_migration`).
+
+Runs are small (30 generated components, ~1 TB, 10 Gb/s) so each takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from sim.runner.replication import run_replication
+from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+
+BASE = {
+    "name": "cluster_migration_test",
+    "system": "cluster_migration",
+    "seed": 3,
+    "duration": 4 * 3600.0,
+    "params": {"topology": {"components": 30}, "parallelism": 8},
+}
+
+
+def run(seed: int = 3, faults=None, **params):
+    data = copy.deepcopy(BASE)
+    data["params"].update(params)
+    if faults:
+        data["faults"] = faults
+    sc = scenario_from_dict(data)
+    res = run_replication(sc.resolved, seed)
+    assert res.error is None, res.error
+    return res
+
+
+def invariants(res) -> set[str]:
+    return {v["invariant"] for v in res.violations}
+
+
+# --- the mechanism and its baselines ------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [3, 4])
+def test_dependency_aware_beats_both_naive_orders(seed):
+    mech = run(seed).metrics
+    assert mech["completed"] == 1 and mech["invariant_violations"] == 0
+    assert mech["dependency_violations"] == 0 and mech["failed_starts"] == 0
+    for variant in ("naive_parallel", "naive_order"):
+        naive = run(seed, variant=variant).metrics
+        assert naive["completed"] == 1 and naive["invariant_violations"] == 0  # a baseline, not a bug
+        assert naive["dependency_violations"] > 0 and naive["failed_starts"] > 0
+        assert naive["downtime_total_s"] > 3 * mech["downtime_total_s"], variant
+        assert naive["downtime_max_s"] > mech["downtime_max_s"], variant
+
+
+def test_capacity_only_selection_produces_failed_starts_compatibility_avoids():
+    comp = run().metrics
+    cap = run(target_selection="capacity_only").metrics
+    assert comp["failed_starts"] == 0 and comp["target_fit_score"] == 1.0 and comp["rollbacks"] == 0
+    assert cap["failed_starts"] > 0 and cap["target_fit_score"] < 1.0 and cap["rollbacks"] > 0
+    assert cap["invariant_violations"] == 0  # the baseline's own choice, not a broken invariant
+    assert comp["candidates_rejected"] == cap["candidates_rejected"] + 1  # legacy-large: incompatible
+
+
+def test_rejected_candidates_carry_their_reason_in_the_events():
+    res = run()
+    reasons = {e["cluster"]: e["reason"] for e in res.events if e["event"] == "candidate_rejected"}
+    assert re.match(r"incompatible: \w+ runtime version \d+ < source version \d+", reasons["legacy-large"])
+    assert [e["cluster"] for e in res.events if e["event"] == "target_selected"] == ["modern"]
+    big = run(topology={"components": 60})
+    reasons = {e["cluster"]: e["reason"] for e in big.events if e["event"] == "candidate_rejected"}
+    assert reasons["edge-small"].startswith("capacity: ")
+
+
+def test_parallelism_helps_until_the_link_binds():
+    """5 streams of 250 MB/s fill the 1.25 GB/s link: beyond that parallelism buys little."""
+    t = {p: run(parallelism=p).metrics["migration_time_s"] for p in (1, 4, 16, 32)}
+    assert t[1] > 1.8 * t[4]
+    assert t[16] < t[4]
+    assert abs(t[32] - t[16]) < 0.1 * t[16]
+    data = run().metrics["data_bytes"]
+    assert t[16] > data / 1.25e9  # never faster than the link allows
+
+
+def test_every_byte_arrives_and_moved_bytes_cover_the_data():
+    m = run(dirty_fraction=0.1).metrics
+    assert m["invariant_violations"] == 0
+    assert m["bytes_moved"] >= m["data_bytes"] * 1.05  # the delta sync re-sends the dirty chunks
+
+
+# --- faults: the mechanism stays correct -----------------------------------------------------------------
+def test_mechanism_survives_node_mover_and_link_faults_with_a_replan():
+    faults = [
+        {"kind": "crash", "target": "active_node", "at": 900.0, "restart_after": 300.0},
+        {"kind": "crash", "target": "mover", "at": 1500.0, "restart_after": 60.0},
+        {"kind": "link_down", "target": "link", "at": 2000.0, "duration": 120.0},
+        {"kind": "slow_link", "target": "link", "at": 2500.0, "duration": 600.0, "bandwidth_factor": 0.3},
+    ]
+    m = run(faults=faults, chunk_error_rate=0.02, start_failure_rate=0.05).metrics
+    assert m["invariant_violations"] == 0 and m["completed"] == 1
+    assert m["replans"] == 1 and m["retries"] > 0 and m["dependency_violations"] == 0
+
+
+def test_a_late_node_crash_moves_running_components_again():
+    base = run().metrics
+    m = run(faults=[{"kind": "crash", "target": "active_node", "at": base["migration_time_s"] + 120.0,
+                     "restart_after": 300.0}]).metrics
+    assert m["invariant_violations"] == 0 and m["completed"] == 1 and m["replans"] == 1
+    assert m["downtime_total_s"] > base["downtime_total_s"] and m["bytes_moved"] > base["bytes_moved"]
+
+
+# --- every central step, broken on purpose, is caught ---------------------------------------------------
+def test_broken_compatibility_check_is_caught():
+    res = run(broken_skip_compatibility_check=True)
+    assert "placement_compatible" in invariants(res)
+
+
+def test_broken_placement_is_caught():
+    assert "placement_capacity" in invariants(run(broken_placement="ignore_capacity"))
+
+
+def test_broken_dependency_map_is_caught():
+    found = invariants(run(broken_dependency_map="drop_storage"))
+    assert {"dependency_map_complete", "start_after_dependencies"} <= found
+
+
+def test_broken_sequence_is_caught():
+    assert "sequence_topological" in invariants(run(broken_sequence="reverse"))
+
+
+def test_broken_start_gate_is_caught():
+    res = run(broken_skip_start_gate=True)
+    assert invariants(res) == {"start_after_dependencies"}
+    assert res.metrics["dependency_violations"] > 0
+
+
+def test_broken_delta_sync_is_caught():
+    assert invariants(run(broken_skip_delta_sync=True)) == {"data_complete"}
+
+
+@pytest.mark.parametrize("mode,invariant", [("ignore_capacity", "placement_capacity"),
+                                            ("skip", "placement_live_nodes")])
+def test_broken_replan_is_caught(mode, invariant):
+    crash = [{"kind": "crash", "target": "active_node", "at": 900.0, "restart_after": 300.0}]
+    assert invariant in invariants(run(faults=crash, broken_replan=mode))
+    assert not run(faults=crash).violations  # the same crash with the real re-plan
+
+
+# --- explicit graphs ---------------------------------------------------------------------------------------
+GRAPH = """\
+name: cm_graph
+system: cluster_migration
+seed: 1
+duration: 2h
+params:
+  graph:
+    components:
+      pool: {type: storage, data: 20GiB}
+      db: {type: database, data: 10GiB, depends_on: [pool]}
+      api: {type: app, data: 1GiB, depends_on: [db]}
+      web: {type: web, data: 100MiB, depends_on: [api]}
+"""
+
+
+def test_explicit_graph_runs_in_dependency_order(tmp_path):
+    p = tmp_path / "g.yaml"
+    p.write_text(GRAPH)
+    sc = load_scenario(p)
+    for variant in ("dependency_aware", "naive_parallel"):
+        data = copy.deepcopy(sc.resolved)
+        data["params"]["variant"] = variant
+        res = run_replication(data, 1)
+        assert res.error is None and res.metrics["completed"] == 1 and res.metrics["components"] == 4
+        if variant == "dependency_aware":
+            assert res.metrics["waves"] == 4 and res.metrics["dependency_violations"] == 0
+        else:
+            assert res.metrics["dependency_violations"] > 0
+
+
+def test_dependency_cycle_in_an_explicit_graph_is_a_located_error(tmp_path):
+    p = tmp_path / "cycle.yaml"
+    p.write_text(GRAPH.replace("pool: {type: storage, data: 20GiB}",
+                               "pool: {type: storage, data: 20GiB, depends_on: [web]}"))
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    msg = str(e.value)
+    assert re.search(r"cycle\.yaml:\d+: params\.graph: dependency cycle .*-> .*: no migration order", msg), msg
+
+
+def test_unknown_dependency_is_a_located_error(tmp_path):
+    p = tmp_path / "unknown.yaml"
+    p.write_text(GRAPH.replace("depends_on: [api]", "depends_on: [apii]"))
+    with pytest.raises(ScenarioError, match=r"unknown\.yaml:\d+: params\.graph: .*unknown component 'apii'"):
+        load_scenario(p)
