@@ -71,13 +71,13 @@ def test_rejected_candidates_carry_their_reason_in_the_events():
 
 
 def test_parallelism_helps_until_the_link_binds():
-    """5 streams of 250 MB/s fill the 1.25 GB/s link: beyond that parallelism buys little."""
-    t = {p: run(parallelism=p).metrics["migration_time_s"] for p in (1, 4, 16, 32)}
+    """5 streams of 250 MB/s fill the 1.25 GB/s link: beyond that parallelism buys nothing, and no
+    migration beats the link's time for all the data or one stream's time for the largest component."""
+    t = {p: run(parallelism=p).metrics["migration_time_s"] for p in (1, 4, 8, 16, 32)}
     assert t[1] > 1.8 * t[4]
-    assert t[16] < t[4]
-    assert abs(t[32] - t[16]) < 0.1 * t[16]
-    data = run().metrics["data_bytes"]
-    assert t[16] > data / 1.25e9  # never faster than the link allows
+    assert max(t[8], t[16], t[32]) < 1.1 * min(t[8], t[16], t[32])
+    m = run().metrics
+    assert min(t.values()) > m["data_bytes"] / 1.25e9
 
 
 def test_every_byte_arrives_and_moved_bytes_cover_the_data():

@@ -152,6 +152,10 @@ class ClusterMigration(System):
         k = self.running_on.get(c)
         return k is not None and self.nodes[k].up and c in self.nodes[k].running
 
+    def dependencies_run(self, c: int) -> bool:
+        """Every dependency of `c` in the planner's dependency map runs (the start gate's test)."""
+        return all(self.is_running(d) for d in self.map_deps[c])
+
     def running_changed(self):
         return self._changed
 

@@ -63,11 +63,32 @@ def mover_worker(system: ClusterMigration):
 
 
 def migrate_component(system: ClusterMigration, c: int):
-    """Online copy, (gate), cut-over with delta sync, start on the target node."""
-    env, p = system.env, system.params
+    """Online copy, then the cut-over (parked off the copy stream while the gate is closed)."""
     node = system.nodes[system.placement[c]]
     yield from sync(system, c, node)
     system.hit("cluster_migration.copy.done", c)
+    if system.gate and not system.dependencies_run(c):
+        # the copy stream is free for the next component; the cut-over waits on its own
+        system.worker_of[c] = system.mover.process(guarded_cutover(system, c, node))
+        return
+    yield from cutover(system, c, node)
+
+
+def guarded_cutover(system: ClusterMigration, c: int, node):
+    """A component parked at the start gate: cut over once its dependencies run (ends on `NodeLost`)."""
+    try:
+        yield from cutover(system, c, node)
+    except simpy.Interrupt as intr:
+        if not isinstance(intr.cause, NodeLost):
+            raise
+    finally:
+        if system.worker_of.get(c) is system.env.active_process:
+            del system.worker_of[c]
+
+
+def cutover(system: ClusterMigration, c: int, node):
+    """Gate, stop on the source (down from here), delta sync, start on the target node."""
+    env, p = system.env, system.params
     if system.gate:
         yield from wait_dependencies(system, c)
     system.hit("cluster_migration.cutover.stop_source", c)
@@ -117,8 +138,7 @@ def sync(system: ClusterMigration, c: int, node):
 
 def wait_dependencies(system: ClusterMigration, c: int):
     """The start gate: wait until every dependency of the dependency map runs on the target."""
-    deps = system.map_deps[c]
-    while not all(system.is_running(d) for d in deps):
+    while not system.dependencies_run(c):
         yield system.running_changed()
 
 
