@@ -165,7 +165,7 @@ def start_loop(system: ClusterMigration, c: int, node):
         if not node.up:
             yield node.wait_up()
         system.hit("cluster_migration.start.launch", c)
-        deps_up = system.oracle.launch(c, env.now, system.is_running)
+        deps_up = system.oracle.launch(c, env.now, system.is_running, node.store.get(c))
         yield env.timeout(p.startup_time[comp.type])
         compatible = system.can_run(c, node.index)
         transient = p.start_failure_rate > 0 and system.start_rng.random() < p.start_failure_rate

@@ -1,8 +1,9 @@
 """What the invariants check against, independent of the planner's own bookkeeping.
 
 - Data: the source cluster tells the oracle each component's final chunk versions when it stops
-  it (the source's own record of what it holds); at the end every component running on the target
-  must hold, chunk by chunk, the checksum of exactly that version, and all its bytes.
+  it (the source's own record of what it holds); at every launch, and at the end for every
+  component running on the target, its node must hold, chunk by chunk, the checksum of exactly
+  that version, and all its bytes.
 - Dependency order: the oracle keeps its own copy of the source topology's edges (taken before
   the planner runs) and, at every launch on the target, checks that each dependency is running
   (on the target, or back on the source after a rollback). It also checks the planner's map and
@@ -44,8 +45,14 @@ class MigrationOracle:
     def source_stopped(self, comp: int, versions: list[int]) -> None:
         self.final[comp] = tuple(versions)
 
-    def launch(self, comp: int, now: float, running: Callable[[int], bool]) -> bool:
-        """A launch on the target: True if every dependency runs; else one dependency violation."""
+    def launch(self, comp: int, now: float, running: Callable[[int], bool], held: list | None) -> bool:
+        """A launch on the target: its node must hold all its data at the version the source froze
+        (any variant); True if every dependency runs, else one dependency violation."""
+        versions = self.final.get(comp)
+        if versions is None or held is None or len(held) != len(versions) or any(
+                s != checksum(comp, k, v) for k, (s, v) in enumerate(zip(held, versions, strict=True))):
+            self.log.add("data_complete_at_launch", f"{self.comps[comp].name} launched on a node without all "
+                         "its data at the version frozen at cut-over", now, component=self.comps[comp].name)
         missing = [d for d in self.deps[comp] if not running(d)]
         if not missing:
             return True
