@@ -99,6 +99,18 @@ def test_mechanism_survives_node_mover_and_link_faults_with_a_replan():
     assert m["replans"] == 1 and m["retries"] > 0 and m["dependency_violations"] == 0
 
 
+def test_a_mover_crash_resumes_copies_from_their_stored_chunks():
+    from sim.runner.replication import build
+
+    base = run().metrics
+    crash = [{"kind": "crash", "target": "mover", "at": 700.0, "restart_after": 60.0}]
+    m = run(faults=crash).metrics
+    assert m["invariant_violations"] == 0 and m["completed"] == 1
+    _sim, system = build(scenario_from_dict(copy.deepcopy(BASE)).resolved, 3)
+    excess = m["bytes_moved"] - base["bytes_moved"]
+    assert 0 < excess <= 8 * max(system.chunk_bytes)  # at most the chunk in flight on each of 8 streams
+
+
 def test_a_late_node_crash_moves_running_components_again():
     base = run().metrics
     m = run(faults=[{"kind": "crash", "target": "active_node", "at": base["migration_time_s"] + 120.0,
