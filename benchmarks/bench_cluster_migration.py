@@ -1,6 +1,6 @@
 """Benchmark: the `cluster_migration` headline scenario at its default size, and the scale scenario.
 
-Runs every point x replication of `scenarios/cluster_migration.yaml` (4 configurations x 5
+Runs every point x replication of `scenarios/cluster_migration.yaml` (4 configurations x 10
 replications, 60 components each) serially in this process and prints per-run wall and CPU time,
 SimPy events, components migrated per wall second, peak RSS and the total. The target is a total
 under 60 s on a 2-core machine and peak memory under 2 GB. `--scenario scenarios/cluster_migration_scale.yaml`
