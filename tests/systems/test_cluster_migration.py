@@ -211,11 +211,14 @@ def test_dependency_cycle_in_an_explicit_graph_is_a_located_error(tmp_path):
     with pytest.raises(ScenarioError) as e:
         load_scenario(p)
     msg = str(e.value)
-    assert re.search(r"cycle\.yaml:\d+: params\.graph: dependency cycle .*-> .*: no migration order", msg), msg
+    # located at the edge closing the cycle (web's `depends_on`, line 11), not at the `graph:` line
+    assert re.search(r"cycle\.yaml:11: params\.graph\.components\.web\.depends_on\[0\]: dependency cycle "
+                     r"api -> db -> pool -> web -> api: no migration order", msg), msg
 
 
 def test_unknown_dependency_is_a_located_error(tmp_path):
     p = tmp_path / "unknown.yaml"
     p.write_text(GRAPH.replace("depends_on: [api]", "depends_on: [apii]"))
-    with pytest.raises(ScenarioError, match=r"unknown\.yaml:\d+: params\.graph: .*unknown component 'apii'"):
+    with pytest.raises(ScenarioError, match=r"unknown\.yaml:11: params\.graph\.components\.web\.depends_on\[0\]: "
+                       r".*unknown component 'apii'"):
         load_scenario(p)

@@ -3,7 +3,8 @@
 The source cluster is either generated from the run's seed (`topology`) or given as an explicit
 graph (`graph`); the candidate target clusters are inventories (`targets`). A dependency cycle in
 an explicit graph, an unknown dependency or a type without a start-up time is a scenario error,
-located at the graph's line by the scenario loader (never a hang at run time).
+never a hang at run time; a bad edge is located at its `depends_on` entry (for a cycle, the edge
+closing it: the one of the component that comes last in the file).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import Literal
 
 import networkx as nx
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sim.components.network import LinkParams
 from sim.core.system import Params
@@ -41,18 +43,29 @@ class GraphSpec(Params):
         g = nx.DiGraph()
         g.add_nodes_from(self.components)
         for name, c in self.components.items():
-            for d in c.depends_on:
+            for k, d in enumerate(c.depends_on):
                 if d not in self.components:
-                    raise ValueError(f"component {name!r} depends on unknown component {d!r}")
+                    _edge_error(name, k, f"component {name!r} depends on unknown component {d!r}")
                 if d == name:
-                    raise ValueError(f"component {name!r} depends on itself")
+                    _edge_error(name, k, f"component {name!r} depends on itself")
                 g.add_edge(name, d)
         try:
             cycle = nx.find_cycle(g)
         except nx.NetworkXNoCycle:
             return self
+        # the edge closing the cycle: the one whose component comes last in the file
+        order = {n: i for i, n in enumerate(self.components)}
+        k = max(range(len(cycle)), key=lambda i: order[cycle[i][0]])
+        cycle = cycle[k + 1:] + cycle[:k + 1]
         path = " -> ".join([u for u, _v in cycle] + [cycle[0][0]])
-        raise ValueError(f"dependency cycle {path}: no migration order exists")
+        u, v = cycle[-1]
+        _edge_error(u, self.components[u].depends_on.index(v), f"dependency cycle {path}: no migration order exists")
+
+
+def _edge_error(name: str, k: int, msg: str) -> None:
+    """A located error at `components.<name>.depends_on[k]` (the scenario loader gives its line)."""
+    raise ValidationError.from_exception_data("GraphSpec", [InitErrorDetails(
+        type=PydanticCustomError("graph_edge", msg), loc=("components", name, "depends_on", k), input=name)])
 
 
 class TopologyParams(Params):
