@@ -49,6 +49,8 @@ def test_dependency_aware_beats_both_naive_orders(seed):
         assert naive["dependency_violations"] > 0 and naive["failed_starts"] > 0
         assert naive["downtime_total_s"] > 3 * mech["downtime_total_s"], variant
         assert naive["downtime_max_s"] > mech["downtime_max_s"], variant
+        assert naive["outage_total_s"] > 2 * mech["outage_total_s"], variant  # also as users see it
+    assert mech["outage_total_s"] > 2 * mech["downtime_total_s"]  # dependents pay for their dependencies
 
 
 def test_capacity_only_selection_produces_failed_starts_compatibility_avoids():
@@ -222,3 +224,20 @@ def test_unknown_dependency_is_a_located_error(tmp_path):
     with pytest.raises(ScenarioError, match=r"unknown\.yaml:11: params\.graph\.components\.web\.depends_on\[0\]: "
                        r".*unknown component 'apii'"):
         load_scenario(p)
+
+
+CHAIN = {"components": {"pool": {"type": "storage", "data": "20GiB"},
+                        "db": {"type": "database", "data": "10GiB", "depends_on": ["pool"]},
+                        "api": {"type": "app", "data": "1GiB", "depends_on": ["db"]},
+                        "web": {"type": "web", "data": "100MiB", "depends_on": ["api"]}}}
+
+
+def test_outage_charges_dependents_still_on_the_source_during_a_dependency_cut_over():
+    """`downtime_*` charges a component only from its own cut-over; a bottom-up order would hide the
+    outage of the dependents still on the source while a dependency is cut over. `outage_*` charges
+    it: each cut-over window W (stop 10 s, no dirty chunk at this size, start-up) is paid by the
+    component and by everything above it (pool 70 s x 4, db 30 s x 3, api 55 s x 2, web 12 s)."""
+    m = run(graph=CHAIN).metrics
+    assert m["downtime_total_s"] == pytest.approx(70 + 30 + 55 + 12)
+    assert m["outage_total_s"] == pytest.approx(4 * 70 + 3 * 30 + 2 * 55 + 12)
+    assert m["outage_max_s"] == pytest.approx(70 + 30 + 55 + 12)  # web: out through every window below it

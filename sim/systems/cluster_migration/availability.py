@@ -5,6 +5,12 @@ available when it runs (on the target, or back on the source after a rollback) a
 its dependencies is available, recursively: the true source topology's edges, not the planner's
 map. A target node crash makes its components unavailable again, and with them their cut-over
 dependents. Updates propagate along the dependents only when a state changes (O(edges) per change).
+
+With `through_source` (the user-visible outage, metrics `outage_*`) a component not yet cut over is
+also down while any of its dependencies is down: a web front end still on the source whose
+database is being cut over does not serve either. Without it (the issue's `downtime_*`) a component
+is charged only from its own cut-over start, so a bottom-up order hides its dependents' outage
+during each dependency's cut-over: both are reported so that neither can be gamed.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import networkx as nx
 class Availability:
     """Per-component availability and accumulated downtime."""
 
-    def __init__(self, env, graph: nx.DiGraph, n: int) -> None:
+    def __init__(self, env, graph: nx.DiGraph, n: int, through_source: bool = False) -> None:
         self.env = env
+        self.through_source = through_source
+        self.twin: Availability | None = None  # kept in step (the outage view of the same states)
         self.deps = [tuple(graph.successors(i)) for i in range(n)]
         self.dependents = [tuple(graph.predecessors(i)) for i in range(n)]
         self.cut = [False] * n  # cut over: the source copy no longer serves it
@@ -30,18 +38,22 @@ class Availability:
     def cut_over(self, c: int) -> None:
         self.cut[c] = True
         self._update(c)
+        if self.twin is not None:
+            self.twin.cut_over(c)
 
     def set_running(self, c: int, running: bool) -> None:
         if self.running[c] != running:
             self.running[c] = running
             self._update(c)
+        if self.twin is not None:
+            self.twin.set_running(c, running)
 
     def _compute(self, c: int) -> bool:
+        av = self.available
         if not self.cut[c]:
-            return True
+            return not self.through_source or all(av[d] for d in self.deps[c])
         if not self.running[c]:
             return False
-        av = self.available
         return all(av[d] for d in self.deps[c])
 
     def _update(self, c: int) -> None:
@@ -58,7 +70,7 @@ class Availability:
                 self.down_since[x] = None
             else:
                 self.down_since[x] = now
-            stack.extend(d for d in self.dependents[x] if self.cut[d])
+            stack.extend(d for d in self.dependents[x] if self.through_source or self.cut[d])
 
     def totals(self) -> tuple[float, float]:
         """(sum over services, max over services) of the downtime so far."""

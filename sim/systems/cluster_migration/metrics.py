@@ -13,6 +13,9 @@ METRICS: tuple[Metric, ...] = (
            "everything it depends on run)"),
     Metric("downtime_max_s", "longest downtime of one component"),
     Metric("downtime_mean_s", "mean downtime per component"),
+    Metric("outage_total_s", "user-visible outage summed over the components: down while it or anything it "
+           "depends on does not serve, also before its own cut-over (a dependency's cut-over counts)"),
+    Metric("outage_max_s", "longest user-visible outage of one component"),
     Metric("failed_starts", "launches on the target that did not come up (dependency down, mismatch, transient)"),
     Metric("retries", "re-sent chunks, waits for the link and failed starts retried"),
     Metric("bytes_moved", "bytes carried over the inter-cluster link for the migration (re-sends included)"),
@@ -33,6 +36,7 @@ METRICS: tuple[Metric, ...] = (
 
 def assemble(s) -> dict[str, float]:
     total, worst = s.availability.totals()
+    out_total, out_worst = s.availability.twin.totals()
     n = len(s.comps)
     t_done = s.finished_at - s.params.trigger_at if s.finished_at is not None else math.nan
     return {
@@ -40,6 +44,8 @@ def assemble(s) -> dict[str, float]:
         "downtime_total_s": total,
         "downtime_max_s": worst,
         "downtime_mean_s": total / n if n else math.nan,
+        "outage_total_s": out_total,
+        "outage_max_s": out_worst,
         "failed_starts": float(s.c_failed.value),
         "retries": float(s.c_retries.value),
         "bytes_moved": float(s.c_bytes.value),

@@ -104,6 +104,7 @@ class ClusterMigration(System):
         self.mover = Host(sim, None, "mover", restart_time=p.mover_restart_time)
         self.mover.on_restart.append(self._mover_restarted)
         self.availability = Availability(self.env, self.graph, len(self.comps))
+        self.availability.twin = Availability(self.env, self.graph, len(self.comps), through_source=True)
         self.oracle = MigrationOracle(self.graph, self.comps, self.violation_log, self.variant.ordered)
         self.backoff = Backoff(p.restart_backoff, p.restart_backoff_cap, sim.rng("cluster_migration.backoff"))
         self.copy_rng = sim.rng("cluster_migration.chunk_errors")
