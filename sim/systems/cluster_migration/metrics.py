@@ -29,7 +29,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("rollbacks", "components rolled back to the source"),
     Metric("components", "components in the source cluster"),
     Metric("dependencies", "dependency edges in the source topology"),
-    Metric("waves", "waves of the migration sequence (topological generations; 1 for the naive orders)"),
+    Metric("waves", "waves of the migration sequence (topological generations; 1 for the naive orders, the tiers for tier_runbook)"),
     Metric("completed", "1 if every component runs on the target or was rolled back by the end, else 0"),
 )
 

@@ -91,7 +91,7 @@ class ClusterMigration(System):
             node.on_crash.append(lambda _r, k=node.index: replan(self, k))
         self.alive = np.ones(len(self.nodes), dtype=bool)
         self.dmap = dependency_map(self.graph, self.comps, p.broken_dependency_map == "drop_storage")
-        self.map_deps = [tuple(self.dmap.successors(i)) for i in range(len(self.comps))]
+        self.gate_deps = self.variant.gate_deps(self.dmap, self.comps)
         self.sequence, self.movers, self.n_waves = self.variant.plan(
             self.dmap, self.comps, p.parallelism, sim.rng("cluster_migration.order"), p.broken_sequence == "reverse")
         self.seq_pos = {c: k for k, c in enumerate(self.sequence)}
@@ -154,8 +154,9 @@ class ClusterMigration(System):
         return k is not None and self.nodes[k].up and c in self.nodes[k].running
 
     def dependencies_run(self, c: int) -> bool:
-        """Every dependency of `c` in the planner's dependency map runs (the start gate's test)."""
-        return all(self.is_running(d) for d in self.map_deps[c])
+        """What the start gate waits for runs: `c`'s dependencies in the planner's map (the mechanism),
+        or every component of the tiers below (the runbook's tier barrier)."""
+        return all(self.is_running(d) for d in self.gate_deps[c])
 
     def running_changed(self):
         return self._changed

@@ -143,9 +143,9 @@ def wait_dependencies(system: ClusterMigration, c: int):
 
 
 def start(system: ClusterMigration, c: int, node):
-    """With the gate the mover launches and retries itself; without it (naive) it deploys the
-    component and moves on, and the node's restart loop retries it (a kubelet's CrashLoopBackOff)."""
-    if system.gate:
+    """The mechanism's mover launches and retries itself; the baselines' deploy the component and
+    move on, and the node's restart loop retries it (a kubelet's CrashLoopBackOff)."""
+    if system.gate and system.variant.supervised_start:
         yield from start_loop(system, c, node)
         return
     if not node.up:

@@ -135,9 +135,11 @@ def _default_targets() -> list[TargetClusterSpec]:
 class ClusterMigrationParams(Params):
     """Parameters of the migration; defaults and their sources in docs/models/cluster_migration.md."""
 
-    variant: Literal["dependency_aware", "naive_parallel", "naive_order"] = Field(
+    variant: Literal["dependency_aware", "naive_parallel", "naive_order", "tier_runbook"] = Field(
         "dependency_aware", description="dependency_aware: the mechanism (waves, start after dependencies); "
-        "naive_parallel: every component at once; naive_order: a seeded arbitrary order within the limit")
+        "naive_parallel: every component at once; naive_order: a seeded arbitrary order within the limit; "
+        "tier_runbook: a manual runbook by tier (storage, databases/caches, services, web), each tier cut over "
+        "once the tiers below are healthy")
     target_selection: Literal["compatibility", "capacity_only"] = Field(
         "compatibility", description="compatibility: the mechanism (capacity and version/device checks); "
         "capacity_only: a baseline checking capacity alone")
