@@ -282,3 +282,13 @@ def test_availability_charges_a_cut_over_component_until_its_dependencies_run():
     assert av.totals() == (3.0 + 5.0, 5.0)
     assert av.twin.totals() == (5.0 + 5.0, 5.0)
 
+
+def test_a_mover_left_running_after_its_node_failed_is_caught(monkeypatch):
+    """The re-plan interrupts the mover of a displaced component; without that interrupt the mover
+    finishes on the failed node once it reboots, and the end check of what each node runs sees it."""
+    import simpy
+
+    crash = [{"kind": "crash", "target": "active_node", "at": 900.0, "restart_after": 300.0}]
+    assert not run(faults=crash).violations
+    monkeypatch.setattr(simpy.events.Process, "interrupt", lambda self, cause=None: None)
+    assert "running_on_placed_node" in invariants(run(faults=crash))

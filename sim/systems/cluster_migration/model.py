@@ -254,6 +254,8 @@ class ClusterMigration(System):
     def check_at_end(self) -> None:
         held = {c: self.nodes[k].store.get(c, []) for c, k in self.running_on.items() if self.is_running(c)}
         self.oracle.check_data(held, self.env.now)
+        self.oracle.check_running_nodes([(n.index, n.failed, n.running) for n in self.nodes], self.placement,
+                                        self.env.now)
 
     def metrics(self) -> dict[str, float]:
         return assemble(self)

@@ -94,6 +94,21 @@ class MigrationOracle:
             self.log.add("data_complete", f"{bad} component(s) on the target do not hold their final data; first: "
                          f"{self.comps[first].name}", now, components=bad)
 
+    def check_running_nodes(self, nodes: list[tuple[int, bool, set[int]]], placement: dict[int, int],
+                            now: float) -> None:
+        """At the end, what each node runs (the nodes' own sets): no component on a node that failed
+        (lost to the migration), none off the node the (re-)plan put it on, none on two nodes."""
+        seen: dict[int, int] = {}
+        bad = []
+        for k, failed, running in nodes:
+            for c in running:
+                if failed or placement.get(c) != k or c in seen:
+                    bad.append(self.comps[c].name)
+                seen[c] = k
+        if bad:
+            self.log.add("running_on_placed_node", f"{len(bad)} component(s) run on a failed node, off their "
+                         f"placed node or twice at the end; first {sorted(bad)[0]}", now, components=len(bad))
+
 
 def expand_nodes(spec: TargetClusterSpec) -> list[tuple[float, float, str]]:
     """(cpu, memory, device) of every node of a target cluster, in order."""
