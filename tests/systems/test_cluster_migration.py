@@ -292,3 +292,19 @@ def test_a_mover_left_running_after_its_node_failed_is_caught(monkeypatch):
     assert not run(faults=crash).violations
     monkeypatch.setattr(simpy.events.Process, "interrupt", lambda self, cause=None: None)
     assert "running_on_placed_node" in invariants(run(faults=crash))
+
+
+def test_critical_path_first_priority_removes_the_slowdown_beyond_the_knee():
+    """With fair sharing, 16 streams on a link that 5 fill slow the critical path (the large pools
+    everything waits for) in favour of components nobody waits for; critical-path-first priority
+    sends only as many streams as fill the link, longest remaining critical path first, so more
+    parallelism never hurts."""
+    big = [{"name": "modern", "versions": {"storage": 18, "database": 16, "cache": 7, "app": 21, "web": 1},
+            "nodes": [{"count": 12, "cpu": 64, "memory": "512GiB", "device": "nvme"},
+                      {"count": 12, "cpu": 64, "memory": "384GiB", "device": "ssd"}]}]
+    t = {(mode, p): run(parallelism=p, stream_priority=mode, targets=big,
+                        topology={"components": 120, "density": 0.5}).metrics["migration_time_s"]
+         for mode in ("fair", "critical_path") for p in (8, 16, 32)}
+    assert t["fair", 16] > t["fair", 8]  # the slowdown beyond the knee
+    assert t["critical_path", 32] <= t["critical_path", 16] <= t["critical_path", 8] * 1.001
+    assert t["critical_path", 16] < t["fair", 16]

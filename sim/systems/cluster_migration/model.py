@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import simpy
 
 from sim.components.host import Host
 from sim.components.network import Link
@@ -44,7 +45,7 @@ from sim.systems.cluster_migration.mover import (
 from sim.systems.cluster_migration.oracle import MigrationOracle
 from sim.systems.cluster_migration.params import ClusterMigrationParams
 from sim.systems.cluster_migration.placement import select_target
-from sim.systems.cluster_migration.planner import dependency_map
+from sim.systems.cluster_migration.planner import critical_path_tails, dependency_map
 from sim.systems.cluster_migration.targets import ActiveNodeTarget
 from sim.systems.cluster_migration.topology import build_topology
 from sim.systems.cluster_migration.variants import CHECKS_COMPATIBILITY, VARIANTS
@@ -101,6 +102,12 @@ class ClusterMigration(System):
         self.source = SourceCluster(n_chunks, sim.rng("cluster_migration.writes"), p.dirty_fraction)
         self.link = Link(sim, p.link, "link")
         self.link.forward.per_flow_cap = p.stream_rate
+        self.link_slots, self.copy_priority = None, None
+        if p.stream_priority == "critical_path":
+            # as many streams as fill the link send at once; the longest critical path first
+            self.link_slots = simpy.PriorityResource(self.env, max(1, math.ceil(p.link.bandwidth / p.stream_rate)))
+            own = [c.data / p.stream_rate + p.stop_time + p.startup_time[c.type] for c in self.comps]
+            self.copy_priority = [-t for t in critical_path_tails(self.dmap, own)]
         self.mover = Host(sim, None, "mover", restart_time=p.mover_restart_time)
         self.mover.on_restart.append(self._mover_restarted)
         self.availability = Availability(self.env, self.graph, len(self.comps))

@@ -17,6 +17,7 @@ compression, source-side read limits (the per-stream rate stands for them).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import simpy
@@ -98,12 +99,13 @@ def cutover(system: ClusterMigration, c: int, node):
         system.oracle.source_stopped(c, system.source.stop(c))
     system.hit("cluster_migration.cutover.delta_sync", c)
     if not system.params.broken_skip_delta_sync:
-        yield from sync(system, c, node)
+        yield from sync(system, c, node, urgent=True)
     yield from start(system, c, node)
 
 
-def sync(system: ClusterMigration, c: int, node):
-    """Send every chunk whose checksum on the node differs from the source's current version."""
+def sync(system: ClusterMigration, c: int, node, urgent: bool = False):
+    """Send every chunk whose checksum on the node differs from the source's current version
+    (`urgent`: the delta sync of a component that is down for its cut-over)."""
     env, link = system.env, system.link
     src = system.source.versions[c]
     size = system.chunk_bytes[c]
@@ -121,7 +123,13 @@ def sync(system: ClusterMigration, c: int, node):
                 system.c_retries.inc()
                 yield link.wait_up()
                 continue
-            ok = yield from link.transfer(size)
+            slots = system.link_slots
+            if slots is None:
+                ok = yield from link.transfer(size)
+            else:  # critical-path-first: wait for a sending slot (a cut-over's delta sync goes first)
+                with slots.request(priority=-math.inf if urgent else system.copy_priority[c]) as req:
+                    yield req
+                    ok = yield from link.transfer(size)
             if not ok:
                 system.c_retries.inc()
                 continue

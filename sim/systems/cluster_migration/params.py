@@ -161,6 +161,10 @@ class ClusterMigrationParams(Params):
     link: LinkParams = Field(LinkParams(latency=2e-3, bandwidth=10e9 / 8),
                              description="the inter-cluster link (10 Gb/s, 2 ms)")
     stream_rate: ByteRate = Field(250e6, description="throughput of one copy stream, bytes/s (one per component)")
+    stream_priority: Literal["fair", "critical_path"] = Field(
+        "fair", description="fair: the copy streams share the link equally; critical_path: at most as many "
+        "streams as fill the link send at once, the one with the longest remaining critical path first "
+        "(a delta sync at cut-over before any bulk copy)")
     parallelism: int = Field(8, ge=1, le=10_000, description="component migrations in flight at once")
     trigger_at: Duration = Field(60.0, description="when the migration event fires (end of life, capacity)")
     chunk_size: PositiveSize = Field(4 * 2**30, description="copy unit, bytes (a resumable checkpoint)")

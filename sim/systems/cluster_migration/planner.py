@@ -37,3 +37,12 @@ def sequence(wave_list: list[list[int]], reverse: bool = False) -> list[int]:
     """The waves concatenated (`reverse`: BROKEN on purpose, last wave first)."""
     ws = wave_list[::-1] if reverse else wave_list
     return [i for w in ws for i in w]
+
+
+def critical_path_tails(dmap: nx.DiGraph, own: list[float]) -> list[float]:
+    """Per component, the longest chain of `own` times from it up through everything that waits for
+    it (its own copy and cut-over, then its dependents', recursively): the critical path it heads."""
+    tail = [0.0] * len(own)
+    for v in nx.topological_sort(dmap):  # dependents (u -> v: u needs v) come before their dependencies
+        tail[v] = own[v] + max((tail[u] for u in dmap.predecessors(v)), default=0.0)
+    return tail
