@@ -308,3 +308,15 @@ def test_critical_path_first_priority_removes_the_slowdown_beyond_the_knee():
     assert t["fair", 16] > t["fair", 8]  # the slowdown beyond the knee
     assert t["critical_path", 32] <= t["critical_path", 16] <= t["critical_path", 8] * 1.001
     assert t["critical_path", 16] < t["fair", 16]
+
+
+def test_dirty_rate_charges_the_wait_at_the_gate():
+    """A component parked at the gate keeps serving (and writing) on the source: with a `dirty_rate`
+    its delta sync grows with the wait, so the mechanism re-sends more than a naive order (which
+    stops each component as soon as its copy ends) and its downtime grows; `dirty_rate: 0` is the
+    fixed fraction."""
+    m0, m1 = run().metrics, run(dirty_rate=0.5).metrics
+    n0, n1 = run(variant="naive_order").metrics, run(variant="naive_order", dirty_rate=0.5).metrics
+    assert m1["bytes_moved"] > m0["bytes_moved"] and m1["downtime_total_s"] > m0["downtime_total_s"]
+    assert m1["invariant_violations"] == 0 and m1["completed"] == 1
+    assert (m1["bytes_moved"] - m0["bytes_moved"]) > 2 * (n1["bytes_moved"] - n0["bytes_moved"])

@@ -9,6 +9,8 @@ running on it; a crash of the node loses both (a failed node is lost to the migr
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.components.host import Host
@@ -17,18 +19,24 @@ from sim.components.host import Host
 class SourceCluster:
     """Chunked data per component, with versions; a component runs until stopped at cut-over."""
 
-    def __init__(self, n_chunks: list[int], rng: np.random.Generator, dirty_fraction: float) -> None:
+    def __init__(self, n_chunks: list[int], rng: np.random.Generator, dirty_fraction: float,
+                 dirty_rate: float = 0.0) -> None:
         self.versions: list[list[int]] = [[1] * k for k in n_chunks]
         self.running = [True] * len(n_chunks)
         self._rng = rng
         self._dirty = dirty_fraction
+        self._rate = dirty_rate  # per second of serving after the copy (0: the fixed fraction only)
 
-    def stop(self, comp: int) -> list[int]:
-        """Quiesce and stop `comp`: the chunks written during its online copy get a new version."""
+    def stop(self, comp: int, served_after_copy: float = 0.0) -> list[int]:
+        """Quiesce and stop `comp`: the chunks written during its online copy, and (with a rate) those
+        written while it kept serving after its copy (waiting at the gate), get a new version."""
         v = self.versions[comp]
         if self.running[comp]:
             k = len(v)
-            n_dirty = int(round(self._dirty * k))
+            f = self._dirty
+            if self._rate > 0 and served_after_copy > 0:
+                f = 1.0 - (1.0 - f) * math.exp(-self._rate * served_after_copy)
+            n_dirty = int(round(f * k))
             if n_dirty:
                 for j in self._rng.choice(k, size=n_dirty, replace=False):
                     v[int(j)] += 1

@@ -99,7 +99,9 @@ class ClusterMigration(System):
         self.gate = self.variant.gate(p.broken_skip_start_gate)
         n_chunks = [max(1, min(p.max_chunks, math.ceil(c.data / p.chunk_size))) for c in self.comps]
         self.chunk_bytes = [c.data / k for c, k in zip(self.comps, n_chunks, strict=True)]
-        self.source = SourceCluster(n_chunks, sim.rng("cluster_migration.writes"), p.dirty_fraction)
+        self.source = SourceCluster(n_chunks, sim.rng("cluster_migration.writes"), p.dirty_fraction,
+                                    p.dirty_rate / 3600.0)
+        self.copied_at: dict[int, float] = {}  # component -> end of its online copy (dirty_rate)
         self.link = Link(sim, p.link, "link")
         self.link.forward.per_flow_cap = p.stream_rate
         self.link_slots, self.copy_priority = None, None

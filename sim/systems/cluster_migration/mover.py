@@ -67,6 +67,7 @@ def migrate_component(system: ClusterMigration, c: int):
     """Online copy, then the cut-over (parked off the copy stream while the gate is closed)."""
     node = system.nodes[system.placement[c]]
     yield from sync(system, c, node)
+    system.copied_at[c] = system.env.now
     system.hit("cluster_migration.copy.done", c)
     if system.gate and not system.dependencies_run(c):
         # the copy stream is free for the next component; the cut-over waits on its own
@@ -96,7 +97,8 @@ def cutover(system: ClusterMigration, c: int, node):
     system.availability.cut_over(c)
     if system.source.running[c]:
         yield env.timeout(p.stop_time)
-        system.oracle.source_stopped(c, system.source.stop(c))
+        served = env.now - system.copied_at.get(c, env.now)
+        system.oracle.source_stopped(c, system.source.stop(c, served))
     system.hit("cluster_migration.cutover.delta_sync", c)
     if not system.params.broken_skip_delta_sync:
         yield from sync(system, c, node, urgent=True)

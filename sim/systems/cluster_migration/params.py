@@ -171,6 +171,9 @@ class ClusterMigrationParams(Params):
     max_chunks: int = Field(64, ge=1, le=1024, description="at most this many chunks per component (larger chunks)")
     dirty_fraction: float = Field(0.05, ge=0.0, le=1.0, description="fraction of a component's chunks written "
                                   "during its online copy (re-sent by the delta sync at cut-over)")
+    dirty_rate: float = Field(0.0, ge=0.0, le=100.0, description="further fraction of a component's chunks "
+                              "written per hour it keeps serving on the source after its copy (waiting at the "
+                              "gate), 1/h: 1 - (1 - dirty_fraction) exp(-rate t) are dirty at cut-over (0: off)")
     chunk_error_rate: float = Field(0.0, ge=0.0, lt=0.5, description="probability a chunk fails its checksum "
                                     "on arrival (re-sent)")
     start_failure_rate: float = Field(0.0, ge=0.0, lt=0.5, description="probability a start attempt fails "
