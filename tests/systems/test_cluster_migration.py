@@ -327,3 +327,23 @@ def test_when_the_migration_event_fires_changes_no_metric():
     for variant in ("dependency_aware", "naive_order"):
         a, b = run(variant=variant).metrics, run(variant=variant, trigger_at=1234.5).metrics
         assert a == pytest.approx(b, rel=1e-9, nan_ok=True), variant
+
+
+def test_a_dependency_lost_between_cut_over_and_launch_holds_the_launch():
+    """The gate is checked again before every launch: pool (on its own node, by memory) runs, db is
+    released and stopped on the source (215.9-225.9 s); pool's node crashes at 220 s. db must wait
+    for pool's re-migration instead of launching without it (without the re-check:
+    `start_after_dependencies`)."""
+    from sim.systems.cluster_migration.params import ClusterMigrationParams
+    from sim.systems.cluster_migration.placement import select_target
+    from sim.systems.cluster_migration.topology import build_topology
+
+    g = copy.deepcopy(CHAIN)
+    g["components"]["pool"]["memory"] = "400GiB"
+    g["components"]["db"]["memory"] = "200GiB"
+    p = ClusterMigrationParams(graph=g)
+    placement = select_target(build_topology(p, None)[0], p, True, True).placement
+    assert placement[0] != placement[1]
+    crash = [{"kind": "crash", "target": f"node[{placement[0]}]", "at": 220.0, "restart_after": 300.0}]
+    res = run(graph=g, faults=crash)
+    assert not res.violations and res.metrics["completed"] == 1 and res.metrics["replans"] == 1
