@@ -20,6 +20,8 @@ from _harness import ROOT, TimedRun, peak_rss_mb, serial_main
 def row(cfg: dict, r: int, res: TimedRun) -> str:
     p, m = cfg["params"], res.metrics
     label = f"{p.get('variant', 'dependency_aware')}/{p.get('target_selection', 'compatibility')}"
+    if p.get("cutover", "per_component") != "per_component":
+        label += f"/{p['cutover']}"
     return (f"  {label:<32} n={int(m['components']):>5} rep {r}: wall {res.wall:6.2f} s  cpu {res.cpu:6.2f} s  "
             f"events {res.events:>9,}  components/wall s {m['components'] / res.wall:>8,.0f}  "
             f"migration {m['migration_time_s']:8.0f} s  downtime {m['downtime_total_s']:9.0f} s  "

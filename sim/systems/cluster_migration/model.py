@@ -92,7 +92,8 @@ class ClusterMigration(System):
             node.on_crash.append(lambda _r, k=node.index: replan(self, k))
         self.alive = np.ones(len(self.nodes), dtype=bool)
         self.dmap = dependency_map(self.graph, self.comps, p.broken_dependency_map == "drop_storage")
-        self.gate_deps = self.variant.gate_deps(self.dmap, self.comps)
+        self.gate_deps = (self.variant.gate_deps(self.dmap, self.comps, by_wave=True) if p.cutover == "wave"
+                          and p.variant == "dependency_aware" else self.variant.gate_deps(self.dmap, self.comps))
         self.sequence, self.movers, self.n_waves = self.variant.plan(
             self.dmap, self.comps, p.parallelism, sim.rng("cluster_migration.order"), p.broken_sequence == "reverse")
         self.seq_pos = {c: k for k, c in enumerate(self.sequence)}

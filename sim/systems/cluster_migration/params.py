@@ -161,6 +161,9 @@ class ClusterMigrationParams(Params):
     link: LinkParams = Field(LinkParams(latency=2e-3, bandwidth=10e9 / 8),
                              description="the inter-cluster link (10 Gb/s, 2 ms)")
     stream_rate: ByteRate = Field(250e6, description="throughput of one copy stream, bytes/s (one per component)")
+    cutover: Literal["per_component", "wave"] = Field(
+        "per_component", description="dependency_aware only: per_component cuts a component over once its own "
+        "dependencies run; wave once every component of the earlier waves runs (cut-overs of a wave together)")
     stream_priority: Literal["fair", "critical_path"] = Field(
         "fair", description="fair: the copy streams share the link equally; critical_path: at most as many "
         "streams as fill the link send at once, the one with the longest remaining critical path first "

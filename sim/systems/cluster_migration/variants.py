@@ -40,9 +40,19 @@ class DependencyAware:
     def gate(self, broken_skip: bool) -> bool:
         return not broken_skip
 
-    def gate_deps(self, dmap: nx.DiGraph, comps: list[Component]) -> list[tuple[int, ...]]:
-        """What the start gate waits for: the component's dependencies in the map."""
-        return [tuple(dmap.successors(i)) for i in range(len(comps))]
+    def gate_deps(self, dmap: nx.DiGraph, comps: list[Component], by_wave: bool = False) -> list[tuple[int, ...]]:
+        """What the start gate waits for: the component's dependencies in the map, or (`by_wave`)
+        every component of the earlier waves (one shared tuple per wave)."""
+        if not by_wave:
+            return [tuple(dmap.successors(i)) for i in range(len(comps))]
+        out: list[tuple[int, ...]] = [()] * len(comps)
+        before: list[int] = []
+        for w in waves(dmap, comps):
+            gate = tuple(before)
+            for i in w:
+                out[i] = gate
+            before.extend(w)
+        return out
 
 
 class NaiveParallel:
