@@ -61,7 +61,8 @@ that did not come up; `dependency_violations` launches while a dependency did no
     ("code", """head = sweep("cluster_migration", {"replications": 3, "params.topology.components": 30, "duration": "3h"})
 head["config"] = head["params.variant"] + " / " + head["params.target_selection"]
 if "params.cutover" in head:  # the wave-aligned cut-over point of the mechanism
-    head["config"] += head["params.cutover"].fillna("").map(lambda c: f" / cutover {c}" if c else "")
+    head["config"] += head["params.cutover"].fillna("per_component").map(
+        lambda c: "" if c == "per_component" else f" / cutover {c}")
 cols = ["migration_time_s", "downtime_total_s", "outage_total_s", "downtime_max_s", "outage_max_s", "failed_starts", "dependency_violations",
         "rollbacks", "target_fit_score", "candidates_rejected", "completed", "invariant_violations"]
 table = head.groupby("config")[cols].mean()
