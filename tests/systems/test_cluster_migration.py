@@ -59,6 +59,9 @@ def test_capacity_only_selection_produces_failed_starts_compatibility_avoids():
     assert comp["failed_starts"] == 0 and comp["target_fit_score"] == 1.0 and comp["rollbacks"] == 0
     assert cap["failed_starts"] > 0 and cap["target_fit_score"] < 1.0 and cap["rollbacks"] > 0
     assert cap["invariant_violations"] == 0  # the baseline's own choice, not a broken invariant
+    # a rolled-back component costs no downtime: the fraction actually migrated tells them apart
+    assert comp["migrated_fraction"] == 1.0
+    assert cap["migrated_fraction"] == pytest.approx(1 - cap["rollbacks"] / cap["components"])
     assert comp["candidates_rejected"] == cap["candidates_rejected"] + 1  # legacy-large: incompatible
 
 

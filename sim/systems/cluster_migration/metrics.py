@@ -27,6 +27,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("candidates_rejected", "candidate target clusters rejected (reasons in the manifest's events)"),
     Metric("replans", "re-placements after a target node failed"),
     Metric("rollbacks", "components rolled back to the source"),
+    Metric("migrated_fraction", "fraction of the components running on the target at the end (a rolled-back "
+           "component serves from the source and costs no downtime: compare downtime only at equal fractions)"),
     Metric("components", "components in the source cluster"),
     Metric("dependencies", "dependency edges in the source topology"),
     Metric("waves", "waves of the migration sequence (topological generations; 1 for the naive orders, the tiers for tier_runbook)"),
@@ -56,6 +58,8 @@ def assemble(s) -> dict[str, float]:
         "candidates_rejected": float(len(s.selection.rejected)),
         "replans": float(s.c_replans.value),
         "rollbacks": float(s.c_rollbacks.value),
+        "migrated_fraction": (sum(1 for c in s.running_on if not s.rolled_back[c] and s.is_running(c)) / n
+                              if n else math.nan),
         "components": float(n),
         "dependencies": float(s.graph.number_of_edges()),
         "waves": float(s.n_waves),
