@@ -9,6 +9,8 @@ the capture also writes the pages dirtied since the previous image back from DRA
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.systems.pmem_image.application import flush_log_to
@@ -27,12 +29,24 @@ from sim.systems.pmem_image.store import Image
 
 
 def every_capture_interval(m, capture):
-    """Run `capture(m)` (a generator) every capture interval while the application is up."""
+    """Run `capture(m)` (a generator) on a fixed period while the application is up.
+
+    Captures start at k x `capture_interval`. One still running at the next start is an overrun
+    (`capture_overruns`): the starts it missed are skipped, the next capture starts on the next
+    period boundary (the period never stretches silently).
+    """
     env, app = m.env, m.app
+    period = m.params.capture_interval
+    next_t = env.now + period
     while True:
-        yield env.timeout(m.params.capture_interval)
+        if next_t > env.now:
+            yield env.timeout(next_t - env.now)
         if app.up:
             yield from capture(m)
+        next_t += period
+        if env.now > next_t:
+            m.capture_overruns.inc()
+            next_t += math.ceil((env.now - next_t) / period) * period
 
 
 def image_capturer(m):

@@ -8,6 +8,7 @@ from sim.core.system import Metric
 
 METRICS: tuple[Metric, ...] = (
     Metric("captures", "images (or copy checkpoints) completed"),
+    Metric("capture_overruns", "captures still running at the next period start (the missed starts are skipped)"),
     Metric("capture_pause_mean_s", "mean time the application is paused per image or copy checkpoint"),
     Metric("capture_pause_p50_s", "median application pause per image or copy checkpoint"),
     Metric("capture_pause_p99_s", "99th percentile of the application pause per image or copy checkpoint"),
@@ -32,6 +33,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("app_pause_fraction", "fraction of the measured time the application was paused by captures"),
     Metric("writes", "page writes applied"),
     Metric("write_throughput_ops_s", "page writes applied per second"),
+    Metric("writes_refused", "writes refused because the write queue was full (back-pressure)"),
+    Metric("write_latency_mean_s", "mean write latency: arrival to acknowledgement (queueing included)"),
+    Metric("write_latency_p50_s", "median write latency (queueing behind pauses and copy-on-write stalls)"),
+    Metric("write_latency_p99_s", "99th percentile of the write latency"),
+    Metric("write_latency_max_s", "longest write latency"),
     Metric("log_write_rate_bytes_s", "application log bytes written per second (writes x record size)"),
     Metric("writes_lost", "writes whose log records were not yet persisted at a failure (never acknowledged)"),
     Metric("images_lost", "images whose index or commit record did not survive a node crash or power loss"),
@@ -60,6 +66,7 @@ def collect(m) -> dict[str, float]:
     pause = m.pause_tally
     return {
         "captures": m.captures.value,
+        "capture_overruns": m.capture_overruns.value,
         "capture_pause_mean_s": mean(pause),
         "capture_pause_p50_s": pause.percentile(50) if pause.n else nan,
         "capture_pause_p99_s": pause.percentile(99) if pause.n else nan,
@@ -83,6 +90,11 @@ def collect(m) -> dict[str, float]:
         "app_pause_fraction": paused / span if span > 0 else nan,
         "writes": m.writes.value,
         "write_throughput_ops_s": m.writes.value / span if span > 0 else nan,
+        "writes_refused": m.writes_refused.value,
+        "write_latency_mean_s": m.latency.mean(),
+        "write_latency_p50_s": m.latency.percentile(50),
+        "write_latency_p99_s": m.latency.percentile(99),
+        "write_latency_max_s": m.latency.top(),
         "log_write_rate_bytes_s": m.writes.value * w.log_record_size / span if span > 0 else nan,
         "writes_lost": m.writes_lost.value,
         "images_lost": m.images_lost.value,

@@ -45,6 +45,7 @@ from sim.systems.pmem_image.restore import restore_checker
 from sim.systems.pmem_image.schemes import SCHEMES
 from sim.systems.pmem_image.store import AppLog, CheckpointChain, ImageChain
 from sim.systems.pmem_image.targets import ApplicationProcess, ImageIndex, Node
+from sim.systems.pmem_image.write_queue import LatencyHistogram, WriteQueue, log_service_time
 
 _DOWN = ("node", "process")
 #: the instants crash consistency depends on (docs/models/pmem_image.md, "Fault points and swarm campaigns")
@@ -137,8 +138,13 @@ class PmemImage(System):
         self.app = Application(self.env, self.paused_gauge)
         self.down_gauge = rec.gauge("down")
         self.writes = rec.counter("writes")
+        self.writes_refused = rec.counter("writes_refused")
+        self.wq = WriteQueue(p.write_queue_depth)
+        self.latency = LatencyHistogram(rec)
+        self.write_service_s = log_service_time(self)
         self.cow_faults = rec.counter("cow_faults")
         self.captures = rec.counter("captures")
+        self.capture_overruns = rec.counter("capture_overruns")
         self.restores_verified = rec.counter("restores_verified")
         self.images_lost = rec.counter("images_lost")
         self.corruption_detected = rec.counter("corruption_detected")

@@ -47,6 +47,9 @@ class PmemImageParams(Params):
     log_device: Literal["pmem", "ssd"] = Field("pmem", description="where the application log is persisted")
     log_flush_interval: Duration = Field(0.0, description="group commit period; 0: every write persisted")
     log_replay_rate: PositiveRate = Field(118e3, description="log records replayed per second at recovery")
+    write_queue_depth: int = Field(
+        1024, ge=1, description="writes queued at most (arrivals finding it full are refused: back-pressure)"
+    )
     restore_probe_interval: PositiveDuration = Field(5.0, description="period of the restore/clone checks")
     write_tick: PositiveDuration = Field(1e-3, description="writes arriving in a tick are applied together")
     copy_on_write: bool = Field(True, description="false: the broken variant writing kept versions in place")
