@@ -170,7 +170,9 @@ def test_copy_checkpoints_survive_power_loss():
     assert m["recoveries"] == 1 and m["images_lost"] == 0 and m["invariant_violations"] == 0
 
 
-@pytest.mark.parametrize("scheme", ["full_index", "diff_index", "copy_whole", "copy_dirty"])
+@pytest.mark.parametrize(
+    "scheme", ["full_index", "diff_index", "copy_whole", "copy_dirty", "fork_snapshot", "criu_predump"]
+)
 def test_crash_recovery_equals_memory_at_failure(scheme):
     m = run(scheme=scheme, faults=[CRASH])
     assert m["recoveries"] == 1 and m["invariant_violations"] == 0, m["_violations"]

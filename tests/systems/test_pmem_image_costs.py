@@ -133,3 +133,98 @@ def test_difference_restore_time_is_entries_times_map_cost_plus_index_reads():
     # and it is dearer than a full-index restore of the same memory by the differences' share
     full = n_pages * params.entry_map_cost + q.read_latency + n_pages * params.index_entry_size / q.read_bandwidth
     assert out["t"] > full * (1 + 0.5 * (entries - n_pages) / n_pages)
+
+
+# --- item 7: the background-copy baselines --------------------------------------------------------
+def test_fork_snapshot_pauses_for_the_page_table_and_pays_copy_on_write_during_the_background_copy():
+    fork = run(scheme="fork_snapshot", capture_interval="1s")
+    n_pages = 16 * 2**20 // 4096
+    assert fork["capture_pause_max_s"] == pytest.approx(50e-6 + n_pages * 61e-9, rel=1e-6)
+    # the child writes all 16 MiB to the SSD (1.05 GB/s) while the parent runs, taking copy-on-write faults
+    assert fork["capture_time_mean_s"] > 16 * 2**20 / 1.05e9
+    assert fork["cow_faults"] > 0 and fork["kept_version_bytes"] > 0
+    whole = run(scheme="copy_whole", capture_interval="1s")
+    assert whole["capture_pause_mean_s"] > 3 * fork["capture_pause_mean_s"]
+    assert fork["write_latency_max_s"] < whole["write_latency_max_s"]
+
+
+def test_fork_snapshot_overruns_a_period_shorter_than_its_copy():
+    fork = run(scheme="fork_snapshot", capture_interval="10ms")  # a 16 MiB copy takes ~16 ms
+    assert fork["capture_overruns"] > 0 and fork["capture_time_mean_s"] > 0.01
+
+
+def test_criu_predump_moves_the_copy_out_of_the_pause():
+    pre = run(scheme="criu_predump", capture_interval="1s")
+    dirty = run(scheme="copy_dirty", capture_interval="1s")
+    assert pre["captures"] > 0 and pre["cow_faults"] == 0
+    assert pre["capture_time_mean_s"] > pre["capture_pause_mean_s"]
+    assert pre["write_latency_p99_s"] < dirty["write_latency_p99_s"]
+
+
+def run_violations(**params) -> set[str]:
+    data = copy.deepcopy(BASE)
+    data["params"].update(params, restore_probe_interval="300ms")
+    data["workload"]["write_rate"] = "20k/s"
+    res = run_replication(scenario_from_dict(data).resolved, 7)
+    assert res.error is None, res.error
+    return {v["invariant"] for v in res.violations}
+
+
+def test_fork_snapshot_without_copy_on_write_is_caught():
+    # the child reads the frames it shares with the parent: without copy-on-write it writes out later versions
+    assert run_violations(scheme="fork_snapshot", capture_interval="200ms") == set()
+    assert "restore_equals_oracle" in run_violations(scheme="fork_snapshot", capture_interval="200ms",
+                                                     copy_on_write=False)
+
+
+def test_criu_predump_without_recopying_dirtied_pages_is_caught():
+    assert run_violations(scheme="criu_predump", capture_interval="200ms") == set()
+    assert "restore_equals_oracle" in run_violations(scheme="criu_predump", capture_interval="200ms",
+                                                     predump_recopy=False)
+
+
+# --- item 8: nonsense is refused; a stuck pause and a full PMEM are reported -----------------------
+@pytest.mark.parametrize(
+    "params,msg",
+    [
+        ({"reclaim_interval": "1ns"}, "below the modelling resolution"),
+        ({"index_entry_size": 1e12}, "larger than a page"),
+        ({"diff_entry_size": "8KiB"}, "larger than a page"),
+        ({"memory_size": "16GiB", "pmem": {"capacity": "8GiB"}}, "does not fit in the PMEM"),
+    ],
+)
+def test_nonsense_parameters_are_refused(params, msg):
+    data = copy.deepcopy(BASE)
+    data["params"].update(params)
+    with pytest.raises(Exception, match=msg):
+        scenario_from_dict(data)
+
+
+def test_a_pause_beyond_the_limit_is_a_liveness_violation():
+    data = copy.deepcopy(BASE)
+    data["params"].update(scheme="copy_whole", pause_limit="5ms")  # a 16 MiB copy pauses ~16 ms
+    data["workload"]["write_rate"] = "5k/s"
+    res = run_replication(scenario_from_dict(data).resolved, 7)
+    assert "capture_pause_within_limit" in {v["invariant"] for v in res.violations}
+
+
+def test_captures_fail_and_are_reported_when_the_pmem_is_full():
+    # 16 MiB of pages in a 17 MiB PMEM: the first image fits, the kept versions soon leave no room
+    m = run(pmem={"capacity": "17MiB"}, workload={"write_rate": "20k/s"})
+    assert m["captures_failed"] > 0 and m["captures"] >= 0
+    roomy = run(workload={"write_rate": "20k/s"})
+    assert roomy["captures_failed"] == 0
+
+
+# --- the PMEM component's ranged persist (used by the image path) ----------------------------------
+def test_ranged_persist_makes_only_its_keys_durable():
+    from sim.components.memory import PMEM
+
+    sim = Simulation(seed=0, duration=1.0)
+    pmem = PMEM(sim)
+    pmem.put("index", 1)
+    pmem.put("frames", 2)
+    pmem.persist_now(["index"])
+    assert pmem.durable_view() == {"index": 1}
+    pmem.persist_now()  # the global persist as before
+    assert pmem.durable_view() == {"index": 1, "frames": 2}

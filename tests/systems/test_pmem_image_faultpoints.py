@@ -149,9 +149,10 @@ def test_power_loss_in_the_group_commit_recovers_exactly(point, hit):
     assert m["recoveries"] == 1
 
 
+@pytest.mark.parametrize("scheme", ["copy_dirty", "fork_snapshot", "criu_predump"])
 @pytest.mark.parametrize("point", [p.name for p in PmemImage.fault_points if p.name.startswith("pmem.copy")])
-def test_crash_at_each_copy_point_recovers_exactly(point):
-    m, v = run([at_point(point, hit=3, kind="crash", target="process")], scheme="copy_dirty")
+def test_crash_at_each_copy_point_recovers_exactly(point, scheme):
+    m, v = run([at_point(point, hit=3, kind="crash", target="process")], scheme=scheme)
     assert v == [], v
     assert m["recoveries"] == 1
 

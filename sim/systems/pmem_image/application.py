@@ -83,7 +83,7 @@ def application_writer(m):
     frames, oracle, log, wq, hist = m.frames, m.oracle, m.log, m.wq, m.latency
     service = m.write_service_s
     running, wait_running = app.running, app.wait_running
-    sampler, live_write = m.page_sampler, m.live_mem.write
+    sampler, live_read, live_write = m.page_sampler, m.live_mem.read, m.live_mem.write
     writes, refused, cow_faults, kept_gauge, cow_gauge = m.writes, m.writes_refused, m.cow_faults, m.kept_gauge, m.cow_gauge
     while True:
         yield env.timeout(tick)
@@ -132,6 +132,7 @@ def application_writer(m):
             cow_gauge.set(1.0)
             t_stall = env.now
             yield env.timeout(cow * cow_cost)
+            yield from live_read(cow * page_size)  # the page copy: read the shared frame, write the fresh one
             yield from live_write(cow * page_size)
             cow_gauge.set(0.0)
             stall = env.now - t_stall

@@ -121,6 +121,7 @@ class PmemImage(System):
         self.image_index = ImageIndex(self)
         rec = sim.recorder
         self.pause_tally = rec.tally("capture_pause")
+        self.capture_time_tally = rec.tally("capture_time")
         self.meta_tally = rec.tally("metadata_bytes_per_image")
         self.copy_bytes_tally = rec.tally("copy_bytes_per_checkpoint")
         self.restore_tally = rec.tally("restore_time")
@@ -145,6 +146,7 @@ class PmemImage(System):
         self.cow_faults = rec.counter("cow_faults")
         self.captures = rec.counter("captures")
         self.capture_overruns = rec.counter("capture_overruns")
+        self.captures_failed = rec.counter("captures_failed")
         self.restores_verified = rec.counter("restores_verified")
         self.images_lost = rec.counter("images_lost")
         self.corruption_detected = rec.counter("corruption_detected")
@@ -210,6 +212,13 @@ class PmemImage(System):
         if self.pmem.params.persistent:  # keep pmem's unpersisted set small (no content dicts are used)
             self.pmem.persist_now()
         return collect(self)
+
+    def check_at_end(self) -> None:
+        """Liveness of the pauses: a capture still pausing the application past `pause_limit` is stuck."""
+        app, now = self.app, self.env.now
+        if app.up and app.pauses > 0 and now - app.paused_at > self.params.pause_limit:
+            self.violation_log.add("capture_pause_within_limit",
+                                   f"the application has been paused since t={app.paused_at:.6g}s", now)
 
     def progress(self) -> tuple[float, int]:
         """(writes applied + captures + recoveries, 1 while the application is up or recovering)."""
