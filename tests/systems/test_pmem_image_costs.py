@@ -228,3 +228,13 @@ def test_ranged_persist_makes_only_its_keys_durable():
     assert pmem.durable_view() == {"index": 1}
     pmem.persist_now()  # the global persist as before
     assert pmem.durable_view() == {"index": 1, "frames": 2}
+
+
+# --- item 6: the merge's index write is counted -----------------------------------------------------
+def test_difference_chain_writes_at_least_the_full_index_bytes_once_merges_are_counted():
+    diff = run(scheme="diff_index", workload={"write_rate": "20k/s"})
+    full = run(scheme="full_index", workload={"write_rate": "20k/s"})
+    # each capture of the difference chain is followed by a merge writing a full index of the successor
+    assert diff["metadata_bytes_per_image"] < full["metadata_bytes_per_image"]
+    assert diff["metadata_write_rate_bytes_s"] >= full["metadata_write_rate_bytes_s"]
+    assert diff["reclaim_time_s"] > 0

@@ -140,6 +140,7 @@ def capture_done(m, point, t0: float, meta: float, copied_bytes: float, *, start
                             f"capture {point.seq} paused the application {pause:.6g} s > pause_limit", now)
     m.capture_time_tally.record(now - (t0 if started is None else started))
     m.meta_tally.record(meta)
+    m.meta_written.inc(meta)
     m.copy_bytes_tally.record(copied_bytes)
     if resume:
         m.app.resume()

@@ -147,6 +147,7 @@ class PmemImage(System):
         self.captures = rec.counter("captures")
         self.capture_overruns = rec.counter("capture_overruns")
         self.captures_failed = rec.counter("captures_failed")
+        self.meta_written = rec.counter("metadata_bytes_written")  # index bytes: captures + merged indexes
         self.restores_verified = rec.counter("restores_verified")
         self.images_lost = rec.counter("images_lost")
         self.corruption_detected = rec.counter("corruption_detected")

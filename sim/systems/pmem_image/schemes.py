@@ -163,7 +163,11 @@ class ImageScheme(Scheme):
             nxt_entries = nxt.entries
             if plan is not None:
                 record = (nxt.seq, plan[0], None, plan[2])
-                yield from m.image_mem.write(m.n_pages * p.index_entry_size, {index_key(nxt.seq): record})
+                # the merge reads both indexes and writes the successor's full one (memory bandwidth)
+                yield from m.image_mem.read(self.meta(base) + self.meta(nxt))
+                merged_bytes = m.n_pages * p.index_entry_size
+                yield from m.image_mem.write(merged_bytes, {index_key(nxt.seq): record})
+                m.meta_written.inc(merged_bytes)
                 fp("pmem.reclaim.merged_written")
                 yield from persist_images(m, (index_key(nxt.seq),))
                 fp("pmem.reclaim.merged_persisted")
