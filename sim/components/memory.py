@@ -7,8 +7,8 @@ model can check what survives a failure:
 
 - DRAM: a `power_loss` clears everything.
 - PMEM: stores are visible at once but become durable only after `persist()` (cache-line
-  write-back + fence, cost `flush_latency`), unless `eadr` puts the CPU caches in the
-  persistence domain. A `power_loss` rolls every key written since its last `persist()` back
+  write-back + fence, cost `flush_latency`; `persist(keys)` writes back only those keys' lines),
+  unless `eadr` puts the CPU caches in the persistence domain. A `power_loss` rolls every key written since its last `persist()` back
   to its last durable value (or removes it).
 
 Abstracted away: caches and the CPU's load/store ordering (a model calls `persist()` where
@@ -21,7 +21,7 @@ Defaults: Yang et al., FAST 2020 (Optane DC PMM, six interleaved DIMMs), see doc
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from pydantic import Field
@@ -111,11 +111,15 @@ class Memory(Component):
         if items:
             self.put_many(items)
 
-    def persist(self) -> Generator[Any, Any, None]:
-        """Make every store so far durable (clwb + sfence); on DRAM it costs the same and saves nothing."""
+    def persist(self, keys: Iterable[Any] | None = None) -> Generator[Any, Any, None]:
+        """Make every store so far durable (clwb + sfence); on DRAM it costs the same and saves nothing.
+
+        `keys`: a ranged persist (clwb of the lines holding those keys only, then sfence): the
+        other unpersisted stores stay volatile.
+        """
         if self.params.flush_latency:
             yield self.env.timeout(self.params.flush_latency)
-        self.persist_now()
+        self.persist_now(keys)
 
     # --- contents ------------------------------------------------------------------------------
     def get(self, key: Any, default: Any = None) -> Any:
@@ -140,9 +144,13 @@ class Memory(Component):
     def items(self) -> Iterator[tuple[Any, Any]]:
         return iter(self.data.items())
 
-    def persist_now(self) -> None:
-        """Make every store so far durable, without simulated time."""
-        self._undo.clear()
+    def persist_now(self, keys: Iterable[Any] | None = None) -> None:
+        """Make every store so far durable (or only those to `keys`), without simulated time."""
+        if keys is None:
+            self._undo.clear()
+            return
+        for k in keys:
+            self._undo.pop(k, None)
 
     @property
     def unpersisted(self) -> int:

@@ -170,7 +170,9 @@ def test_copy_checkpoints_survive_power_loss():
     assert m["recoveries"] == 1 and m["images_lost"] == 0 and m["invariant_violations"] == 0
 
 
-@pytest.mark.parametrize("scheme", ["full_index", "diff_index", "copy_whole", "copy_dirty"])
+@pytest.mark.parametrize(
+    "scheme", ["full_index", "diff_index", "copy_whole", "copy_dirty", "fork_snapshot", "criu_predump"]
+)
 def test_crash_recovery_equals_memory_at_failure(scheme):
     m = run(scheme=scheme, faults=[CRASH])
     assert m["recoveries"] == 1 and m["invariant_violations"] == 0, m["_violations"]
@@ -186,9 +188,10 @@ def test_group_commit_loses_unacknowledged_writes_without_violation():
 
 @pytest.mark.parametrize("scheme", ["full_index", "diff_index", "copy_dirty"])
 def test_group_commit_crash_right_after_a_capture_recovers_exactly(scheme):
-    # the captures near 9 s complete a few ms after 9.0 s; the 50 ms group commit has not yet persisted
-    # the records before them: the capture must force them durable (else recovery resurrects lost writes)
-    for at in ("9.02s", "9.04s"):
+    # the captures at 9 s (copy_dirty: its dirty copy at 10 s; the one at 9 s is a whole copy) complete a
+    # few ms later; the 50 ms group commit has not yet persisted the records before them: the capture must
+    # force them durable (else recovery resurrects lost writes)
+    for at in ("10.035s", "10.045s") if scheme == "copy_dirty" else ("9.02s", "9.04s"):
         m = run(scheme=scheme, log_flush_interval="50ms", faults=[{**CRASH, "at": at}])
         assert m["recoveries"] == 1 and m["writes_lost"] > 0
         assert m["invariant_violations"] == 0, (at, m["_violations"])

@@ -22,9 +22,11 @@ durable ones, drops the rest (and the difference images that depend on them) and
 image that was reported captured in a persistent memory and did not survive
 (`captured_image_survives_power_loss`): the oracle's side of "captured means durable".
 
-Abstracted away: a persist is global (`Memory.persist()` makes every store durable; the component
-has no ranged clwb), so a capture's persists also make the reclaimer's pending stores durable;
-the application log's durability stays in `AppLog.durable`, and its fences are charged as time
+Persists are ranged (`Memory.persist(keys)`): a capture persists its index record and the frame
+contents, then its commit record; a merge its merged index, then the deletes of the dropped
+image's records; no persist makes another actor's pending stores durable. Deletes of dropped
+images' records that no persist covers (a quarantine, a failure's drop) are garbage after a power
+loss and collected by `reconcile_images`. Abstracted away: the application log's durability stays in `AppLog.durable`, and its fences are charged as time
 without persisting the image's stores. Torn index records (a partially flushed index) are not
 modelled: an unpersisted record is rolled back whole.
 """
@@ -56,10 +58,11 @@ def persists(m) -> bool:
     return not m.params.skip_persist
 
 
-def persist_images(m):
-    """clwb + sfence of the image's stores (the broken variant `skip_persist` leaves them out)."""
+def persist_images(m, keys):
+    """clwb of the lines holding `keys` + sfence (a ranged persist: other pending stores stay volatile);
+    the broken variant `skip_persist` leaves it out."""
     if persists(m) and m.image_mem is m.pmem:
-        yield from m.pmem.persist()
+        yield from m.pmem.persist(keys)
 
 
 def log_fence(m):

@@ -45,6 +45,7 @@ from sim.systems.pmem_image.restore import restore_checker
 from sim.systems.pmem_image.schemes import SCHEMES
 from sim.systems.pmem_image.store import AppLog, CheckpointChain, ImageChain
 from sim.systems.pmem_image.targets import ApplicationProcess, ImageIndex, Node
+from sim.systems.pmem_image.write_queue import LatencyHistogram, WriteQueue, log_service_time
 
 _DOWN = ("node", "process")
 #: the instants crash consistency depends on (docs/models/pmem_image.md, "Fault points and swarm campaigns")
@@ -120,6 +121,7 @@ class PmemImage(System):
         self.image_index = ImageIndex(self)
         rec = sim.recorder
         self.pause_tally = rec.tally("capture_pause")
+        self.capture_time_tally = rec.tally("capture_time")
         self.meta_tally = rec.tally("metadata_bytes_per_image")
         self.copy_bytes_tally = rec.tally("copy_bytes_per_checkpoint")
         self.restore_tally = rec.tally("restore_time")
@@ -137,8 +139,15 @@ class PmemImage(System):
         self.app = Application(self.env, self.paused_gauge)
         self.down_gauge = rec.gauge("down")
         self.writes = rec.counter("writes")
+        self.writes_refused = rec.counter("writes_refused")
+        self.wq = WriteQueue(p.write_queue_depth)
+        self.latency = LatencyHistogram(rec)
+        self.write_service_s = log_service_time(self)
         self.cow_faults = rec.counter("cow_faults")
         self.captures = rec.counter("captures")
+        self.capture_overruns = rec.counter("capture_overruns")
+        self.captures_failed = rec.counter("captures_failed")
+        self.meta_written = rec.counter("metadata_bytes_written")  # index bytes: captures + merged indexes
         self.restores_verified = rec.counter("restores_verified")
         self.images_lost = rec.counter("images_lost")
         self.corruption_detected = rec.counter("corruption_detected")
@@ -204,6 +213,13 @@ class PmemImage(System):
         if self.pmem.params.persistent:  # keep pmem's unpersisted set small (no content dicts are used)
             self.pmem.persist_now()
         return collect(self)
+
+    def check_at_end(self) -> None:
+        """Liveness of the pauses: a capture still pausing the application past `pause_limit` is stuck."""
+        app, now = self.app, self.env.now
+        if app.up and app.pauses > 0 and now - app.paused_at > self.params.pause_limit:
+            self.violation_log.add("capture_pause_within_limit",
+                                   f"the application has been paused since t={app.paused_at:.6g}s", now)
 
     def progress(self) -> tuple[float, int]:
         """(writes applied + captures + recoveries, 1 while the application is up or recovering)."""

@@ -36,6 +36,7 @@ def process_failed(m) -> None:
     # log records not yet persisted are lost: those writes were never acknowledged
     lost_pages, lost_versions, lost_times = m.log.lose_unflushed()
     m.writes_lost.inc(len(lost_pages))
+    m.wq.clear()  # queued writes were never served nor acknowledged: their clients see the failure
     m.oracle.forget_unacknowledged(lost_pages, lost_versions)
     if first:
         m.rpo_log_pending = now - float(lost_times[0]) if len(lost_pages) else 0.0
@@ -131,5 +132,7 @@ def back_up(m) -> None:
     app.up = True
     app.failed_at = None
     app.t_arrivals = m.env.now
+    app.pause_log.clear()
+    m.wq.free_at = m.env.now
     m.down_gauge.set(0.0)
     app.wake()

@@ -5,6 +5,8 @@
   image and reclaims by merging the oldest image into its successor.
 - `CopyWhole` / `CopyDirty` (`CopyScheme`): the copy-checkpoint baseline in a `CheckpointChain`,
   copying the whole memory every time, or the dirty pages with a whole copy every `copy_full_every`-th.
+- `ForkSnapshot` / `CriuPredump`: the same checkpoints copied while the application runs
+  (`background_copy.py`: Redis BGSAVE's fork + copy-on-write, CRIU's iterative pre-dump).
 
 A scheme owns what differs between them: which actor captures, when a capture must be full,
 how a point is restored, installed at recovery, reclaimed, quarantined and forgotten.
@@ -14,9 +16,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sim.systems.pmem_image.background_copy import fork_checkpointer, predump_checkpointer
 from sim.systems.pmem_image.capture import image_capturer
 from sim.systems.pmem_image.copy_checkpoint import copy_checkpointer, manifest_key, part_key, parts
-from sim.systems.pmem_image.durability import forget_records, index_key, persist_images, reconcile_images
+from sim.systems.pmem_image.durability import (
+    commit_key,
+    forget_records,
+    index_key,
+    persist_images,
+    reconcile_images,
+)
 from sim.systems.pmem_image.restore import restore_checkpoint, restore_image
 from sim.systems.pmem_image.store import ChainBroken
 
@@ -143,7 +152,7 @@ class ImageScheme(Scheme):
                 touched += gone.entries
                 self.forget(gone)
                 fp("pmem.reclaim.dropped")
-                yield from persist_images(m)
+                yield from persist_images(m, (index_key(gone.seq), commit_key(gone.seq)))
                 continue
             base, nxt = chain.images[0], chain.images[1]
             try:
@@ -154,9 +163,13 @@ class ImageScheme(Scheme):
             nxt_entries = nxt.entries
             if plan is not None:
                 record = (nxt.seq, plan[0], None, plan[2])
-                yield from m.image_mem.write(m.n_pages * p.index_entry_size, {index_key(nxt.seq): record})
+                # the merge reads both indexes and writes the successor's full one (memory bandwidth)
+                yield from m.image_mem.read(self.meta(base) + self.meta(nxt))
+                merged_bytes = m.n_pages * p.index_entry_size
+                yield from m.image_mem.write(merged_bytes, {index_key(nxt.seq): record})
+                m.meta_written.inc(merged_bytes)
                 fp("pmem.reclaim.merged_written")
-                yield from persist_images(m)
+                yield from persist_images(m, (index_key(nxt.seq),))
                 fp("pmem.reclaim.merged_persisted")
                 if m.image_mem.get(index_key(nxt.seq)) is not record or chain.images[:2] != [base, nxt]:
                     break  # a failure rolled the merged index back or changed the chain: try later
@@ -170,7 +183,7 @@ class ImageScheme(Scheme):
                 + nxt_entries * (p.index_entry_size - p.diff_entry_size)
             )
             fp("pmem.reclaim.base_dropped")
-            yield from persist_images(m)
+            yield from persist_images(m, (index_key(gone.seq), commit_key(gone.seq)))
         oldest = chain.complete_images()
         if oldest:
             m.log.truncate(oldest[0].log_pos)
@@ -231,6 +244,9 @@ class CopyScheme(Scheme):
 
     def forget(self, cp) -> None:
         m = self.m
+        if cp.held is not None:  # a fork snapshot's child dies with it: its shared frames are released
+            m.frames.unhold(cp.held)
+            cp.held = None
         m.oracle.drop(cp.seq)
         p = m.params
         m.meta_gauge.add(-(p.index_entry_size if cp.full else len(cp.contents) * p.diff_entry_size))
@@ -312,5 +328,25 @@ class CopyDirty(CopyScheme):
         return m.need_full or m.ckpts.latest() is None or self.copies_since_full + 1 >= m.params.copy_full_every
 
 
+class ForkSnapshot(CopyWhole):
+    """Redis BGSAVE: fork (paused for the page-table copy), the child writes the whole memory in the background."""
+
+    name = "fork_snapshot"
+
+    def capturer(self):
+        return fork_checkpointer(self.m)
+
+
+class CriuPredump(CopyDirty):
+    """CRIU iterative pre-dump: dirty-page copy rounds while running, then a short final freeze."""
+
+    name = "criu_predump"
+
+    def capturer(self):
+        return predump_checkpointer(self.m)
+
+
 #: `params.scheme` -> its strategy class
-SCHEMES: dict[str, type[Scheme]] = {cls.name: cls for cls in (FullIndex, DiffIndex, CopyWhole, CopyDirty)}
+SCHEMES: dict[str, type[Scheme]] = {
+    cls.name: cls for cls in (FullIndex, DiffIndex, CopyWhole, CopyDirty, ForkSnapshot, CriuPredump)
+}

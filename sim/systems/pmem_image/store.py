@@ -222,6 +222,7 @@ class CopyCheckpoint(_SealedIndex):
     checksum: int = 0
     complete: bool = False
     corrupt: bool = False
+    held: np.ndarray | None = None  # fork_snapshot: frames the child shares copy-on-write until it exits
 
     def entry_array(self) -> np.ndarray:
         return self.contents
