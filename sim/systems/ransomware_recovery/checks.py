@@ -4,7 +4,8 @@
   its last value committed before the attack (or a later committed one), or is counted lost
   (restored older: `stale`; declared unrecoverable: `lost`); anything else (encrypted, torn,
   unresolved, never copied) is `wrong`, a violation. For the mechanism a loss is also a
-  violation unless the stores it would come from were themselves encrypted.
+  violation unless the stores it would come from were themselves encrypted, and every record must
+  hold exactly its latest committed value when the applications move back to the primary.
 - `check_end_state` (end of run): the context store holds no critical field; after the split
   backup's restore the primary holds every committed value (writes after it included).
 """
@@ -47,6 +48,15 @@ def check_restored(system: RansomwareRecovery) -> tuple[float, float]:
             r = int(ids[j["stale"]][0])
             log.add("committed_record_lost", f"{n_stale} record(s) restored to an older version than committed "
                     f"before the attack, e.g. record {r}", now, count=n_stale, record=r)
+        if split:
+            behind = (v >= 0) & (v != oracle.latest[ids])
+            if behind.any():
+                behind &= ~oracle._abandoned(ids, v)
+            if behind.any():
+                r = int(ids[behind][0])
+                log.add("primary_equals_oracle_at_switch_back", f"{int(behind.sum())} record(s) on the primary "
+                        f"differ from the last committed value when the applications move back, e.g. record {r}: "
+                        f"{int(v[r - a])} vs {int(oracle.latest[r])}", now, count=int(behind.sum()), record=r)
         if split and n_lost:
             unexplained = _unexplained_losses(system, ids[j["lost"]])
             if unexplained:

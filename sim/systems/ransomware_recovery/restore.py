@@ -178,6 +178,7 @@ def read_probe(system: RansomwareRecovery, degraded: bool):
     end = env.now + p.probe_window
     tally = system.m_degraded if degraded else system.m_normal
     served = [0]
+    wrong: list = []
 
     def reader():
         while env.now < end:
@@ -192,9 +193,10 @@ def read_probe(system: RansomwareRecovery, degraded: bool):
                     continue
                 if not system.oracle.served_ok(r, vals)[0]:
                     system.c["reads_wrong"].inc()
-                    system.violation_log.add("served_equals_oracle", f"record {int(r[0])} served as version "
-                                             f"{int(vals[0])}, committed {int(system.oracle.latest[r[0]])}",
-                                             env.now, record=int(r[0]))
+                    if not wrong:
+                        wrong.append((int(r[0]), int(vals[0]), int(system.oracle.latest[r[0]]), env.now))
+                    else:
+                        wrong.append(None)
             else:
                 yield from batch_io(env, system.primary.disk, system.layout.record_size, 1, write=False)
             tally.record(env.now - t0)
@@ -203,5 +205,10 @@ def read_probe(system: RansomwareRecovery, degraded: bool):
     t_start = env.now
     procs = [env.process(reader()) for _ in range(p.probe_readers)]
     yield env.all_of(procs)
+    if wrong:
+        r, v, latest, t = wrong[0]
+        system.violation_log.add("served_equals_oracle", f"{len(wrong)} degraded read(s) served a value not "
+                                 f"committed, e.g. record {r} as version {v}, committed {latest}", t,
+                                 count=len(wrong), record=r)
     if degraded and env.now > t_start:
         system.degraded_ops_s = served[0] / (env.now - t_start)
