@@ -140,9 +140,10 @@ class RansomwareRecovery(System):
         self.attack_time = now
         self.oracle.mark_attack(now)
         self.variant.on_attack(self)
-        if self.params.attacker_reaches_backup:  # the backup side too, with the same tool and credentials
-            for node in (self.backup_node, self.context_store):
-                node._inject_ransomware(SimpleNamespace(params={"rate": fault.params.get("rate")}))
+        reach = self.params.attacker_reaches  # the backup side too, with the same tool and credentials
+        for node in {"primary": (), "backup_target": (self.backup_node,),
+                     "backup_and_context": (self.backup_node, self.context_store)}[reach]:
+            node._inject_ransomware(SimpleNamespace(params={"rate": fault.params.get("rate")}))
         self.env.process(self._detector())
         self.sim.note("attack", rate=float(fault.params.get("rate") or 0.0))
         return True

@@ -63,9 +63,10 @@ class RansomwareRecoveryParams(Params):
     snapshot_retention: int = Field(24, ge=1, description="snapshots kept")
     snapshots_immutable: bool = Field(True, description="snapshots cannot be deleted by the attacker "
                                       "(false: the ransomware deletes them when it starts)")
-    attacker_reaches_backup: bool = Field(False, description="when the attack starts on the primary, the "
-                                          "attacker also starts encrypting the backup target and the context store "
-                                          "(their ransomware fault, same rate); the critical store stays isolated")
+    attacker_reaches: Literal["primary", "backup_target", "backup_and_context"] = Field(
+        "primary", description="what the attacker encrypts besides the primary, from the attack's start, with "
+        "the same tool (their ransomware fault, same rate): nothing; the backup target (the periodic backups' "
+        "images); the backup target and the context store. The critical store stays isolated")
     scheduled_attack: bool = Field(False, description="the model itself starts one attack on the primary (through "
                                    "its ransomware fault) at a uniform time in [attack_start_min, attack_start_max]: "
                                    "for swarm campaigns, whose schedules replace the scenario's faults")

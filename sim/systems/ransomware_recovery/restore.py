@@ -48,7 +48,8 @@ class SplitSource:
         if crit:
             if p.vault_rtt:
                 yield env.timeout(p.vault_rtt)
-            yield from batch_io(env, s.vault.disk, crit, n if random else cmds, write=False)
+            tags = int(crit // s.layout.field_size)  # one lookup per tag (claim 4), issued together
+            yield from batch_io(env, s.vault.disk, crit, tags if random else cmds, write=False)
         return stores.read_records(ids), stores.ctx_ver[ids].copy()
 
     def version_now(self, ids: np.ndarray) -> np.ndarray:
