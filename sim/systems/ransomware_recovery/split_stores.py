@@ -57,7 +57,8 @@ class SplitStores:
 
     def context_commit(self, ids: np.ndarray, vers: np.ndarray, substituted: bool) -> None:
         self.ctx_ver[ids] = vers
-        self.ctx_subst[ids] = substituted
+        if not substituted or self.broken == "skip_tag_substitution":
+            self.ctx_subst[ids] = substituted  # (true everywhere otherwise: nothing to write)
 
     def release(self, key: int) -> None:
         self.pending.pop(key, None)
