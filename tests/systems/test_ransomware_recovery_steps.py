@@ -131,3 +131,13 @@ def test_baselines_restore_only_a_clean_point(tmp_path, variant):
     assert ok.metrics["records_lost"] > 0 and ok.metrics["records_wrong"] == 0
     bad = run(tmp_path, variant=variant, broken="skip_clean_point_check", **slow)
     assert "encrypted_never_restored_as_data" in found(bad)
+
+
+def test_an_agent_restart_during_failover_starts_the_copy_back_once(tmp_path):
+    """Found by the swarm (seed 2097): the agent's restart and the run book both started the copier."""
+    crash = {"kind": "crash", "target": "restore_agent", "at": "2790s", "restart_after": "30s"}
+    res = run(tmp_path, faults=[ATTACK, crash])
+    m = res.metrics
+    assert m["invariant_violations"] == 0, res.violations
+    assert m["time_to_full_restore_s"] > 0
+    assert m["records_copied"] - m["records_recopied"] == m["records_total"]  # every batch copied once

@@ -97,8 +97,8 @@ class Copier:
     def start(self) -> None:
         """(Re)start on the restore agent: the batches not recorded done, then the dirty records."""
         agent = self.system.agent
-        if self.finished or not agent.up:
-            return
+        if self.finished or not agent.up or self.active > 0:
+            return  # done, down, or already running (the agent's restart and the run book both start it)
         self.queue = [int(b) for b in np.flatnonzero(~self.done)]
         self.active = self.system.params.restore_parallelism
         for _ in range(self.active):
