@@ -39,6 +39,7 @@ SMALL_DURATION = {
     "stream_service": 0.5,
     "primary_backup": 0.5,
     "cluster_migration": 3600.0,
+    "ransomware_recovery": 3600.0,
 }
 DEFAULT_SMALL = 1.0
 
