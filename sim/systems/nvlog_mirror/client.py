@@ -28,6 +28,9 @@ class Client:
         self.txn = None  # the write-transaction actor (set by the model)
         self.seq = 0
         self.inflight = 0  # writes arrived and neither acknowledged nor failed
+        self.window_start = 0.0  # the measured window's start (the warm-up's end)
+        self.acked_cohort = 0  # writes arrived in the window and acknowledged (so never more than arrived)
+        self.degraded_cohort = 0
         self._fp = system.sim.fault_point
 
     def client_arrivals(self):
@@ -57,8 +60,13 @@ class Client:
         self.inflight -= 1
         self.latency.record(now - w.t_arrival)
         self.c_acked.value += 1
+        cohort = w.t_arrival >= self.window_start
+        if cohort:
+            self.acked_cohort += 1
         if degraded:
             self.c_degraded.value += 1
+            if cohort:
+                self.degraded_cohort += 1
             self.oracle.acked_degraded.add(w.lsn)
         else:
             self.oracle.acked_mirrored.add(w.lsn)

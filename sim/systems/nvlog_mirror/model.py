@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.components.rdma import QueuePair, RdmaLink
+from sim.components.rdma import RdmaLink
 from sim.core.fault_target import FaultTarget
 from sim.core.registry import register_system
 from sim.core.system import System
@@ -30,6 +30,8 @@ from sim.systems.nvlog_mirror.client import Client
 from sim.systems.nvlog_mirror.completion_handler import CompletionHandler
 from sim.systems.nvlog_mirror.fault_points import FAULT_POINTS
 from sim.systems.nvlog_mirror.metrics import METRICS, collect
+from sim.systems.nvlog_mirror.mirror_qp import MirrorQueuePair
+from sim.systems.nvlog_mirror.occupancy import SlotOccupancy
 from sim.systems.nvlog_mirror.oracle import AckOracle
 from sim.systems.nvlog_mirror.params import NvlogParams, NvlogWorkload
 from sim.systems.nvlog_mirror.partner import PartnerNode
@@ -69,11 +71,12 @@ class NvlogMirror(System):
         self.c_blocked = rec.counter("blocked_posts")
         self.c_resync = rec.counter("resync_entries")
         self.c_aborts = rec.counter("reservations_released")
-        self.sq_occupancy = rec.gauge("send_queue_occupancy")
+        self.sq_occupancy = SlotOccupancy(self.env, self.violation_log, p.send_queue_slots)
         # components: the two nodes and the interconnect's queue pair
         self.link = RdmaLink(self.env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
-        self.qp = QueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
-                            signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
+        self.qp = MirrorQueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
+                                  signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
+        self.sq_occupancy.sq = self.qp.sq
         self.primary = PrimaryNode(sim, p, p.primary_recovery_time)
         self.oracle = AckOracle(self.violation_log)
         # actors
@@ -81,11 +84,13 @@ class NvlogMirror(System):
         self.completions = CompletionHandler(self)
         self.qp.cq.on_nonempty = self.completions.completions_arrived
         self.partner = PartnerNode(sim, p, self.link, self.completions.ack_arrived_cb)
+        self.qp.remote = self.partner
         self.txn = WriteTransaction(self, SLOTS[p.reservation], ACKS[p.ack_before_mirror])
         self.client.txn = self.txn
         self.recovery = PairRecovery(self)
         self.txn.resync = self.recovery
         self.targets: dict[str, FaultTarget] = {"primary": self.primary, "partner": self.partner,
+                                                "partner_apply": self.partner.apply_faults,
                                                 "interconnect": self.link}
         # instants the framework marks
         self.busy_at_warmup = 0.0
@@ -105,6 +110,9 @@ class NvlogMirror(System):
     def on_warmup(self) -> None:
         self.busy_at_warmup = self.primary.busy_total()
         self.resv_waits_at_warmup = self.qp.sq.reservation_waits
+        self.sq_occupancy.reset()
+        self.client.window_start = self.env.now
+        self.client.acked_cohort = self.client.degraded_cohort = 0
 
     def on_heal_phase(self) -> None:
         self.heal_started = True

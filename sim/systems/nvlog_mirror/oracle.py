@@ -9,8 +9,14 @@ client saw and what the logs hold. All sets are `RangeSet`s (memory grows with t
 the writes).
 
 Invariants:
-- `acked_write_on_partner`, at each crash of the primary (the partner takes over with its
-  NVLog): every write acknowledged in mirrored mode is in the partner's NVLog;
+- `acked_write_on_partner`, at each takeover by the partner while the pair is in sync: every
+  acknowledged write, mirrored or degraded, is in the partner's NVLog. The rule that says when
+  loss is allowed: only a takeover forced while out of sync (`takeover_out_of_sync: force`) may
+  lose acknowledged writes; they are counted (`lost_acknowledged_writes`), not a violation.
+  (Refused takeovers lose nothing: the primary keeps its NVLog.)
+- `acked_mirrored_on_partner`, at each crash of the partner: every write acknowledged as mirrored
+  is durable in the partner's NVLog (not merely received by its NIC): the client was told there
+  are two copies.
 - `acked_write_durable`, at the end of the run: every acknowledged write (mirrored or degraded)
   is in at least one NVLog. No modelled fault loses an NVLog, so only a model error can break it.
 """
@@ -32,14 +38,35 @@ class AckOracle:
         self.log = log
         self.lost_acked = 0  # mirrored-acknowledged writes missing on the partner, summed over crashes
 
+    def _acked_missing(self, partner_log: RangeSet) -> RangeSet:
+        acked = RangeSet()
+        acked.update(self.acked_mirrored)
+        acked.update(self.acked_degraded)
+        return acked.difference(partner_log)
+
     def check_takeover(self, partner_log: RangeSet, now: float, kind: str) -> None:
-        """The primary crashed (`kind`) and the partner takes over with `partner_log`."""
-        missing = self.acked_mirrored.difference(partner_log)
+        """The primary crashed (`kind`) and the partner, in sync, takes over with `partner_log`."""
+        missing = self._acked_missing(partner_log)
         if len(missing):
             self.lost_acked += len(missing)
             self.log.add("acked_write_on_partner",
-                         f"{len(missing)} acknowledged write(s) missing from the partner's NVLog at primary {kind}",
+                         f"{len(missing)} acknowledged write(s) missing from the partner's NVLog at a takeover "
+                         f"in sync (primary {kind})",
                          now, missing=len(missing), first_lsns=missing.first(5))
+
+    def forced_takeover(self, partner_log: RangeSet, now: float) -> int:
+        """A takeover forced while out of sync: the acknowledged writes the partner lacks are lost (allowed)."""
+        n = len(self._acked_missing(partner_log))
+        self.lost_acked += n
+        return n
+
+    def check_partner_crash(self, partner_log: RangeSet, now: float, kind: str) -> None:
+        """The partner crashed (`kind`): every write acknowledged as mirrored is durable in its NVLog."""
+        missing = self.acked_mirrored.difference(partner_log)
+        if len(missing):
+            self.log.add("acked_mirrored_on_partner",
+                         f"{len(missing)} write(s) acknowledged as mirrored were not durable on the partner at "
+                         f"its {kind}", now, missing=len(missing), first_lsns=missing.first(5))
 
     def check_durable(self, primary_log: RangeSet, partner_log: RangeSet, now: float) -> None:
         """End of run: every acknowledged write is in at least one NVLog."""

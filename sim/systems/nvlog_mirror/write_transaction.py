@@ -86,6 +86,7 @@ class WriteTransaction:
             # next resync
             slots.abandon(w)
             primary.unmirrored.append(lsn)
+            self.resync.in_sync = False  # the HA state records it before the client is told
             self.client.ack(w, True, env.now)
             fp("nvlog_mirror.txn.degraded_ack")
             if primary.mirroring:
