@@ -45,7 +45,11 @@ METRICS: tuple[Metric, ...] = (
                                 "until the primary is back)"),
     Metric("takeovers_impossible", "primary crashes the partner could not take over (it was down itself)"),
     Metric("pair_in_sync", "1 if the pair's HA state is in sync at the end of the run"),
+    Metric("consistency_points", "consistency points completed (NVLog halves flushed to disk)"),
+    Metric("nvlog_backpressure_waits", "appends that waited for NVLog space (both halves full: a back-to-back CP)"),
+    Metric("nvlog_backpressure_wait_mean_s", "time such an append waited for the running CP to complete, mean"),
     Metric("link_messages", "messages sent on the interconnect (both directions)"),
+    Metric("rnr_naks", "mirrored messages the partner refused for lack of a receive buffer (RNR NAK, retransmitted)"),
 )
 
 
@@ -100,5 +104,9 @@ def collect(system) -> dict[str, float]:
         "takeovers_refused": system.recovery.c_refused.value,
         "takeovers_impossible": system.recovery.c_impossible.value,
         "pair_in_sync": float(system.recovery.in_sync),
+        "consistency_points": system.cps.c_cps.value,
+        "nvlog_backpressure_waits": system.cps.c_waits.value,
+        "nvlog_backpressure_wait_mean_s": system.cps.wait_time.mean if system.cps.wait_time.n else math.nan,
         "link_messages": system.link.messages,
+        "rnr_naks": system.qp.rnr_naks,
     }

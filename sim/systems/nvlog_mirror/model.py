@@ -13,9 +13,12 @@ acknowledged writes against the NVLogs. The full description: docs/models/nvlog_
 Fault targets: `primary` and `partner` (`crash`, `power_loss`; hosts, nesting), `interconnect`
 (`link_down`, `slow_link`; `sim.components.rdma.RdmaLink`).
 
-Abstracted away: consistency points (the NVLog never fills; entries are never retired), the
-partner's own send queue, CPU contention other than the worker pool, NVLog halves, MetroCluster
-(DR partner) mirroring, client retries of failed writes.
+The NVLog's two halves and its consistency points are `consistency_point`; the
+partner's receive credits and RNR back-pressure are in `mirror_qp`; failure detection in
+`failure_detector`.
+
+Abstracted away: the partner's own send queue, CPU contention other than the worker pool,
+MetroCluster (DR partner) mirroring, client retries of failed writes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sim.core.registry import register_system
 from sim.core.system import System
 from sim.systems.nvlog_mirror.client import Client
 from sim.systems.nvlog_mirror.completion_handler import CompletionHandler
+from sim.systems.nvlog_mirror.consistency_point import ConsistencyPoints
 from sim.systems.nvlog_mirror.fault_points import FAULT_POINTS
 from sim.systems.nvlog_mirror.metrics import METRICS, collect
 from sim.systems.nvlog_mirror.mirror_qp import MirrorQueuePair
@@ -75,7 +79,8 @@ class NvlogMirror(System):
         # components: the two nodes and the interconnect's queue pair
         self.link = RdmaLink(self.env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
         self.qp = MirrorQueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
-                                  signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
+                                  signal_interval=p.signal_interval, signal_below_free=p.slots_per_write,
+                                  rnr_timer=p.rnr_timer)
         self.sq_occupancy.sq = self.qp.sq
         self.primary = PrimaryNode(sim, p, p.primary_recovery_time)
         self.oracle = AckOracle(self.violation_log)
@@ -89,6 +94,8 @@ class NvlogMirror(System):
         self.client.txn = self.txn
         self.recovery = PairRecovery(self)
         self.txn.resync = self.recovery
+        self.cps = ConsistencyPoints(self)
+        self.txn.cps = self.cps
         self.targets: dict[str, FaultTarget] = {"primary": self.primary, "partner": self.partner,
                                                 "partner_apply": self.partner.apply_faults,
                                                 "interconnect": self.link}

@@ -34,6 +34,17 @@ class NvlogParams(Params):
                                  "send-queue slot in this many it frees (0: none leak); the queue drains "
                                  "and the pair stalls at zero throughput")
     primary_recovery_time: Duration = Field(10e-3, description="primary restart to service: NVLog replay and giveback, s")
+    nvram_size: Size = Field(16 * 2**30, gt=0, description="NVRAM of a node; in an HA pair each of its two "
+                             "NVLog halves is 1/4 of it (the other half mirrors the partner), B")
+    cp_flush_bandwidth: ByteRate = Field(2e9, gt=0, description="bandwidth at which a consistency point writes "
+                                         "an NVLog half's entries to disk, B/s")
+    cp_interval: Duration = Field(10.0, gt=0, description="a consistency point starts at the latest this long "
+                                  "after the last one began (or when the active half is full), s")
+    partner_receive_buffers: int = Field(128, ge=1, description="receive buffers the partner posts for mirrored "
+                                         "entries (receive credits); one is held from arrival until the entry is "
+                                         "durable, a message finding none gets an RNR NAK")
+    rnr_timer: Duration = Field(0.64e-3, gt=0, description="RNR NAK timer: a sender told 'receiver not ready' "
+                                "retransmits after this, s")
     heartbeat_interval: Duration = Field(1.0, gt=0, description="HA heartbeat period between the two nodes, s")
     missed_heartbeats: int = Field(3, ge=1, description="consecutive missed heartbeats after which a node is "
                                    "declared dead (failure detection = interval x missed, less the phase)")

@@ -41,6 +41,8 @@ class PartnerNode(Host):
         self._applied_cb = self._applied
         self._batch_applied_cb = self._batch_applied
         self.apply_cb = self.partner_apply
+        self.rx_buffers = params.partner_receive_buffers
+        self.rx_free = self.rx_buffers  # receive credits: buffers free for mirrored entries
         self.stalled = False  # the apply thread applies nothing (an `outage` of `partner_apply`)
         self._deferred: list = []  # entries and batches that arrived while it was stalled, in order
         self.apply_faults = ApplyThreadFaults(self)
@@ -52,6 +54,7 @@ class PartnerNode(Host):
         on arrival (Lindley's recursion), so an entry costs one event, not a process wake-up."""
         if not self.up:
             return  # a crashed partner receives nothing
+        self.rx_free -= 1  # a receive buffer holds it until it is durable (the queue pair checked one is free)
         if self.stalled:
             self._deferred.append((w, None))
             return
@@ -68,6 +71,7 @@ class PartnerNode(Host):
         w, epoch = ev._value
         if epoch != self.epoch:
             return  # the partner crashed before the entry was durable: lost with its volatile state
+        self.rx_free += 1  # the receive buffer is reposted
         self.nvlog.add(w.lsn)
         self.link.transfer(1, self._ack_bytes, self._ack_arrived, w)
         self._fp("nvlog_mirror.partner.applied")
@@ -98,6 +102,7 @@ class PartnerNode(Host):
         deferred, self._deferred = self._deferred, []
         for item, batch in deferred:
             if batch is None:
+                self.rx_free += 1  # (taken again below)
                 self.partner_apply(item)
             else:
                 self.apply_batch(item, *batch)
@@ -106,6 +111,7 @@ class PartnerNode(Host):
         self.epoch += 1
         self.busy = self.env.now
         self._deferred.clear()
+        self.rx_free = self.rx_buffers  # reposted when it restarts
 
 
 class ApplyThreadFaults(FaultTarget):
