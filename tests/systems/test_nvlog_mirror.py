@@ -175,8 +175,11 @@ def test_ack_before_mirror_loses_acknowledged_writes_at_a_primary_crash(kind):
     at(sim, 0.009, lambda: system.heal(d))
     system.start()
     sim.run()
-    v = list(system.violations())
-    assert [x.invariant for x in v] == ["acked_write_on_partner"]
+    v = [x for x in system.violations() if x.invariant == "acked_write_on_partner"]
+    assert len(v) == 1
+    # (each early acknowledgement is also caught when it is given: the partner does not have it yet)
+    # (and the resync's "in sync" finds them missing too)
+    assert set(system.violation_log.by_invariant) >= {"acked_write_on_partner", "acked_mirrored_on_partner"}
     hb = system.params.heartbeat_interval
     assert v[0].data["missing"] > 0 and 0.005 + 2 * hb <= v[0].time_s <= 0.005 + 3 * hb  # at the takeover
     assert system.metrics()["lost_acknowledged_writes"] == v[0].data["missing"]
@@ -200,8 +203,8 @@ def test_a_primary_crash_during_its_restart_is_the_same_outage_checked_once():
     at(sim, 0.010, lambda: system.heal(g))  # restarts at 0.020
     system.start()
     sim.run()
-    v = list(system.violations())
-    assert [x.invariant for x in v] == ["acked_write_on_partner"]
+    v = [x for x in system.violations() if x.invariant == "acked_write_on_partner"]
+    assert len(v) == 1 and system.violation_log.by_invariant["acked_write_on_partner"] == 1
     assert system.metrics()["lost_acknowledged_writes"] == v[0].data["missing"] > 0
     restarts = [e["time_s"] for e in sim.events if e["event"] == "primary_restarted"]
     assert restarts == [pytest.approx(0.020)]

@@ -26,6 +26,7 @@ class Client:
         self.c_acked = system.c_acked
         self.c_degraded = system.c_degraded
         self.txn = None  # the write-transaction actor (set by the model)
+        self.partner_log = None  # the partner's durable NVLog, for the oracle's check (set by the model)
         self.seq = 0
         self.inflight = 0  # writes arrived and neither acknowledged nor failed
         self.window_start = 0.0  # the measured window's start (the warm-up's end)
@@ -69,5 +70,8 @@ class Client:
                 self.degraded_cohort += 1
             self.oracle.acked_degraded.add(w.lsn)
         else:
-            self.oracle.acked_mirrored.add(w.lsn)
+            lsn = w.lsn
+            self.oracle.acked_mirrored.add(lsn)
+            if lsn not in self.partner_log:  # "mirrored" means durable on the partner, now
+                self.oracle.not_on_partner(lsn, now)
         self._fp("nvlog_mirror.client.acked")

@@ -40,6 +40,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("unmirrored_entries", "log entries still missing on the partner at the end of the run"),
     Metric("lost_acknowledged_writes",
            "acknowledged writes (mirrored or degraded) missing from the partner's NVLog at its takeovers"),
+    Metric("early_mirrored_acks", "writes acknowledged as mirrored before they were durable on the partner "
+                                  "(a broken acknowledgement order; 0 for the mechanism)"),
     Metric("takeovers", "takeovers by the partner after a primary crash (in sync, or forced)"),
     Metric("takeovers_refused", "takeovers refused because the partner's NVLog was out of sync (an outage "
                                 "until the primary is back)"),
@@ -100,6 +102,7 @@ def collect(system) -> dict[str, float]:
         "resync_entries": system.c_resync.value,
         "unmirrored_entries": len(system.primary.unmirrored),
         "lost_acknowledged_writes": system.oracle.lost_acked,
+        "early_mirrored_acks": system.oracle.early_acks,
         "takeovers": system.recovery.c_takeovers.value,
         "takeovers_refused": system.recovery.c_refused.value,
         "takeovers_impossible": system.recovery.c_impossible.value,

@@ -48,7 +48,7 @@ class MirrorQueuePair(QueuePair):
             Timeout(self.env, self.link.latency + self.rnr_timer, msg).callbacks.append(self._retry_cb)
             return
         deliver(payload)
-        if n:
+        if n and self.remote.up:  # (a crash struck on delivery: no transport ACK either)
             Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
 
     def _rnr_retry(self, ev) -> None:

@@ -90,6 +90,7 @@ class NvlogMirror(System):
         self.qp.cq.on_nonempty = self.completions.completions_arrived
         self.partner = PartnerNode(sim, p, self.link, self.completions.ack_arrived_cb)
         self.qp.remote = self.partner
+        self.client.partner_log = self.partner.nvlog
         self.txn = WriteTransaction(self, SLOTS[p.reservation], ACKS[p.ack_before_mirror])
         self.client.txn = self.txn
         self.recovery = PairRecovery(self)

@@ -59,6 +59,7 @@ class PairRecovery:
         self.resync_in_flight = False
         self._resync_batch: RangeSet | None = None
         self._resync_gen = 0
+        self._primary_crash_at = -1.0
         self._resync_arrived_cb = self._resync_arrived
         self._resync_acked_cb = self._resync_acked
         self.primary.on_crash.append(self.primary_crashed)
@@ -74,6 +75,7 @@ class PairRecovery:
         self.qp.reset()
         self.c_failed.value += self.client.inflight
         self.client.inflight = 0
+        self._primary_crash_at = self.env.now
         self._requeue_resync()
         self.detector.notice(self._partner_notices, self.primary.crashes, kind)
 
@@ -161,7 +163,7 @@ class PairRecovery:
             primary.mirroring = True
             self.qp.connect()
             if self._sync_on_reconnect:
-                self.in_sync = True  # BROKEN on purpose: the partner still lacks the degraded writes
+                self._mark_in_sync()  # BROKEN on purpose: the partner still lacks the degraded writes
             self.resync()
 
     # --- resync ----------------------------------------------------------------------------------
@@ -179,20 +181,23 @@ class PairRecovery:
         self._resync_batch = batch
         self._resync_gen += 1
         nbytes = len(batch) * self._entry_bytes
-        self.link.transfer(0, nbytes, self._resync_arrived_cb, (batch, self.partner.epoch, self._resync_gen, nbytes))
+        self.link.transfer(0, nbytes, self._resync_arrived_cb,
+                           (batch, self.partner.epoch, self._resync_gen, nbytes, self.env.now))
         self.sim.fault_point("nvlog_mirror.resync.started")
 
     def _resync_arrived(self, msg) -> None:
         """The batch reached the partner: its apply thread writes it to the partner's NVLog."""
-        batch, pepoch, _gen, nbytes = msg
+        batch, pepoch, _gen, nbytes, sent_at = msg
         partner = self.partner
+        if self.env.now - self.link.latency > self._primary_crash_at >= sent_at:
+            return  # the primary crashed while its NIC was still sending the batch: truncated, lost
         if pepoch == partner.epoch and partner.up:
             partner.apply_batch(batch, nbytes, self._resync_acked_cb, msg)
         # else: lost with the partner; re-queued when the primary notices (`_requeue_resync`)
 
     def _resync_acked(self, msg) -> None:
         """The partner's acknowledgement of a resync batch reached the primary."""
-        batch, _pepoch, gen, _nbytes = msg
+        batch, _pepoch, gen, _nbytes, _sent_at = msg
         if gen != self._resync_gen or not self.resync_in_flight or not self.primary.up:
             return  # a batch of before a crash: re-queued and sent again
         self.resync_in_flight = False
@@ -200,10 +205,15 @@ class PairRecovery:
         self.c_resync.value += len(batch)
         self.sim.note("resync_done", entries=len(batch))
         if not self.primary.unmirrored and self.primary.mirroring and not self.in_sync:
-            self.in_sync = True
-            self.sim.note("in_sync")
+            self._mark_in_sync()
         self.sim.fault_point("nvlog_mirror.resync.done")
         self.resync()
+
+    def _mark_in_sync(self) -> None:
+        """The HA state turns in sync: the oracle checks, at this instant, that it is true."""
+        self.in_sync = True
+        self.sim.note("in_sync")
+        self.oracle.check_in_sync(self.partner.nvlog, self.env.now)
 
     def _requeue_resync(self) -> None:
         """A batch in flight may be lost (a crash of either node): send it again later."""
