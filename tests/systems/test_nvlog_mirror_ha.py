@@ -270,3 +270,34 @@ def test_a_partner_apply_fault_needs_a_valid_factor():
     sim, system = make(RES, **light())
     with pytest.raises(ValueError, match="factor"):
         system.inject(SimpleNamespace(kind="throttle", target="partner_apply", params={"factor": 2.0}))
+
+
+# --- takeover service and giveback (availability measured) --------------------------------------------
+def test_the_partner_serves_after_the_takeover_and_gives_back_availability_is_measured():
+    quick = {"params.takeover_time": "1ms", "params.giveback_delay": "2ms"}
+    sim, system = make(RES, **light(duration=0.03, **quick))
+    f = fault("crash", "primary")
+    at(sim, 0.005, lambda: system.inject(f))
+    at(sim, 0.006, lambda: system.heal(f))  # back at 16 ms (10 ms recovery), giveback at 18 ms
+    system.start()
+    sim.run()
+    m = system.metrics()
+    ev = {e["event"]: e["time_s"] for e in sim.events}
+    assert list(system.violations()) == []
+    assert m["takeovers"] == 1 and m["givebacks"] == 1
+    assert ev["takeover_serving"] == pytest.approx(ev["takeover"] + 0.001)
+    assert m["writes_served_by_partner"] > 1500  # from ~6.3 ms to the giveback at 18 ms, at 200k/s
+    assert ev["giveback"] > 0.018  # the giveback's flush of the takeover entries to disk takes time
+    # unavailable: detection + takeover time, then the giveback's flush; measured, not assumed
+    flush = m["writes_served_by_partner"] * (4096 + 64) / system.params.cp_flush_bandwidth
+    assert m["unavailable_s"] == pytest.approx(ev["takeover_serving"] - 0.005 + flush, rel=1e-6)
+    assert m["availability"] == pytest.approx(1 - m["writes_rejected"] / m["writes_arrived"])
+    # the clients' view agrees with the time no node served (Poisson arrivals: within noise)
+    assert m["availability"] == pytest.approx(1 - m["unavailable_s"] / 0.03, abs=0.02) and m["availability"] < 0.95
+    assert m["pair_in_sync"] == 1 and acked_missing_on_partner(system) == 0
+
+
+def test_without_a_takeover_the_outage_lasts_until_the_primary_is_back():
+    sim, system, m, seen = partner_restart_then_primary_crash(100e-6)  # refused: out of sync
+    assert m["takeovers_refused"] == 1 and m["writes_served_by_partner"] == 0
+    assert m["unavailable_s"] == pytest.approx(0.002 + system.params.primary_recovery_time, rel=1e-6)

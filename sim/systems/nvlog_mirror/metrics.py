@@ -46,6 +46,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("takeovers_refused", "takeovers refused because the partner's NVLog was out of sync (an outage "
                                 "until the primary is back)"),
     Metric("takeovers_impossible", "primary crashes the partner could not take over (it was down itself)"),
+    Metric("writes_served_by_partner", "client writes the partner served after a takeover"),
+    Metric("givebacks", "givebacks completed (the primary serves again after a takeover)"),
+    Metric("unavailable_s", "time no node served client writes (whole run: primary down without a takeover "
+                            "serving, takeover time, giveback)"),
+    Metric("availability", "fraction of the writes arrived in the window that a node accepted (not rejected)"),
     Metric("pair_in_sync", "1 if the pair's HA state is in sync at the end of the run"),
     Metric("consistency_points", "consistency points completed (NVLog halves flushed to disk)"),
     Metric("nvlog_backpressure_waits", "appends that waited for NVLog space (both halves full: a back-to-back CP)"),
@@ -106,6 +111,10 @@ def collect(system) -> dict[str, float]:
         "takeovers": system.recovery.c_takeovers.value,
         "takeovers_refused": system.recovery.c_refused.value,
         "takeovers_impossible": system.recovery.c_impossible.value,
+        "writes_served_by_partner": system.service.c_served.value,
+        "givebacks": system.service.c_givebacks.value,
+        "unavailable_s": system.service.unavailable_now(),
+        "availability": 1.0 - system.c_rejected.value / system.c_arrived.value if system.c_arrived.value else math.nan,
         "pair_in_sync": float(system.recovery.in_sync),
         "consistency_points": system.cps.c_cps.value,
         "nvlog_backpressure_waits": system.cps.c_waits.value,

@@ -41,6 +41,7 @@ from sim.systems.nvlog_mirror.params import NvlogParams, NvlogWorkload
 from sim.systems.nvlog_mirror.partner import PartnerNode
 from sim.systems.nvlog_mirror.primary import PrimaryNode
 from sim.systems.nvlog_mirror.recovery import PairRecovery
+from sim.systems.nvlog_mirror.takeover import TakeoverService
 from sim.systems.nvlog_mirror.variants import ACKS, SLOTS
 from sim.systems.nvlog_mirror.wait_for import wait_for_edges
 from sim.systems.nvlog_mirror.write_transaction import WriteTransaction
@@ -93,6 +94,8 @@ class NvlogMirror(System):
         self.client.partner_log = self.partner.nvlog
         self.txn = WriteTransaction(self, SLOTS[p.reservation], ACKS[p.ack_before_mirror])
         self.client.txn = self.txn
+        self.service = TakeoverService(self)
+        self.client.service = self.service
         self.recovery = PairRecovery(self)
         self.txn.resync = self.recovery
         self.cps = ConsistencyPoints(self)

@@ -59,8 +59,12 @@ class AckOracle:
 
     def forced_takeover(self, partner_log: RangeSet, now: float) -> int:
         """A takeover forced while out of sync: the acknowledged writes the partner lacks are lost (allowed)."""
-        n = len(self._acked_missing(partner_log))
+        missing = self._acked_missing(partner_log)
+        n = len(missing)
         self.lost_acked += n
+        if n:  # lost by the rule's leave: the pair is no longer held to them
+            self.acked_mirrored = self.acked_mirrored.difference(missing)
+            self.acked_degraded = self.acked_degraded.difference(missing)
         return n
 
     def check_in_sync(self, partner_log: RangeSet, now: float) -> None:

@@ -45,6 +45,10 @@ class NvlogParams(Params):
                                          "durable, a message finding none gets an RNR NAK")
     rnr_timer: Duration = Field(0.64e-3, gt=0, description="RNR NAK timer: a sender told 'receiver not ready' "
                                 "retransmits after this, s")
+    takeover_time: Duration = Field(180.0, ge=0, description="after the partner decided to take over, until it "
+                                    "serves the primary's clients, s")
+    giveback_delay: Duration = Field(600.0, ge=0, description="after the primary restarted, until the partner "
+                                     "starts the giveback (automatic giveback delay), s")
     heartbeat_interval: Duration = Field(1.0, gt=0, description="HA heartbeat period between the two nodes, s")
     missed_heartbeats: int = Field(3, ge=1, description="consecutive missed heartbeats after which a node is "
                                    "declared dead (failure detection = interval x missed, less the phase)")

@@ -51,6 +51,7 @@ class PairRecovery:
         self.c_refused = rec.counter("takeovers_refused")
         self.c_impossible = rec.counter("takeovers_impossible")
         self.detector = FailureDetector(system.sim, p)
+        self.service = system.service
         self._entry_bytes = system.workload.size.expected() + p.mirror_header
         self._force = p.takeover_out_of_sync == "force"
         self._sync_on_reconnect = p.in_sync_on_reconnect  # BROKEN on purpose when true
@@ -71,6 +72,8 @@ class PairRecovery:
     def primary_crashed(self, kind: str) -> None:
         """The primary's connection state and writes in progress are lost; the partner will notice."""
         self.sim.note("primary_crash", kind=kind)
+        if not self.service.serving:
+            self.service.service_stopped()
         self.completions.reset()
         self.qp.reset()
         self.c_failed.value += self.client.inflight
@@ -87,6 +90,8 @@ class PairRecovery:
     def takeover(self, kind: str) -> None:
         """The partner takes over with its NVLog, if it can: up, and in sync (or the takeover forced)."""
         now = self.env.now
+        if self.service.taken_over:
+            return  # crashed again while waiting for the giveback: the partner still serves
         if not self.partner.up:
             self.c_impossible.value += 1
             self.sim.note("takeover_impossible", reason="partner down")
@@ -102,11 +107,27 @@ class PairRecovery:
             self.oracle.check_takeover(self.partner.nvlog, now, kind)
         self.c_takeovers.value += 1
         self.sim.note("takeover", kind=kind)
+        self.service.took_over()
         self.sim.fault_point("nvlog_mirror.takeover.checked")
 
     def restart_recovery(self) -> None:
-        """The primary is back (NVLog replayed, giveback done): serve, reconnect, resync."""
+        """The primary is back (NVLog replayed): it serves now, or after the giveback if it was taken over."""
+        if self.service.primary_back(self._after_giveback):
+            self._resume()
+
+    def _after_giveback(self) -> None:
+        # a node that was taken over discards its NVLog's unreplayed entries (never acknowledged:
+        # they failed); the partner's takeover entries are on disk: the pair is in sync
+        self.primary.unmirrored = []
+        self._resume()
+        if self.primary.mirroring and not self.in_sync:
+            self._mark_in_sync()
+
+    def _resume(self) -> None:
+        """Serve, reconnect, resync."""
         primary = self.primary
+        primary.serving = True
+        self.service.service_resumed()
         self.partner_known_down = not self.partner.up
         if self.partner.up:
             primary.mirroring = True
