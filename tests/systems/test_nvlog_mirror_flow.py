@@ -62,3 +62,30 @@ def test_consistency_points_flush_halves_and_push_back_when_both_are_full():
 def test_the_cp_timer_starts_a_cp_before_the_half_is_full():
     sim, system, out, m = run(**{"params.cp_interval": "5ms", "workload.rate": "200k/s"})
     assert m["consistency_points"] >= 3 and m["nvlog_backpressure_waits"] == 0
+
+
+def test_kaplan_meier_matches_the_product_limit_by_hand_and_uses_the_censored_runs():
+    from sim.systems.nvlog_mirror.survival import kaplan_meier, median_survival
+
+    km = kaplan_meier([1, 2, 2, 3, 4, 5], [True, True, False, True, False, True])
+    assert list(km["t"]) == [0, 1, 2, 3, 5]
+    assert list(km["survival"]) == pytest.approx([1, 5 / 6, 2 / 3, 4 / 9, 0])
+    assert list(km["at_risk"]) == [6, 6, 5, 3, 1]
+    assert (km["lo"] <= km["survival"]).all() and (km["survival"] <= km["hi"]).all()
+    assert median_survival(km) == 3
+    # all censored: S stays 1, no median (the naive mean of observed times would be undefined)
+    none = kaplan_meier([0.1, 0.1], [False, False])
+    assert list(none["survival"]) == [1.0] and median_survival(none) != median_survival(none)
+
+
+def test_the_cli_summary_gives_the_n_behind_each_figure(capsys):
+    import pandas as pd
+
+    from sim.cli import print_summary
+
+    print_summary(pd.DataFrame({"replication": [0, 1, 2], "deadlocked": [1, 0, 0],
+                                "time_to_deadlock_s": [0.002, float("nan"), float("nan")]}))
+    out = capsys.readouterr().out.splitlines()
+    assert "(n=3)" in out[0]
+    assert out[1].startswith("deadlocked") and "(n=" not in out[1]
+    assert out[2].startswith("time_to_deadlock_s") and out[2].endswith("(n=1)")
