@@ -16,7 +16,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("mirror_lag_p99_s", "replica freshness: local NVLog append to the partner's acknowledgement, "
                                "99th percentile"),
     Metric("throughput_before_deadlock_ops_s", "acknowledged client writes per second from the window's start "
-                                               "to the deadlock's formation (the whole window if none)"),
+                                               "(0 if the deadlock formed in the warm-up) to the deadlock's "
+                                               "formation (the whole window if none)"),
     Metric("send_queue_occupancy_mean", "send-queue slots taken (posted + reserved), time average"),
     Metric("send_queue_occupancy_max", "send-queue slots taken (posted + reserved), maximum"),
     Metric("send_queue_posted_mean", "posted send-queue slots (awaiting their completion), time average"),
@@ -69,8 +70,10 @@ def collect(system) -> dict[str, float]:
     lag = system.lag.summary("mirror_lag", "s")
     span = t
     acked_in_window = acked
-    before = t
+    before, acked_before = t, acked
     if sim.outcome.deadlock is not None:
+        # up to the deadlock's formation: from the warm-up's end, or from 0 if it formed during the
+        # warm-up (the counters were not reset then, so `acked` counts from 0)
         before = sim.outcome.deadlock.formed_at - (sim.recorder.warmup_end or 0.0)
         # A detected deadlock is permanent (nothing on its cycle can move again), so the run
         # stops early only to save time: the measured window stays the scenario's
@@ -86,7 +89,7 @@ def collect(system) -> dict[str, float]:
     busy = system.primary.busy_total()
     return {
         "throughput_ops_s": acked_in_window / span if span > 0 else math.nan,
-        "throughput_before_deadlock_ops_s": acked_in_window / before if before > 0 else math.nan,
+        "throughput_before_deadlock_ops_s": acked_before / before if before > 0 else math.nan,
         **latency,
         **lag,
         **system.sq_occupancy.row(),

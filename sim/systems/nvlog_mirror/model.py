@@ -10,7 +10,8 @@ blocking post — and when the client is told the write is done are the variants
 Crashes, degraded mode, restarts and resync are in `recovery`; the oracle (`oracle`) checks the
 acknowledged writes against the NVLogs. The full description: docs/models/nvlog_mirror.md.
 
-Fault targets: `primary` and `partner` (`crash`, `power_loss`; hosts, nesting), `interconnect`
+Fault targets: `primary` and `partner` (`crash`, `power_loss`; hosts, nesting), `partner_apply`
+(`throttle`, `outage`: the partner's apply thread slowed or stalled), `interconnect`
 (`link_down`, `slow_link`; `sim.components.rdma.RdmaLink`).
 
 The NVLog's two halves and its consistency points are `consistency_point`; the
