@@ -50,10 +50,21 @@ def ci(v) -> tuple[float, float]:
     return float(v.mean()), float(1.96 * v.std(ddof=1) / math.sqrt(len(v)))
 
 
+CACHE = ROOT / "results" / "nvlog_mirror_figures"
+
+
 def run(name: str, workers: int):
+    """The sweep's runs (cached as results/nvlog_mirror_figures/<name>.parquet; delete it to re-run)."""
+    cached = CACHE / f"{name}.parquet"
+    if cached.exists():
+        import pandas as pd
+
+        return pd.read_parquet(cached)
     runs = sim.sweep(ROOT / "scenarios" / f"{name}.yaml", executor="processes", workers=workers, progress=False)
     bad = runs["error"].dropna()
     assert bad.empty, bad.iloc[0]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    runs.to_parquet(cached)
     return runs
 
 
@@ -82,9 +93,12 @@ def deadlock_figure(workers: int) -> None:
                 km = kaplan_meier(t, g["deadlocked"].astype(bool).to_numpy())
                 print(f"  rate {rate:.0f} slots {s} reservation {resv}: n={n} deadlocked {k}/{n} "
                       f"thr_before {m:.0f} +- {h:.0f} KM median {median_survival(km)}")
-                if not resv:
-                    ax[2][j].step(km["t"] * 1e3, km["survival"], where="post", label=f"{s} slots (n={n})")
-                    ax[2][j].fill_between(km["t"] * 1e3, km["lo"], km["hi"], step="post", alpha=0.15)
+                if not resv:  # drawn to the censoring time: S stays at its last value until 100 ms
+                    tt = np.append(km["t"].to_numpy(), duration) * 1e3
+                    ax[2][j].step(tt, np.append(km["survival"].to_numpy(), km["survival"].iloc[-1]), where="post",
+                                  label=f"{s} slots (n={n}, {k} deadlocked)")
+                    ax[2][j].fill_between(tt, np.append(km["lo"].to_numpy(), km["lo"].iloc[-1]),
+                                          np.append(km["hi"].to_numpy(), km["hi"].iloc[-1]), step="post", alpha=0.12)
             label = f"reservation {'on' if resv else 'off'} (n={len(sub) // len(slots)} per point)"
             ax[0][j].plot(slots, p, "o-", color=colour, label=label)
             ax[0][j].fill_between(slots, lo, hi, color=colour, alpha=0.2)
