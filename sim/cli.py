@@ -102,7 +102,9 @@ def print_summary(metrics) -> None:
 
     for c in cols:
         s = metrics[c].astype(float)
-        print(f"{c:<34} {fmt(s.mean()):>14} {fmt(s.min()):>12} {fmt(s.max()):>12}")
+        k = int(s.count())  # the n behind this row's figures (NaN rows, e.g. no deadlock, are left out)
+        note = f"   (n={k})" if k != n else ""
+        print(f"{c:<34} {fmt(s.mean()):>14} {fmt(s.min()):>12} {fmt(s.max()):>12}{note}")
 
 
 def _cli_error(path: str, msg: str):

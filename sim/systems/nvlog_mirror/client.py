@@ -1,7 +1,7 @@
 """The clients: open-loop Poisson arrivals of writes at the primary, and the reply that completes each one.
 
-Abstracted away: client retries of failed or rejected writes, the network to the clients, the
-partner serving clients after a takeover (arrivals while the primary is down are rejected).
+While the primary is down, arrivals go to the partner once it has taken over (`takeover`), else
+they are rejected. Abstracted away: client retries of failed or rejected writes, the network to the clients.
 """
 
 from __future__ import annotations
@@ -25,9 +25,15 @@ class Client:
         self.c_rejected = system.c_rejected
         self.c_acked = system.c_acked
         self.c_degraded = system.c_degraded
+        self.c_failed = system.c_failed
+        self.service = None  # the takeover service (set by the model)
         self.txn = None  # the write-transaction actor (set by the model)
+        self.partner_log = None  # the partner's durable NVLog, for the oracle's check (set by the model)
         self.seq = 0
         self.inflight = 0  # writes arrived and neither acknowledged nor failed
+        self.window_start = 0.0  # the measured window's start (the warm-up's end)
+        self.acked_cohort = 0  # writes arrived in the window and acknowledged (so never more than arrived)
+        self.degraded_cohort = 0
         self._fp = system.sim.fault_point
 
     def client_arrivals(self):
@@ -43,7 +49,12 @@ class Client:
         while True:
             yield Timeout(env, gap())
             arrived.value += 1
-            if not primary.up:
+            if not primary.serving:
+                if self.service.serving:  # taken over: the partner serves the write
+                    self.seq += 1
+                    self.inflight += 1
+                    self.service.serve(Write(self.seq, fixed or size(), env.now, primary.epoch))
+                    continue
                 self.c_rejected.value += 1
                 continue
             self.seq += 1
@@ -57,9 +68,17 @@ class Client:
         self.inflight -= 1
         self.latency.record(now - w.t_arrival)
         self.c_acked.value += 1
+        cohort = w.t_arrival >= self.window_start
+        if cohort:
+            self.acked_cohort += 1
         if degraded:
             self.c_degraded.value += 1
+            if cohort:
+                self.degraded_cohort += 1
             self.oracle.acked_degraded.add(w.lsn)
         else:
-            self.oracle.acked_mirrored.add(w.lsn)
+            lsn = w.lsn
+            self.oracle.acked_mirrored.add(lsn)
+            if lsn not in self.partner_log:  # "mirrored" means durable on the partner, now
+                self.oracle.not_on_partner(lsn, now)
         self._fp("nvlog_mirror.client.acked")

@@ -45,6 +45,7 @@ class CompletionHandler:
         self.queued_since: float | None = None  # when the queued one was submitted (wait-for graph)
         self.ack_arrived_cb = self.ack_arrived
         self._leak_every = p.leak_slot_every  # BROKEN on purpose when > 0 (see params)
+        self._early_ack = p.ack_on_transport_ack  # BROKEN on purpose when true (see params)
         self._freed = 0  # slots freed so far (counted only for the leak)
         self._fp = system.sim.fault_point
         # (no point after a batch: ~2 batches a write would cost more than the instant is worth;
@@ -79,6 +80,8 @@ class CompletionHandler:
                     if self._leak_every:
                         n = self._leaky(n)
                     qp.sq.complete(n)  # frees slots: waiting reservations are granted, transactions restart
+                    if self._early_ack:
+                        self._ack_on_send_completion(wc[1], now)
                 continue
             # the partner's acknowledgement of a mirrored entry
             w = wc[1]
@@ -92,6 +95,12 @@ class CompletionHandler:
             self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
         else:
             self.scheduled = False
+
+    def _ack_on_send_completion(self, w, now: float) -> None:
+        """BROKEN on purpose (`ack_on_transport_ack`): the transport ACK says the partner's NIC has the
+        message, not that the partner's apply made it durable; the client is told it is mirrored."""
+        if w is not None and not w.acked and w.epoch == self.primary.epoch and w.lsn in self.primary.awaiting_ack:
+            self.client.ack(w, False, now)
 
     def _leaky(self, n: int) -> int:
         """BROKEN on purpose (`leak_slot_every`): of every `leak_slot_every` slots freed, one is not."""

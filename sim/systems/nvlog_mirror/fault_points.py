@@ -40,6 +40,12 @@ FAULT_POINTS: tuple[FaultPoint, ...] = (
     FaultPoint("nvlog_mirror.takeover.checked",
                "the primary crashed and the partner took over (the oracle checked its NVLog): a partner crash "
                "now is a double fault", ("partner",)),
+    FaultPoint("nvlog_mirror.takeover.serving",
+               "the partner serves the primary's clients alone after a takeover: a partner crash now leaves "
+               "nobody serving; its takeover entries exist on it only", BOTH),
+    FaultPoint("nvlog_mirror.giveback.done",
+               "the giveback is done (the partner's takeover entries are on disk): the primary serves again, "
+               "its reconnect and resync just begun", BOTH),
     FaultPoint("nvlog_mirror.primary.restarted",
                "the primary serves again after a crash, before its resync", BOTH),
     FaultPoint("nvlog_mirror.degraded.entered",

@@ -10,31 +10,39 @@ blocking post — and when the client is told the write is done are the variants
 Crashes, degraded mode, restarts and resync are in `recovery`; the oracle (`oracle`) checks the
 acknowledged writes against the NVLogs. The full description: docs/models/nvlog_mirror.md.
 
-Fault targets: `primary` and `partner` (`crash`, `power_loss`; hosts, nesting), `interconnect`
+Fault targets: `primary` and `partner` (`crash`, `power_loss`; hosts, nesting), `partner_apply`
+(`throttle`, `outage`: the partner's apply thread slowed or stalled), `interconnect`
 (`link_down`, `slow_link`; `sim.components.rdma.RdmaLink`).
 
-Abstracted away: consistency points (the NVLog never fills; entries are never retired), the
-partner's own send queue, CPU contention other than the worker pool, NVLog halves, MetroCluster
-(DR partner) mirroring, client retries of failed writes.
+The NVLog's two halves and its consistency points are `consistency_point`; the
+partner's receive credits and RNR back-pressure are in `mirror_qp`; failure detection in
+`failure_detector`.
+
+Abstracted away: the partner's own send queue, CPU contention other than the worker pool,
+MetroCluster (DR partner) mirroring, client retries of failed writes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.components.rdma import QueuePair, RdmaLink
+from sim.components.rdma import RdmaLink
 from sim.core.fault_target import FaultTarget
 from sim.core.registry import register_system
 from sim.core.system import System
 from sim.systems.nvlog_mirror.client import Client
 from sim.systems.nvlog_mirror.completion_handler import CompletionHandler
+from sim.systems.nvlog_mirror.consistency_point import ConsistencyPoints
 from sim.systems.nvlog_mirror.fault_points import FAULT_POINTS
 from sim.systems.nvlog_mirror.metrics import METRICS, collect
+from sim.systems.nvlog_mirror.mirror_qp import MirrorQueuePair
+from sim.systems.nvlog_mirror.occupancy import SlotOccupancy
 from sim.systems.nvlog_mirror.oracle import AckOracle
 from sim.systems.nvlog_mirror.params import NvlogParams, NvlogWorkload
 from sim.systems.nvlog_mirror.partner import PartnerNode
 from sim.systems.nvlog_mirror.primary import PrimaryNode
 from sim.systems.nvlog_mirror.recovery import PairRecovery
+from sim.systems.nvlog_mirror.takeover import TakeoverService
 from sim.systems.nvlog_mirror.variants import ACKS, SLOTS
 from sim.systems.nvlog_mirror.wait_for import wait_for_edges
 from sim.systems.nvlog_mirror.write_transaction import WriteTransaction
@@ -69,11 +77,13 @@ class NvlogMirror(System):
         self.c_blocked = rec.counter("blocked_posts")
         self.c_resync = rec.counter("resync_entries")
         self.c_aborts = rec.counter("reservations_released")
-        self.sq_occupancy = rec.gauge("send_queue_occupancy")
+        self.sq_occupancy = SlotOccupancy(self.env, self.violation_log, p.send_queue_slots)
         # components: the two nodes and the interconnect's queue pair
         self.link = RdmaLink(self.env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
-        self.qp = QueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
-                            signal_interval=p.signal_interval, signal_below_free=p.slots_per_write)
+        self.qp = MirrorQueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
+                                  signal_interval=p.signal_interval, signal_below_free=p.slots_per_write,
+                                  rnr_timer=p.rnr_timer)
+        self.sq_occupancy.sq = self.qp.sq
         self.primary = PrimaryNode(sim, p, p.primary_recovery_time)
         self.oracle = AckOracle(self.violation_log)
         # actors
@@ -81,11 +91,18 @@ class NvlogMirror(System):
         self.completions = CompletionHandler(self)
         self.qp.cq.on_nonempty = self.completions.completions_arrived
         self.partner = PartnerNode(sim, p, self.link, self.completions.ack_arrived_cb)
+        self.qp.remote = self.partner
+        self.client.partner_log = self.partner.nvlog
         self.txn = WriteTransaction(self, SLOTS[p.reservation], ACKS[p.ack_before_mirror])
         self.client.txn = self.txn
+        self.service = TakeoverService(self)
+        self.client.service = self.service
         self.recovery = PairRecovery(self)
         self.txn.resync = self.recovery
+        self.cps = ConsistencyPoints(self)
+        self.txn.cps = self.cps
         self.targets: dict[str, FaultTarget] = {"primary": self.primary, "partner": self.partner,
+                                                "partner_apply": self.partner.apply_faults,
                                                 "interconnect": self.link}
         # instants the framework marks
         self.busy_at_warmup = 0.0
@@ -105,6 +122,9 @@ class NvlogMirror(System):
     def on_warmup(self) -> None:
         self.busy_at_warmup = self.primary.busy_total()
         self.resv_waits_at_warmup = self.qp.sq.reservation_waits
+        self.sq_occupancy.reset()
+        self.client.window_start = self.env.now
+        self.client.acked_cohort = self.client.degraded_cohort = 0
 
     def on_heal_phase(self) -> None:
         self.heal_started = True

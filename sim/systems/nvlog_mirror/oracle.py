@@ -9,8 +9,16 @@ client saw and what the logs hold. All sets are `RangeSet`s (memory grows with t
 the writes).
 
 Invariants:
-- `acked_write_on_partner`, at each crash of the primary (the partner takes over with its
-  NVLog): every write acknowledged in mirrored mode is in the partner's NVLog;
+- `acked_write_on_partner`, at each takeover by the partner while the pair is in sync: every
+  acknowledged write, mirrored or degraded, is in the partner's NVLog. The rule that says when
+  loss is allowed: only a takeover forced while out of sync (`takeover_out_of_sync: force`) may
+  lose acknowledged writes; they are counted (`lost_acknowledged_writes`), not a violation.
+  (Refused takeovers lose nothing: the primary keeps its NVLog.)
+- `acked_mirrored_on_partner`, at each acknowledgement in mirrored mode and at each crash of the
+  partner: the write is durable in the partner's NVLog (not merely received by its NIC): the
+  client was told there are two copies.
+- `in_sync_state`, whenever the pair's HA state turns in sync: every acknowledged write is in the
+  partner's NVLog at that instant (the state a takeover relies on is true when it is set).
 - `acked_write_durable`, at the end of the run: every acknowledged write (mirrored or degraded)
   is in at least one NVLog. No modelled fault loses an NVLog, so only a model error can break it.
 """
@@ -24,25 +32,72 @@ from sim.core.system import ViolationLog
 class AckOracle:
     """Acknowledged LSNs (mirrored and degraded apart) and the checks against the nodes' NVLogs."""
 
-    __slots__ = ("acked_mirrored", "acked_degraded", "log", "lost_acked")
+    __slots__ = ("acked_mirrored", "acked_degraded", "log", "lost_acked", "early_acks")
 
     def __init__(self, log: ViolationLog) -> None:
         self.acked_mirrored = RangeSet()
         self.acked_degraded = RangeSet()
         self.log = log
-        self.lost_acked = 0  # mirrored-acknowledged writes missing on the partner, summed over crashes
+        self.lost_acked = 0  # acknowledged writes missing on the partner, summed over takeovers
+        self.early_acks = 0  # writes acknowledged as mirrored before they were durable on the partner
+
+    def _acked_missing(self, partner_log: RangeSet) -> RangeSet:
+        acked = RangeSet()
+        acked.update(self.acked_mirrored)
+        acked.update(self.acked_degraded)
+        return acked.difference(partner_log)
 
     def check_takeover(self, partner_log: RangeSet, now: float, kind: str) -> None:
-        """The primary crashed (`kind`) and the partner takes over with `partner_log`."""
-        missing = self.acked_mirrored.difference(partner_log)
+        """The primary crashed (`kind`) and the partner, in sync, takes over with `partner_log`."""
+        missing = self._acked_missing(partner_log)
         if len(missing):
             self.lost_acked += len(missing)
             self.log.add("acked_write_on_partner",
-                         f"{len(missing)} acknowledged write(s) missing from the partner's NVLog at primary {kind}",
+                         f"{len(missing)} acknowledged write(s) missing from the partner's NVLog at a takeover "
+                         f"in sync (primary {kind})",
                          now, missing=len(missing), first_lsns=missing.first(5))
+
+    def forced_takeover(self, partner_log: RangeSet, now: float) -> int:
+        """A takeover forced while out of sync: the acknowledged writes the partner lacks are lost (allowed)."""
+        missing = self._acked_missing(partner_log)
+        n = len(missing)
+        self.lost_acked += n
+        if n:  # lost by the rule's leave: the pair is no longer held to them
+            self.acked_mirrored = self.acked_mirrored.difference(missing)
+            self.acked_degraded = self.acked_degraded.difference(missing)
+        return n
+
+    def check_in_sync(self, partner_log: RangeSet, now: float) -> None:
+        """The pair declares itself in sync: every acknowledged write must be in the partner's NVLog now."""
+        missing = self._acked_missing(partner_log)
+        if len(missing):
+            self.log.add("in_sync_state", f"the pair declared itself in sync while {len(missing)} acknowledged "
+                         "write(s) are missing from the partner's NVLog", now, missing=len(missing),
+                         first_lsns=missing.first(5))
+
+    def check_partner_crash(self, partner_log: RangeSet, now: float, kind: str) -> None:
+        """The partner crashed (`kind`): every write acknowledged as mirrored is durable in its NVLog."""
+        missing = self.acked_mirrored.difference(partner_log)
+        if len(missing):
+            self.log.add("acked_mirrored_on_partner",
+                         f"{len(missing)} write(s) acknowledged as mirrored were not durable on the partner at "
+                         f"its {kind}", now, missing=len(missing), first_lsns=missing.first(5))
+
+    def not_on_partner(self, lsn: int, now: float) -> None:
+        """A write was acknowledged as mirrored while the partner's NVLog does not hold it. The first is
+        recorded now; the rest (the same defect, once per write) are counted and recorded as one
+        violation at the end of the run (`check_durable`), so they do not crowd out the others."""
+        self.early_acks += 1
+        if self.early_acks == 1:
+            self.log.add("acked_mirrored_on_partner",
+                         f"write {lsn} acknowledged as mirrored before it was durable on the partner", now, lsn=lsn)
 
     def check_durable(self, primary_log: RangeSet, partner_log: RangeSet, now: float) -> None:
         """End of run: every acknowledged write is in at least one NVLog."""
+        if self.early_acks > 1:
+            self.log.add("acked_mirrored_on_partner",
+                         f"{self.early_acks - 1} more write(s) acknowledged as mirrored before they were durable on "
+                         "the partner", now, count=self.early_acks - 1)
         durable = RangeSet()
         durable.update(primary_log)
         durable.update(partner_log)

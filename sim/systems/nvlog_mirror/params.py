@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from sim.core.system import Params
@@ -32,6 +34,35 @@ class NvlogParams(Params):
                                  "send-queue slot in this many it frees (0: none leak); the queue drains "
                                  "and the pair stalls at zero throughput")
     primary_recovery_time: Duration = Field(10e-3, description="primary restart to service: NVLog replay and giveback, s")
+    nvram_size: Size = Field(16 * 2**30, gt=0, description="NVRAM of a node; in an HA pair each of its two "
+                             "NVLog halves is 1/4 of it (the other half mirrors the partner), B")
+    cp_flush_bandwidth: ByteRate = Field(2e9, gt=0, description="bandwidth at which a consistency point writes "
+                                         "an NVLog half's entries to disk, B/s")
+    cp_interval: Duration = Field(10.0, gt=0, description="a consistency point starts at the latest this long "
+                                  "after the last one began (or when the active half is full), s")
+    partner_receive_buffers: int = Field(128, ge=1, description="receive buffers the partner posts for mirrored "
+                                         "entries (receive credits); one is held from arrival until the entry is "
+                                         "durable, a message finding none gets an RNR NAK")
+    rnr_timer: Duration = Field(0.64e-3, gt=0, description="RNR NAK timer: a sender told 'receiver not ready' "
+                                "retransmits after this, s")
+    takeover_time: Duration = Field(180.0, ge=0, description="after the partner decided to take over, until it "
+                                    "serves the primary's clients, s")
+    giveback_delay: Duration = Field(600.0, ge=0, description="after the primary restarted, until the partner "
+                                     "starts the giveback (automatic giveback delay), s")
+    heartbeat_interval: Duration = Field(1.0, gt=0, description="HA heartbeat period between the two nodes, s")
+    missed_heartbeats: int = Field(3, ge=1, description="consecutive missed heartbeats after which a node is "
+                                   "declared dead (failure detection = interval x missed, less the phase)")
+    takeover_out_of_sync: Literal["refuse", "force"] = Field(
+        "refuse", description="a takeover while the partner's log is out of sync: refuse it (outage until the "
+        "primary is back) or force it (every acknowledged write the partner lacks is lost and counted)")
+    ack_on_transport_ack: bool = Field(False, description="BROKEN on purpose: acknowledge the client when the "
+                                       "send completes (the partner NIC's transport ACK), before the partner's "
+                                       "apply has made the entry durable")
+    in_sync_on_reconnect: bool = Field(False, description="BROKEN on purpose: declare the pair in sync as soon "
+                                       "as the partner reconnects, before the resync has landed")
+    post_without_reservation: bool = Field(False, description="BROKEN on purpose: a transaction whose "
+                                           "reservation is not granted at once does not suspend and posts "
+                                           "anyway (the send queue is overrun)")
 
     @model_validator(mode="after")
     def _fits(self):

@@ -31,6 +31,7 @@ class PrimaryNode(Host):
         self.next_lsn = 0
         self.unmirrored: list[int] = []  # LSNs in the NVLog the partner may lack (resynced later)
         # volatile
+        self.serving = True  # it serves client writes (false while down and until a giveback is done)
         self.mirroring = True  # false while running degraded (the partner down)
         self.awaiting_ack: dict[int, Any] = {}  # lsn -> write posted and not yet acknowledged
         self.on_restart.append(self._new_workers)
@@ -40,6 +41,7 @@ class PrimaryNode(Host):
         return self.busy_lost + self.pool.busy_now()
 
     def _lose_volatile(self, reason: str) -> None:
+        self.serving = False
         self.epoch += 1
         self.busy_lost += self.pool.busy_now()
         self.pool.stop()

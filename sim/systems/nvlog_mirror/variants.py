@@ -20,6 +20,8 @@ When the client is told its write is done (`ACKS`, by `params.ack_before_mirror`
 
 from __future__ import annotations
 
+from sim.components.rdma import Reservation
+
 
 class ReservedSlots:
     """The send-queue slot reservation: slots are set aside in the suspendable phase."""
@@ -33,7 +35,8 @@ class ReservedSlots:
         self.suspend_time = system.suspend_time
         self.c_susp = system.c_susp
         self.c_aborts = system.c_aborts
-        self._restart_cb = self.restart
+        self.occupancy = system.sq_occupancy
+        self._restart_cb = None if system.params.post_without_reservation else self.restart
         self._fp = system.sim.fault_point
 
     def suspendable_phase(self, w) -> bool:
@@ -44,11 +47,16 @@ class ReservedSlots:
         if w.mirror and w.res is None:
             res = self.qp.reserve(self.spw, self._restart_cb, w)
             if res is None:
+                if self._restart_cb is None:
+                    # BROKEN on purpose (`post_without_reservation`): carry on as if the slots were granted
+                    w.res = Reservation(self.spw)
+                    return True
                 # suspend: give the worker back; `restart` requeues us with the granted slots
                 w.suspended_since = self.env.now
                 self.c_susp.value += 1
                 return False
             w.res = res
+            self.occupancy.changed()
             self._fp("nvlog_mirror.reservation.granted")
         return True
 
@@ -56,9 +64,11 @@ class ReservedSlots:
         """Slots were granted to a suspended transaction: restart it (run-queue tail)."""
         if w.epoch != self.primary.epoch:
             self.qp.release(res)
+            self.occupancy.changed()
             self._fp("nvlog_mirror.reservation.released")
             return
         w.res = res
+        self.occupancy.changed()
         self._fp("nvlog_mirror.reservation.granted")
         self.primary.pool.submit(self.txn.write_transaction(w), w)
 
@@ -69,6 +79,7 @@ class ReservedSlots:
         """The write goes degraded: hand back an unused reservation (the abort path)."""
         if w.res is not None:
             self.qp.release(w.res)
+            self.occupancy.changed()
             self.c_aborts.value += 1
             w.res = None
             self._fp("nvlog_mirror.reservation.released")

@@ -9,7 +9,8 @@ started waiting (when the pool was lost), which is the deadlock's formation time
 
 Suspended transactions (the reservation's waiters, which hold no worker) wait for the send queue
 too: the first `NAMED_SUSPENDED` are edges `write_transaction#k(suspended) -> send_queue`, the rest
-one edge `suspended_write_transactions(+N) -> send_queue`. They cannot close a cycle (nothing waits
+one edge `suspended_write_transactions(+N) -> send_queue`, each with the time it suspended (the
+oldest of the rest for the aggregate). They cannot close a cycle (nothing waits
 for them), but they name what a stall (no cycle, no progress: a leaked slot) leaves waiting.
 """
 
@@ -35,7 +36,9 @@ def wait_for_edges(primary, qp, completions, spw: int) -> list[tuple]:
     if waiters:
         for k, (_n, _cb, w) in enumerate(waiters):
             if k == NAMED_SUSPENDED:
-                edges.append((f"suspended_write_transactions(+{len(waiters) - k})", "send_queue"))
+                # the rest as one node, with the start of the oldest of them (FIFO: this one)
+                edges.append((f"suspended_write_transactions(+{len(waiters) - k})", "send_queue",
+                              w.suspended_since if isinstance(w, Write) else None))
                 break
             name = f"write_transaction#{w.seq}(suspended)" if isinstance(w, Write) else "reservation_waiter"
             edges.append((name, "send_queue", w.suspended_since if isinstance(w, Write) else None))

@@ -4,8 +4,9 @@ What it stands for: a file-system write transaction in two phases.
 - suspendable phase: the transaction may wait by suspending (it gives its worker back and is
   restarted later, at the run queue's tail). What it does here is the variant's (`variants`): the
   reservation sets aside its send-queue slots, suspending when they are short.
-- modify phase: it may not suspend and keeps its worker until it ends: `txn_cpu_cost` of
-  file-system work, the NVLog append (FIFO on the NVLog's bandwidth), then the mirror transfer to
+- modify phase: it may not suspend and keeps its worker until it ends: log space in the active
+  NVLog half (waiting, holding the worker, when both halves are full: `consistency_point`),
+  `txn_cpu_cost` of file-system work, the NVLog append (FIFO on the NVLog's bandwidth), then the mirror transfer to
   the partner (posted the variant's way). While the partner is down the write is acknowledged
   after the local append (degraded) and its entry left for the resync.
 When the client is told the write is done is the acknowledgement policy's (`variants`).
@@ -55,6 +56,7 @@ class WriteTransaction:
         self.slots = slots_cls(self, system)
         self.acks = acks_cls(self)
         self.resync = None  # the resync actor (set by the model)
+        self.cps = None  # the NVLog halves and consistency points (set by the model)
         self._fp = system.sim.fault_point
 
     def write_transaction(self, w: Write):
@@ -67,6 +69,14 @@ class WriteTransaction:
         if not slots.suspendable_phase(w):
             return  # suspended: the worker is given back; the variant restarts the transaction
         # ---- modify phase: no suspension from here on; the worker is held until the end
+        cps = self.cps  # log space in the active NVLog half (ConsistencyPoints.room, inlined)
+        need = w.size + self._hdr
+        if cps.fill + need <= cps.half_bytes and not cps.waiters:
+            cps.fill += need
+        else:
+            ev = cps.room(need)
+            if ev is not None:
+                yield ev  # both halves full: wait for the running consistency point (back-pressure)
         now = env.now
         start = now + self._cpu  # file-system work, then the append on the NVLog's bandwidth (FIFO)
         busy = primary.nvlog_busy
@@ -86,6 +96,7 @@ class WriteTransaction:
             # next resync
             slots.abandon(w)
             primary.unmirrored.append(lsn)
+            self.resync.in_sync = False  # the HA state records it before the client is told
             self.client.ack(w, True, env.now)
             fp("nvlog_mirror.txn.degraded_ack")
             if primary.mirroring:
