@@ -54,7 +54,7 @@ class DbPitrParams(Params):
     backup_interval: PositiveDuration = Field(1.0, description="time between log-segment uploads of each log")
     backup_start_jitter: bool = Field(True, description="each log's backup phase drawn uniformly in one "
                                                         "interval (deployments do not align them)")
-    replay_rate: ByteRate = Field(36e6, description="log bytes per second one restore host replays")
+    replay_rate: ByteRate = Field(22.6e6, description="log bytes per second one restore host replays")
     restore_parallelism: int = Field(4, ge=1, le=64, description="segment downloads in flight per restore host")
     restore_at: float = Field(0.6, gt=0.0, lt=1.0, description="the restore starts at this fraction of the run")
     requested_point: Duration | None = Field(None, description="the requested point T, s (none: drawn "
