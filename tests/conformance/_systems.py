@@ -38,7 +38,7 @@ SMALL_DURATION = {
     "object_store": 0.4,
     "stream_service": 0.5,
     "primary_backup": 0.5,
-    "db_pitr": 2.0,
+    "db_pitr": 1.0,
 }
 DEFAULT_SMALL = 1.0
 
