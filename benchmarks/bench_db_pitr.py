@@ -22,7 +22,7 @@ def row(cfg: dict, r: int, res: TimedRun) -> str:
     p = cfg["params"]
     return (f"  {p.get('variant', 'coordinated'):<18} {p.get('partitions', 8):>4}p {p.get('coordinators', 4):>3}c "
             f"rep {r}: wall {res.wall:6.2f} s  cpu {res.cpu:6.2f} s  events {res.events:>10,}  "
-            f"commits/wall s {m['commit_throughput_ops_s'] * m['sim_time_s'] / res.wall:>8,.0f}  "
+            f"commits/wall s {m['commit_throughput_ops_s'] * (cfg['duration'] - cfg['warmup']) / res.wall:>8,.0f}  "
             f"recovery {m['recovery_time_s']:.3f} s  atomicity {m['atomicity_violations']:.0f}  "
             f"violations {len(res.violations)}")
 

@@ -122,15 +122,15 @@ class Pitr:
         yield m.env.timeout(0)
         if m.params.broken == "keep_single_in_doubt":  # BROKEN on purpose: open unprepared work kept
             host.applied |= host.unprepared
-        if not host.in_doubt:
+        if not host.in_doubt or not m.variant.restores_coordinators or m.params.broken == "no_coordinator_query":
+            host.finished = True  # nothing to ask, or presumed abort decided alone
             return True
-        if not m.variant.restores_coordinators or m.params.broken == "no_coordinator_query":
-            return True  # presumed abort, decided alone
         groups: dict[int, list[int]] = {}
         for txn, c in host.in_doubt.items():
             groups.setdefault(c, []).append(txn)
         env = m.env
         yield env.all_of([host.process(self.query(host, c, txns)) for c, txns in sorted(groups.items())])
+        host.finished = True
         return True
 
     def query(self, host: RestoreHost, c: int, txns: list[int]):

@@ -34,6 +34,7 @@ class RestoreHost(Host):
         self.on_restart.append(self._restarted)
 
     def _clear(self) -> None:
+        self.finished = False  # a restored partition that finished is a database on disk: a crash keeps it
         self.ready = False
         self.applied: set[int] = set()
         self.unprepared: set[int] = set()
@@ -43,7 +44,8 @@ class RestoreHost(Host):
         self.replayed_bytes = 0.0
 
     def _lose_volatile(self, reason: str) -> None:
-        self._clear()
+        if not self.finished:
+            self._clear()
 
     def _restarted(self) -> None:
         pitr = self.m.pitr
