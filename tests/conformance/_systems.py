@@ -40,6 +40,7 @@ SMALL_DURATION = {
     "primary_backup": 0.5,
     "cluster_migration": 3600.0,
     "ransomware_recovery": 3600.0,
+    "db_pitr": 1.0,
 }
 DEFAULT_SMALL = 1.0
 
