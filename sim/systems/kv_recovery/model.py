@@ -56,8 +56,8 @@ FAULT_POINTS = (
                "the system-log group commit (mapping changes + boundary L) is not yet durable", _P),
     FaultPoint("kv.flush.system_log_durable", "the system log holds the flush's mapping changes and boundary; "
                "recovery must find this mapping (checked by recovered_mapping)", _P),
-    FaultPoint("kv.checkpoint.user_record_appended", "checkpoint: the user checkpoint record is in the log "
-               "buffer, not yet durable (a crash loses it)", _P),
+    FaultPoint("kv.checkpoint.user_record_appended", "user checkpoint: the record (latest flush boundary) is "
+               "in the log buffer, not yet durable (a crash loses it; recovery uses the previous one)", _P),
     FaultPoint("kv.checkpoint.mapping_chunk", "checkpoint: the user checkpoint record is durable, a chunk of "
                "the mapping-table snapshot is about to be written (a crash tears the checkpoint)", _P),
     FaultPoint("kv.checkpoint.before_metadata_record", "checkpoint: the mapping is complete on storage, its "
@@ -85,7 +85,8 @@ COUNTERS = ("reads_served", "replica_reads", "primary_reads", "reads_delayed", "
             "txns_aborted", "value_bytes_acked", "log_bytes_written", "page_bytes_written",
             "system_log_bytes_written", "checkpoint_bytes_written", "metadata_bytes_written",
             "checkpoints_completed", "checkpoints_torn", "replayed_log_bytes", "replayed_records",
-            "checkpoint_fallbacks", "recoveries", "crashes", "lost_buffered_records", "page_flushes")
+            "checkpoint_fallbacks", "recoveries", "crashes", "lost_buffered_records", "page_flushes",
+            "user_checkpoints", "user_log_replayed_bytes", "replayed_txns")
 
 
 @register_system("kv_recovery")
@@ -276,9 +277,10 @@ class KvRecovery(System):
         for name, msg, details in check_durable_commits(self):
             self.violation_log.add(name, msg, self.env.now, **details)
 
-    def check_system_replay(self, mapping: np.ndarray, boundary_ts: int) -> None:
-        """Restart recovery's mapping and pages after the system-log replay, against the oracles."""
-        for name, msg, details in check_system_replay(self, mapping, boundary_ts):
+    def check_system_replay(self, mapping: np.ndarray, boundary_ts: int, replay_point: int) -> None:
+        """Restart recovery's mapping and pages after the system-log replay, and the user replay point,
+        against the oracles."""
+        for name, msg, details in check_system_replay(self, mapping, boundary_ts, replay_point):
             self.violation_log.add(name, msg, self.env.now, **details)
 
     def progress(self) -> tuple[float, int]:

@@ -20,6 +20,19 @@ class KvRecoveryParams(Params):
     user_replay_start: Literal["min_uncommitted", "replay_point"] = Field(
         "min_uncommitted", description="min_uncommitted: the mechanism; replay_point: a deliberately broken "
                                        "rule ignoring transactions uncommitted at the checkpoint (for tests)")
+    user_replay_skip: Literal["commit_ts", "begin_ts"] = Field(
+        "commit_ts", description="US 11,755,427's 'skipping user transactions having a timestamp smaller than the "
+        "minimum uncommitted user transaction timestamp', read with commit timestamps (commit_ts: skip commits at or "
+        "before L, the mechanism) or with begin timestamps (begin_ts: BROKEN on purpose, a transaction begun before "
+        "the oldest uncommitted one but committed after a replayed one is skipped and its newer write overwritten)")
+    user_checkpoint_interval: PositiveDuration | None = Field(
+        1.0, description="time between user checkpoint records (latest flush boundary: replay point + minimum "
+                         "uncommitted timestamp), written apart from the mapping checkpoints; null: one record "
+                         "with each mapping checkpoint, named by it (the coupled rule before issue 15)")
+    user_checkpoint_unflushed: bool = Field(
+        False, description="BROKEN on purpose (for tests and campaigns): the user checkpoint record names the "
+                           "last applied commit instead of the last durable flush boundary (caught by "
+                           "user_checkpoint_flushed and acknowledged_write_visible)")
     skip_system_log_replay: bool = Field(
         False, description="BROKEN on purpose (for tests and campaigns): restart recovery ignores the system log, "
                            "so the mapping stays at the checkpoint (caught by the recovered_mapping check)")

@@ -34,7 +34,8 @@ def user_transaction(store, n_writes: int, think: float | None = None):
     ulog = store.ulog
     txn = store.next_txn
     store.next_txn += 1
-    store.active[txn] = ulog.tail
+    begin = ulog.tail
+    store.active[txn] = begin
     keys: list[int] = []
     wids: list[int] = []
     header = store.params.log_record_header
@@ -55,7 +56,7 @@ def user_transaction(store, n_writes: int, think: float | None = None):
         wids.append(wid)
         nbytes += size
     t0 = env.now
-    commit_ts = ulog.append(UserLog.COMMIT, txn, 0, 0, header)
+    commit_ts = ulog.append(UserLog.COMMIT, txn, begin, 0, header)  # b: begin timestamp
     store.commit_queue.append((commit_ts, txn, keys, wids, nbytes))
     wake_log_writer(store)
     yield store.batch_event
