@@ -37,6 +37,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("checkpoint_fallbacks", "metadata records or checkpoints skipped by recovery (corrupt or torn)"),
     Metric("checkpoints_torn", "checkpoints a crash struck while they were being written"),
     Metric("recoveries", "restart recoveries that made the primary writable"),
+    Metric("recovery_unfinished", "1 if the primary was still crashed or recovering at the end of the run "
+           "(also the recovery_unfinished violation), else 0"),
+    Metric("recovery_unfinished_s", "time from the crash of an unfinished recovery to the end of the run (0: none)"),
     Metric("crashes", "crash faults that struck the node or the primary (not nested in one on the same target)"),
     Metric("reads_served", "reads served (by a replica or the primary)"),
     Metric("replica_reads", "reads served by a replica"),
@@ -84,6 +87,8 @@ def assemble(store) -> dict[str, float]:
         "checkpoint_fallbacks": c["checkpoint_fallbacks"],
         "checkpoints_torn": c["checkpoints_torn"],
         "recoveries": c["recoveries"],
+        "recovery_unfinished": 0.0 if store.outage.crash_at is None else 1.0,
+        "recovery_unfinished_s": 0.0 if store.outage.crash_at is None else store.env.now - store.outage.crash_at,
         "crashes": c["crashes"],
         "reads_served": c["reads_served"],
         "replica_reads": c["replica_reads"],

@@ -11,6 +11,9 @@ from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveDuration, PositiveRate, PositiveSize
 from sim.workloads import KeyDist, SizeDist
 
+SECTOR = 512  # bytes: the smallest unit a storage device writes
+MAX_PAGES = 2**32  # page ids the mapping table addresses (32-bit page ids)
+
 
 class KvRecoveryParams(Params):
     """Parameters of the store; defaults and their sources in docs/models/kv_recovery.md."""
@@ -56,8 +59,15 @@ class KvRecoveryParams(Params):
 
     @model_validator(mode="after")
     def _sizes(self):
+        if self.page_size < SECTOR:
+            raise ValueError(f"page_size {self.page_size:g} B is below one {SECTOR} B sector, the smallest unit "
+                             "a storage device writes: such a page cannot be represented")
         if self.page_size < self.log_record_header:
             raise ValueError("page_size must be at least log_record_header")
+        pages = self.database_size / self.page_size
+        if pages > MAX_PAGES:
+            raise ValueError(f"database_size / page_size = {pages:.3g} pages, more than a 32-bit page id "
+                             f"addresses ({MAX_PAGES:.3g}); use larger pages or a smaller database")
         return self
 
 
