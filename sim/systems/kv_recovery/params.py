@@ -51,7 +51,8 @@ class KvRecoveryParams(Params):
     log_record_header: PositiveSize = Field(32, description="bytes of a log record besides the value")
     system_record_size: PositiveSize = Field(16, description="bytes of a system-log mapping-change record")
     metadata_record_size: PositiveSize = Field(4096, description="bytes of a metadata-log record (one block)")
-    apply_cost: Duration = Field(8.5e-6, description="time to apply one replayed user-log record, s")
+    apply_cost: Duration = Field(8.8e-6, description="CPU time to redo one replayed user-log write record, s "
+                                 "(RocksDB WAL replay measured on this machine: benchmarks/kv_recovery_replay.md)")
     system_apply_cost: Duration = Field(1e-6, description="time to apply one replayed system-log record, s")
     replicas: int = Field(2, ge=0, le=64, description="read-only replicas (ignored by no_replicas)")
     replica_refresh_interval: PositiveDuration = Field(0.5, description="time between replica refreshes")
