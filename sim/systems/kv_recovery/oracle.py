@@ -37,6 +37,13 @@ class Oracle:
         self.read_wid = array("q")
         self.max_reads = max_reads
         self.reads_unchecked = 0
+        self.window_reads = 0  # reads logged before the measurement window (the warm-up)
+        self.window_unchecked = 0
+
+    def mark_window(self) -> None:
+        """The measurement window starts: later counts leave out what was logged before."""
+        self.window_reads = len(self.read_key)
+        self.window_unchecked = self.reads_unchecked
 
     def acknowledge(self, keys: list[int], wids: list[int], commit_ts: int) -> None:
         for k, w in zip(keys, wids, strict=True):

@@ -56,6 +56,10 @@ class KvRecoveryParams(Params):
     system_apply_cost: Duration = Field(1e-6, description="time to apply one replayed system-log record, s")
     replicas: int = Field(2, ge=0, le=64, description="read-only replicas (ignored by no_replicas)")
     replica_refresh_interval: PositiveDuration = Field(0.5, description="time between replica refreshes")
+    replica_follow_user_log: bool = Field(
+        False, description="replicas also read the durable user log at every refresh and apply its committed "
+                           "transactions (US 11,755,427 claims 11-13: replicas that follow the log), so their "
+                           "snapshot is the last durable commit, not the last page flush")
     storage: SsdParams = Field(default_factory=SsdParams, description="the SSD holding file stream and logs")
 
     @model_validator(mode="after")
