@@ -53,7 +53,10 @@ def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell show
 
 `scenarios/kv_recovery.yaml`: the node crashes at a random time (the same in each replication at
 every variant: common random numbers) and restarts 200 ms later. `recovery_time_s` counts from the
-crash until the primary is writable, `first_read_s` until the first read is served."""),
+crash until the primary is writable, `first_read_s` until the first read is served. User
+checkpoint records are written every second apart from the mapping checkpoints (issue 15), so
+fast_restart's user-log replay is short: its replicas, which load the mapping checkpoint from the
+same SSD, are ready only just before the primary. They matter when recovery is long (no_checkpoint)."""),
     ("code", """CRASH_SMALL = {"dist": "uniform", "low": "12s", "high": "20s"}
 head = sweep("kv_recovery", {"duration": "24s", "replications": 2, "params.keys": 20000,
                              "params.checkpoint_interval": "10s", "faults[0].at": CRASH_SMALL})
@@ -65,8 +68,10 @@ table"""),
 t = table.reindex(order)
 # the qualitative outcome this model must show
 assert t.loc["fast_restart", "recovery_time_s"] < t.loc["no_checkpoint", "recovery_time_s"]
-assert t.loc["fast_restart", "first_read_s"] < t.loc["no_replicas", "first_read_s"]
 assert t.loc["no_replicas", "read_availability_during_recovery"] == 0
+# replicas serve reads long before a long recovery ends (no_checkpoint); with separate user
+# checkpoints fast_restart's recovery is short and its replicas barely precede the primary (doc)
+assert t.loc["no_checkpoint", "first_read_s"] < 0.75 * t.loc["no_checkpoint", "recovery_time_s"]
 restart = sim.load_scenario(repo_path("scenarios", "kv_recovery.yaml")).resolved["faults"][0]["restart_after"]
 print(f"the node restarts {restart:g} s after the crash")
 fig = plots.metric_by_variant(head, ["recovery_time_s", "first_read_s", "read_availability_during_recovery"],

@@ -58,19 +58,40 @@ def recovered_from(res):
 
 
 # --- qualitative outcomes ---------------------------------------------------------------------------
-def test_recovery_time_falls_and_checkpoint_bytes_rise_with_checkpoint_frequency():
-    faults = [crash(17.5)]
+def test_separate_user_checkpoints_bound_the_user_log_replay():
+    """Issue 15 item 2. Coupled (user checkpoint record only with each mapping checkpoint): the
+    user-log replay starts at the mapping checkpoint, so recovery time follows checkpoint_interval
+    (the old curve). Separate user checkpoints: the user-log replay is bounded by
+    user_checkpoint_interval whatever checkpoint_interval is; checkpoint_interval then sets only the
+    system-log replay and the checkpoint bytes."""
+    faults = [crash(15.5)]  # the last mapping checkpoint: 14 s (every 2 s) or 8 s (every 8 s)
+    no_long = {"long_txn_fraction": 0.0}  # no long transaction pulling the replay start back (the other floor)
+    keys = ("recovery_time_s", "user_log_replayed_bytes", "system_log_replayed_bytes", "checkpoint_bytes_written",
+            "invariant_violations")
     rows = {}
-    for name, params in {"2s": {"checkpoint_interval": "2s"}, "8s": {"checkpoint_interval": "8s"},
-                         "none": {"variant": "no_checkpoint"}}.items():
-        m = [run(params=params, faults=faults, seed=s).metrics for s in (1, 2)]
-        rows[name] = {k: np.mean([x[k] for x in m]) for k in
-                      ("recovery_time_s", "replayed_log_bytes", "checkpoint_bytes_written", "invariant_violations")}
-    assert rows["2s"]["recovery_time_s"] < rows["8s"]["recovery_time_s"] < rows["none"]["recovery_time_s"]
-    assert rows["2s"]["replayed_log_bytes"] < rows["8s"]["replayed_log_bytes"] < rows["none"]["replayed_log_bytes"]
-    assert rows["2s"]["checkpoint_bytes_written"] > rows["8s"]["checkpoint_bytes_written"] > 0
-    assert rows["none"]["checkpoint_bytes_written"] == 0
+    for ck in ("2s", "8s"):
+        for ucp in (None, "1s", "6s"):
+            m = [run(params={"checkpoint_interval": ck, "user_checkpoint_interval": ucp}, workload=no_long,
+                     faults=faults, seed=s).metrics for s in (1, 2)]
+            rows[ck, ucp] = {k: np.mean([x[k] for x in m]) for k in keys}
     assert all(r["invariant_violations"] == 0 for r in rows.values())
+    coupled2, coupled8 = rows["2s", None], rows["8s", None]
+    assert coupled2["recovery_time_s"] < coupled8["recovery_time_s"]  # the old curve, from the coupling
+    assert coupled2["user_log_replayed_bytes"] < coupled8["user_log_replayed_bytes"]
+    for ck in ("2s", "8s"):
+        sep = rows[ck, "1s"]
+        assert sep["user_log_replayed_bytes"] < rows[ck, "6s"]["user_log_replayed_bytes"]
+        assert sep["recovery_time_s"] <= rows[ck, None]["recovery_time_s"] + 1e-9
+    # separate: the user-log replay does not follow the mapping-checkpoint interval ...
+    assert rows["8s", "1s"]["user_log_replayed_bytes"] < 0.25 * coupled8["user_log_replayed_bytes"]
+    a, b = rows["2s", "1s"]["user_log_replayed_bytes"], rows["8s", "1s"]["user_log_replayed_bytes"]
+    assert 0.5 < a / b < 2.0
+    # ... which still sets the system-log replay and the checkpoint overhead
+    assert rows["2s", "1s"]["system_log_replayed_bytes"] < rows["8s", "1s"]["system_log_replayed_bytes"]
+    assert rows["2s", "1s"]["checkpoint_bytes_written"] > rows["8s", "1s"]["checkpoint_bytes_written"] > 0
+    none = run(params={"variant": "no_checkpoint"}, workload=no_long, faults=faults).metrics
+    assert none["checkpoint_bytes_written"] == 0 and none["user_checkpoints"] == 0
+    assert none["recovery_time_s"] > coupled8["recovery_time_s"]
 
 
 def test_replicas_serve_reads_long_before_recovery_ends():
@@ -87,7 +108,8 @@ def test_replicas_serve_reads_long_before_recovery_ends():
         assert m["read_availability_during_recovery"] == 0
         assert m["first_read_s"] >= m["recovery_time_s"] - 1e-9
         assert m["reads_delayed"] > 0
-    assert fast["first_read_s"] - 0.2 < 0.5 * (base["first_read_s"] - 0.2)
+    # (0.5 with apply_cost 8.5 us charged per write and commit record; 0.51 with the measured 8.8 us per write)
+    assert fast["first_read_s"] - 0.2 < 0.6 * (base["first_read_s"] - 0.2)
 
 
 def test_staleness_tracks_refresh_interval():
@@ -241,7 +263,7 @@ def test_unknown_corruption_target_is_a_located_error_before_any_run(tmp_path, c
 def test_read_availability_stops_when_a_second_crash_kills_the_replicas():
     # the second node crash hits the first recovery and keeps the node down 2 s: no replica and no
     # primary can serve reads then, so at least 2 s of the outage are unavailable
-    res = run(params={"variant": "no_checkpoint"}, faults=[crash(8.0), crash(8.35, "2s")], duration="14s")
+    res = run(params={"variant": "no_checkpoint"}, faults=[crash(8.0), crash(8.3, "2s")], duration="14s")
     m = res.metrics
     assert m["recoveries"] == 1 and m["invariant_violations"] == 0, res.violations
     assert m["read_availability_during_recovery"] > 0

@@ -1,8 +1,12 @@
-"""The checkpointer: periodic checkpoints of the page mapping table.
+"""The checkpointers: periodic mapping-table (system) checkpoints and user checkpoint records.
 
-Every `checkpoint_interval` it writes a user checkpoint record (the latest flush boundary: user
-replay point and oldest uncommitted timestamp) to the user log and waits until it is durable,
-snapshots the mapping, writes it chunk by chunk (`checkpoint_chunk`, optionally throttled by
+- `user_checkpointer`: every `user_checkpoint_interval`, a user checkpoint record naming the
+  latest durable flush boundary (user replay point L and the minimum uncommitted timestamp: the
+  oldest begin timestamp among transactions uncommitted at L), appended to the user log and made
+  durable. Restart recovery takes the latest durable one (US 11,755,427 claim 1: "obtaining user
+  transaction replay starting information from a latest user checkpoint log record").
+- `checkpointer`: every `checkpoint_interval` (with `user_checkpoint_interval: null` it first
+  writes the user checkpoint record itself, the coupled rule), snapshots the mapping, writes it chunk by chunk (`checkpoint_chunk`, optionally throttled by
 `checkpoint_write_rate`), and only then appends a metadata-log record pointing at it. A crash in
 the middle leaves the checkpoint torn, with no metadata record (`DurableMedia.tear_unfinished`).
 """
@@ -13,23 +17,57 @@ from sim.systems.kv_recovery.durable import Checkpoint, UserLog
 from sim.systems.kv_recovery.transactions import wait_durable
 
 
+def write_user_checkpoint(store):
+    """Append a user checkpoint record naming the latest durable flush boundary; wait until durable.
+
+    Returns the record's index in the user log. With `user_checkpoint_unflushed` (BROKEN on purpose)
+    the record names the last applied commit instead, which the pages on storage do not yet hold.
+    """
+    p = store.params
+    ulog = store.ulog
+    ts, oldest, _t = store.boundary
+    if p.user_checkpoint_unflushed:  # BROKEN on purpose: claims commits that are only in memory
+        ts = store.applied_ts
+        oldest = min(next(iter(store.active.values()), ts), ts)
+    ulog.append(UserLog.CHECKPOINT, ts, oldest, 0, p.log_record_header + 16)
+    ucp = len(ulog) - 1
+    store.sim.fault_point("kv.checkpoint.user_record_appended")
+    yield from wait_durable(store)
+    store.c["user_checkpoints"].inc()
+    return ucp
+
+
+def user_checkpointer(store):
+    """User checkpoint records apart from the mapping checkpoints (skipped while no newer flush happened).
+
+    The first record comes at a random phase within the interval (a deployment does not align its
+    user checkpoints with the page flushes; `kv.user_checkpoint_phase` stream), then every interval.
+    """
+    env = store.env
+    interval = store.params.user_checkpoint_interval
+    last = None
+    yield env.timeout(float(store.sim.rng("kv.user_checkpoint_phase").uniform(0.0, interval)))
+    while True:
+        if store.boundary[0] != last or store.params.user_checkpoint_unflushed:
+            last = store.boundary[0]
+            yield from write_user_checkpoint(store)
+        yield env.timeout(interval)
+
+
 def checkpointer(store):
     """User checkpoint record, then the mapping table over time, then the metadata record."""
     env = store.env
     p = store.params
     ssd = store.ssd
     c = store.c
-    ulog = store.ulog
     fp = store.sim.fault_point
     next_at = env.now + p.checkpoint_interval
     while True:  # one checkpoint starts every interval (none while the previous one is still writing)
         yield env.timeout(max(0.0, next_at - env.now))
         next_at = max(next_at + p.checkpoint_interval, env.now)
-        ts, oldest, _t = store.boundary
-        ulog.append(UserLog.CHECKPOINT, ts, oldest, 0, p.log_record_header + 16)
-        ucp = len(ulog) - 1
-        fp("kv.checkpoint.user_record_appended")
-        yield from wait_durable(store)
+        ucp = -1  # separate user checkpoints: recovery takes the latest durable user checkpoint record
+        if p.user_checkpoint_interval is None:  # coupled: the record this checkpoint names
+            ucp = yield from write_user_checkpoint(store)
         checkpoints = store.checkpoints
         ck = Checkpoint(len(checkpoints), store.mapping.copy(), len(store.syslog), ucp, store.mapping_bytes)
         checkpoints.append(ck)

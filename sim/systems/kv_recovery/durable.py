@@ -31,8 +31,9 @@ class UserLog:
 
     A record's timestamp is its end offset in bytes (`end`), so "older than" means "a smaller
     offset". Columns: `kind` (WRITE/COMMIT/CHECKPOINT), `a`, `b`, `c` whose meaning depends on the
-    kind — WRITE: txn, key, write id; COMMIT: txn, -, -; CHECKPOINT: user replay point, oldest
-    uncommitted begin timestamp, -.
+    kind — WRITE: txn, key, write id; COMMIT: txn, begin timestamp, -; CHECKPOINT: user replay point
+    (flush boundary L), minimum uncommitted (oldest begin timestamp among transactions uncommitted at
+    L), -. `ckpt` lists the indices of the CHECKPOINT records (recovery takes the latest durable one).
     """
 
     WRITE, COMMIT, CHECKPOINT = 0, 1, 2
@@ -43,6 +44,7 @@ class UserLog:
         self.b = array("q")
         self.c = array("q")
         self.end = array("q")
+        self.ckpt = array("q")  # indices of the user checkpoint records
         self.tail = 0  # byte offset after the last record (buffered ones included)
         self.durable_n = 0  # records [0, durable_n) are on storage
         self.durable_end = 0  # byte offset after the last durable record
@@ -55,6 +57,8 @@ class UserLog:
         self.b.append(b)
         self.c.append(c)
         self.end.append(self.tail)
+        if kind == self.CHECKPOINT:
+            self.ckpt.append(len(self.end) - 1)
         return self.tail
 
     def __len__(self) -> int:
@@ -72,8 +76,19 @@ class UserLog:
         if lost:
             for col in (self.kind, self.a, self.b, self.c, self.end):
                 del col[n:]
+            ck = self.ckpt
+            while ck and ck[-1] >= n:
+                ck.pop()
         self.tail = self.durable_end
         return lost
+
+    def latest_durable_checkpoint(self) -> int:
+        """Index of the latest durable user checkpoint record (-1: none)."""
+        ck = self.ckpt
+        for i in range(len(ck) - 1, -1, -1):
+            if ck[i] < self.durable_n:
+                return ck[i]
+        return -1
 
     def first_after(self, ts: int) -> int:
         """Index of the first durable record starting at or after timestamp `ts` (a record boundary)."""

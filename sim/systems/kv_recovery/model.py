@@ -56,8 +56,8 @@ FAULT_POINTS = (
                "the system-log group commit (mapping changes + boundary L) is not yet durable", _P),
     FaultPoint("kv.flush.system_log_durable", "the system log holds the flush's mapping changes and boundary; "
                "recovery must find this mapping (checked by recovered_mapping)", _P),
-    FaultPoint("kv.checkpoint.user_record_appended", "checkpoint: the user checkpoint record is in the log "
-               "buffer, not yet durable (a crash loses it)", _P),
+    FaultPoint("kv.checkpoint.user_record_appended", "user checkpoint: the record (latest flush boundary) is "
+               "in the log buffer, not yet durable (a crash loses it; recovery uses the previous one)", _P),
     FaultPoint("kv.checkpoint.mapping_chunk", "checkpoint: the user checkpoint record is durable, a chunk of "
                "the mapping-table snapshot is about to be written (a crash tears the checkpoint)", _P),
     FaultPoint("kv.checkpoint.before_metadata_record", "checkpoint: the mapping is complete on storage, its "
@@ -85,7 +85,8 @@ COUNTERS = ("reads_served", "replica_reads", "primary_reads", "reads_delayed", "
             "txns_aborted", "value_bytes_acked", "log_bytes_written", "page_bytes_written",
             "system_log_bytes_written", "checkpoint_bytes_written", "metadata_bytes_written",
             "checkpoints_completed", "checkpoints_torn", "replayed_log_bytes", "replayed_records",
-            "checkpoint_fallbacks", "recoveries", "crashes", "lost_buffered_records", "page_flushes")
+            "checkpoint_fallbacks", "recoveries", "crashes", "lost_buffered_records", "page_flushes",
+            "user_checkpoints", "user_log_replayed_bytes", "replayed_txns")
 
 
 @register_system("kv_recovery")
@@ -113,6 +114,9 @@ class KvRecovery(System):
         self.checkpoints, self.metadata = media.checkpoints, media.metadata
         # volatile state of the primary
         self.values = np.zeros(self.n_pages * self.kpp, dtype=np.int64)
+        # bytes of each key's current record (header + value), the load-time value size until written
+        self.record_bytes = np.full(self.n_pages * self.kpp, self.workload.value_size.expected() + p.log_record_header)
+        self.record_bytes[p.keys :] = 0.0  # padding keys of the last page hold nothing
         self.pages = self.values.reshape(self.n_pages, self.kpp)
         self.mapping = media.checkpoints[0].mapping.copy()
         self.dirty = np.zeros(self.n_pages, dtype=bool)
@@ -157,6 +161,13 @@ class KvRecovery(System):
         sim.add_probe("replicas_ready", lambda: float(sum(r.ready for r in self.replicas)))
         sim.add_probe("replica_snapshot_age_s", self._snapshot_age)
         sim.add_probe("dirty_pages", lambda: float(self.dirty.sum()))
+
+    def page_bytes(self, idx: np.ndarray) -> float:
+        """Bytes a flush of pages `idx` writes: whole pages, at least one per page, more where its
+        records outgrow a page (overflow pages)."""
+        size = self.params.page_size
+        per_page = self.record_bytes.reshape(self.n_pages, self.kpp)[idx].sum(axis=1)
+        return float(np.maximum(np.ceil(per_page / size), 1.0).sum() * size)
 
     @property
     def n_keys_padded(self) -> int:
@@ -276,10 +287,16 @@ class KvRecovery(System):
         for name, msg, details in check_durable_commits(self):
             self.violation_log.add(name, msg, self.env.now, **details)
 
-    def check_system_replay(self, mapping: np.ndarray, boundary_ts: int) -> None:
-        """Restart recovery's mapping and pages after the system-log replay, against the oracles."""
-        for name, msg, details in check_system_replay(self, mapping, boundary_ts):
+    def check_system_replay(self, mapping: np.ndarray, boundary_ts: int, replay_point: int) -> None:
+        """Restart recovery's mapping and pages after the system-log replay, and the user replay point,
+        against the oracles."""
+        for name, msg, details in check_system_replay(self, mapping, boundary_ts, replay_point):
             self.violation_log.add(name, msg, self.env.now, **details)
+
+    def on_warmup(self) -> None:
+        """Counters reset now; the oracle's read log is kept whole (every read is checked), so note
+        where the measurement window starts in it."""
+        self.oracle.mark_window()
 
     def progress(self) -> tuple[float, int]:
         """Completed: reads served + transactions acknowledged; in progress: open transactions + delayed reads."""
@@ -288,6 +305,12 @@ class KvRecovery(System):
         return done, len(self.active) + len(self.commit_queue) + self.waiting
 
     def check_at_end(self) -> None:
+        crash_at = self.outage.crash_at
+        if crash_at is not None:  # its own outcome: recovery_time_s cannot include it (censored)
+            self.violation_log.add("recovery_unfinished", f"the primary crashed at {crash_at:.3f} s and was still "
+                                   f"not writable at the end of the run, {self.env.now - crash_at:.3f} s later "
+                                   "(recovery_time_s leaves it out; lengthen the run or fix the set-up)",
+                                   self.env.now, crash_at=crash_at)
         for name, msg, details in check_durable_commits(self):
             self.violation_log.add(name, msg, self.env.now, **details)
         n, bad, first = self.oracle.check_snapshot_reads()

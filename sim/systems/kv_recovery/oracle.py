@@ -37,6 +37,13 @@ class Oracle:
         self.read_wid = array("q")
         self.max_reads = max_reads
         self.reads_unchecked = 0
+        self.window_reads = 0  # reads logged before the measurement window (the warm-up)
+        self.window_unchecked = 0
+
+    def mark_window(self) -> None:
+        """The measurement window starts: later counts leave out what was logged before."""
+        self.window_reads = len(self.read_key)
+        self.window_unchecked = self.reads_unchecked
 
     def acknowledge(self, keys: list[int], wids: list[int], commit_ts: int) -> None:
         for k, w in zip(keys, wids, strict=True):
@@ -159,15 +166,22 @@ def check_durable_commits(store) -> list[tuple[str, str, dict]]:
     return out
 
 
-def check_system_replay(store, mapping: np.ndarray, boundary_ts: int) -> list[tuple[str, str, dict]]:
+def check_system_replay(store, mapping: np.ndarray, boundary_ts: int,
+                        replay_point: int = 0) -> list[tuple[str, str, dict]]:
     """What restart recovery rebuilt from checkpoint + system log, before the user-log replay.
 
     Returns violations as (invariant, message, details): `recovered_mapping` (the mapping differs
-    from the one the durable system log implies, or the boundary is not the last durable one) and
-    `recovered_pages` (the pages the mapping points at differ from the acknowledged writes at L).
+    from the one the durable system log implies, or the boundary is not the last durable one),
+    `recovered_pages` (the pages the mapping points at differ from the acknowledged writes at L) and
+    `user_checkpoint_flushed` (the user checkpoint record recovery replays from claims a replay
+    point L the durable pages do not reach: its transactions committed after the last durable
+    boundary would be skipped).
     """
     mo: MappingOracle = store.mapping_oracle
     out = []
+    if replay_point > mo.boundary_ts:
+        out.append(("user_checkpoint_flushed", f"the user checkpoint record names replay point {replay_point}, "
+                    f"beyond the last durable flush boundary {mo.boundary_ts}", {"replay_point": int(replay_point)}))
     bad = np.flatnonzero(mapping != mo.mapping)
     if len(bad):
         pg = int(bad[0])

@@ -1,7 +1,8 @@
 """The page writer: flush cycles that append dirty page images to the file stream.
 
 Every `page_flush_interval` it captures the dirty pages at one commit timestamp L, appends their
-images to the file stream and then the mapping changes plus a flush-boundary record (L, oldest
+images to the file stream (whole pages: a page whose records outgrow it spills into overflow
+pages, each charged in full, so a 64 KiB value in 8 KiB pages costs 9 pages) and then the mapping changes plus a flush-boundary record (L, oldest
 begin timestamp among transactions uncommitted at L) to the system log.
 
 Abstracted away: delta records and page consolidation, garbage collection of the file stream.
@@ -31,7 +32,7 @@ def page_writer(store):
             continue
         dirty[idx] = False
         images = store.pages[idx].copy()
-        nbytes = len(idx) * p.page_size
+        nbytes = store.page_bytes(idx)
         fp("kv.flush.page_write")
         yield from ssd.write(nbytes)
         first = store.fstream.append(images)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.systems.kv_recovery.log_follower import LogFollower, catch_up, follow
 from sim.systems.kv_recovery.restart_recovery import open_read_only
 
 
 class Replica:
     """A read-only replica: the file stream opened read-only, at the latest flush boundary."""
 
-    __slots__ = ("store", "index", "env", "ready", "mapping", "sys_pos", "snapshot_ts", "snapshot_time")
+    __slots__ = ("store", "index", "env", "ready", "mapping", "sys_pos", "snapshot_ts", "snapshot_time", "follower")
 
     def __init__(self, store, index: int) -> None:
         self.store = store
@@ -34,6 +35,7 @@ class Replica:
         self.sys_pos = 0
         self.snapshot_ts = -1
         self.snapshot_time = 0.0
+        self.follower: LogFollower | None = None  # replica_follow_user_log: values kept from the user log
 
     def start(self) -> None:
         self.store.node.process(self.form())
@@ -42,12 +44,18 @@ class Replica:
         """The node crashed: the snapshot is gone (its processes are interrupted by the node)."""
         self.ready = False
         self.mapping = None
+        self.follower = None
 
     def form(self):
         """Open the file stream read-only: metadata log, checkpoint, system log; then serve reads."""
         store = self.store
         self.mapping, self.sys_pos, boundary, _ck = yield from open_read_only(store, recovering=False)
-        self._adopt(boundary[0], boundary[2])
+        if store.params.replica_follow_user_log:
+            t = self.env.now
+            self.follower, snap = yield from catch_up(store, self.mapping, boundary)
+            self._adopt(snap, t)
+        else:
+            self._adopt(boundary[0], boundary[2])
         self.ready = True
         store.read_server_ready()
         store.node.process(self.refresher())
@@ -69,6 +77,14 @@ class Replica:
         fp = store.sim.fault_point
         while True:
             yield env.timeout(p.replica_refresh_interval)
+            if self.follower is not None:  # following the user log: the snapshot is its durable end
+                t = env.now
+                fp("kv.replica.refresh_read")
+                snap = yield from follow(store, self.follower)
+                if snap is not None:
+                    self._adopt(snap, t)
+                    fp("kv.replica.refresh_adopted")
+                continue
             end = len(syslog)
             if end <= self.sys_pos:
                 continue
@@ -84,6 +100,8 @@ class Replica:
                 fp("kv.replica.refresh_adopted")
 
     def read(self, key: int) -> int:
+        if self.follower is not None:
+            return self.follower.read(key)
         store = self.store
         loc = self.mapping[key // store.kpp]
         return int(store.fstream.data[loc, key % store.kpp]) if loc >= 0 else 0

@@ -34,9 +34,11 @@ def user_transaction(store, n_writes: int, think: float | None = None):
     ulog = store.ulog
     txn = store.next_txn
     store.next_txn += 1
-    store.active[txn] = ulog.tail
+    begin = ulog.tail
+    store.active[txn] = begin
     keys: list[int] = []
     wids: list[int] = []
+    sizes: list[float] = []
     header = store.params.log_record_header
     key, value_size = store.key, store.value_size
     nbytes = 0.0
@@ -53,10 +55,11 @@ def user_transaction(store, n_writes: int, think: float | None = None):
         ulog.append(UserLog.WRITE, txn, k, wid, header + size)
         keys.append(k)
         wids.append(wid)
+        sizes.append(header + size)
         nbytes += size
     t0 = env.now
-    commit_ts = ulog.append(UserLog.COMMIT, txn, 0, 0, header)
-    store.commit_queue.append((commit_ts, txn, keys, wids, nbytes))
+    commit_ts = ulog.append(UserLog.COMMIT, txn, begin, 0, header)  # b: begin timestamp
+    store.commit_queue.append((commit_ts, txn, keys, wids, sizes, nbytes))
     wake_log_writer(store)
     yield store.batch_event
     store.m_commit.record(env.now - t0)
@@ -80,6 +83,7 @@ def log_writer(store):
     ulog = store.ulog
     oracle = store.oracle
     values = store.values
+    record_bytes = store.record_bytes
     dirty = store.dirty
     kpp = store.kpp
     active = store.active
@@ -100,9 +104,10 @@ def log_writer(store):
         yield from write(nbytes)
         ulog.mark_durable(n)
         c_log.inc(nbytes)
-        for commit_ts, txn, keys, wids, vbytes in commits:
-            for k, wid in zip(keys, wids, strict=True):
+        for commit_ts, txn, keys, wids, sizes, vbytes in commits:
+            for k, wid, sz in zip(keys, wids, sizes, strict=True):
                 values[k] = wid
+                record_bytes[k] = sz
                 dirty[k // kpp] = True
             oracle.acknowledge(keys, wids, commit_ts)
             active.pop(txn, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sim.systems.kv_recovery.checkpointer import checkpointer
+from sim.systems.kv_recovery.checkpointer import checkpointer, user_checkpointer
 from sim.systems.kv_recovery.page_writer import page_writer
 from sim.systems.kv_recovery.transactions import log_writer
 
@@ -27,6 +27,8 @@ class FastRestart:
         actors = [log_writer(store), page_writer(store)]
         if self.checkpoints:
             actors.append(checkpointer(store))
+            if store.params.user_checkpoint_interval is not None:
+                actors.append(user_checkpointer(store))
         return actors
 
 
