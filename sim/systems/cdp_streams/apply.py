@@ -86,8 +86,11 @@ def apply_scheduler(m: CdpStreams) -> Generator:
     while True:
         if env.now < nxt:
             yield env.timeout(nxt - env.now)
+        if m.disaster:  # the site is lost: its recovery has taken the replica over, nothing more to apply
+            return
         nxt = max(nxt + p.apply_interval, env.now)
         power_on = env.now
+        m.apply_started_at = power_on
         yield from start_instance(m, m.instance)
         t0 = env.now
         do_puts_usd = m.stream.cost_usd()["put_units_usd"]

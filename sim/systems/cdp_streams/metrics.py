@@ -31,6 +31,9 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("writes", "production writes issued"),
     Metric("rto_latest_s", "recovery time to the latest durable point (instance start to verified volume)"),
     Metric("rto_past_s", "mean recovery time to random past points T"),
+    Metric("recovery_start_s", "when the recovery began (the site loss, or the drill)"),
+    Metric("recovery_phase_s", "time from the power-on of the last apply cycle to the recovery's start "
+           "(stream variants; the recovery's phase in the apply cycle)"),
     Metric("rto_past_max_s", "longest recovery time to a random past point T"),
     Metric("recovery_point_gap_s", "mean T minus the point actually recovered (0: any point in time)"),
     Metric("past_points_recovered", "past points T recovered"),
@@ -144,6 +147,8 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "writes": float(m.log.count),
         "rto_latest_s": float(np.mean([r.rto for r in lat_ok])) if lat_ok else nan,
         "rto_past_s": float(np.mean([r.rto for r in past_ok])) if past_ok else nan,
+        "recovery_start_s": m.recovery_start if m.recovery_start is not None else nan,
+        "recovery_phase_s": m.recovery_phase,
         "rto_past_max_s": float(np.max([r.rto for r in past_ok])) if past_ok else nan,
         "recovery_point_gap_s": float(np.mean([r.target_time - r.point_time for r in past_ok])) if past_ok else nan,
         "past_points_recovered": float(len(past_ok)),

@@ -55,8 +55,14 @@ class CdpParams(Params):
     journal_window: PositiveDuration = Field(24 * 3600.0, description="journal history kept (Zerto default 1 d)")
     wan: WanLinkParams = Field(default_factory=WanLinkParams, description="production site to cloud region")
     # recovery
-    recovery_at: Duration | None = Field(None, description="recovery drill time (default 3/4 of the run); a "
-                                         "permanent crash of `production` triggers one at once")
+    recovery_at: Duration | None = Field(None, description="recovery drill time (default: within the apply "
+                                         "interval before 3/4 of the run, none if a permanent crash of "
+                                         "`production` is scheduled: recovery then starts at the loss)")
+    recovery_window: Duration | None = Field(None, description="the drill starts at a uniform random instant "
+                                             "in [recovery_at, recovery_at + window) (default: one "
+                                             "apply_interval if recovery_at is unset, else 0)")
+    concurrent_recoveries: bool = Field(False, description="recover the latest and the past points at once "
+                                        "(sharing the streams' read limits) instead of one after another")
     past_points: int = Field(3, ge=0, le=20, description="random past points T recovered per recovery")
     protection_window: PositiveDuration = Field(24 * 3600.0, description="T is drawn within this window")
     # deliberately broken variants, to show that the invariant catches them

@@ -71,27 +71,38 @@ def recovery_drill(m: CdpStreams, at: float) -> Generator:
 
 
 def recover_all(m: CdpStreams, why: str) -> Generator:
-    """Recover to the latest durable point and to `past_points` random past points, in parallel."""
+    """Recover to the latest durable point and to `past_points` random past points T, all from the
+    replica as it is now: one after another, each measured alone (its RTO from its own start), or
+    all at once with `concurrent_recoveries` (they then share the streams' read limits)."""
     m.recovery_started = True
     env = m.env
     p = m.params
     v = m.variant
     now = env.now
+    m.recovery_start = now
+    if m.instance is not None:
+        m.recovery_phase = now - (m.apply_started_at if m.apply_started_at is not None else 0.0)
     check_replica(m, f"taken over by the {why} recovery")
     clone = v.clone(m)
     latest = m.durable
-    procs = [env.process(recover(m, Recovery("latest", now, m.log.time_of(latest), latest), clone))]
+    points = [("latest", m.log.time_of(latest), latest)]
     rng = m.sim.rng("cdp.recovery_points")
     lo_t = max(0.0, now - p.protection_window)
     hi_t = m.log.time_of(latest)
     for _ in range(p.past_points):
         t = float(rng.uniform(lo_t, max(lo_t, hi_t)))
-        seq = m.log.seq_at(t)
-        procs.append(env.process(recover(m, Recovery("past", now, t, seq), clone)))
+        points.append(("past", t, m.log.seq_at(t)))
     m.sim.note("recovery_started", reason=why, latest_write=latest)
     m.sim.fault_point("cdp.recovery.after_clone")
+    rs = [Recovery(k, now, t, seq) for k, t, seq in points]
+    m.recoveries.extend(rs)  # counted (as unfinished) from now on
     try:
-        yield simpy.AllOf(env, procs)
+        if p.concurrent_recoveries:
+            yield simpy.AllOf(env, [env.process(recover(m, r, clone)) for r in rs])
+        else:
+            for r in rs:  # separate drills from the same taken-over replica, each timed from its start
+                r.started = env.now
+                yield from recover(m, r, clone)
     finally:
         v.release_clone(m)
     m.recovery_done_at = env.now
@@ -100,14 +111,13 @@ def recover_all(m: CdpStreams, why: str) -> Generator:
 
 def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     """One recovery: start an instance, build the volume at the point, verify it against the oracle."""
-    m.recoveries.append(r)
     env = m.env
     v = m.variant
     if clone.lost_from is not None and r.target_seq >= clone.lost_from and not v.recovers_past_from_snapshot(r):
         r.reason = "writes lost before apply (do records expired)"
         r.done = True
         return
-    inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{len(m.recoveries)}")
+    inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{m.recoveries.index(r) + 1}")
     yield from start_instance(m, inst)
     data: dict | None = None
     m.sim.fault_point("cdp.recovery.before_restore")
