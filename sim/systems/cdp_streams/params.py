@@ -68,6 +68,9 @@ class CdpParams(Params):
     # deliberately broken variants, to show that the invariant catches them
     undo_capture: bool = Field(True, description="False: skip undo capture (a broken do_undo)")
     detect_expiry: bool = Field(True, description="False: ignore sequence gaps (hides data loss)")
+    truncate_do_payload: bool = Field(False, description="BROKEN on purpose: the splitter leaves the last block "
+                                      "of every multi-block write out of the do record (an encoder "
+                                      "off-by-one); apply and roll-forward use what the record carries")
     advance_applied_early: bool = Field(False, description="BROKEN on purpose: advance the applied position "
                                         "before the replica write (volume, chunk objects or appliance replica) "
                                         "completes; a crash of the apply instance in between loses those writes")

@@ -16,9 +16,9 @@ import simpy
 
 from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud import CloudVolume, ComputeInstance
-from sim.systems.cdp_streams.apply import bulk_io, io_cmds, new_volume, retry_io, start_instance
+from sim.systems.cdp_streams.apply import bulk_io, io_cmds_of, new_volume, retry_io, start_instance
 from sim.systems.cdp_streams.chunks import obj_request, parallel
-from sim.systems.cdp_streams.data import UndoChunk, roll_back, roll_forward
+from sim.systems.cdp_streams.data import DoRecord, UndoChunk, do_payload, roll_back
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.oracle import check_replica, verify_recovery
 
@@ -148,11 +148,11 @@ def roll(m: CdpStreams, r: Recovery, clone: Clone, vol: CloudVolume) -> Generato
     a, s = clone.applied, r.target_seq
     v = m.variant
     if s > a:
-        yield from v.read_do(m, clone, s)
-        cmds = io_cmds(m, a + 1, s)
+        recs = yield from v.read_do(m, clone, s)
+        blocks, versions, sizes = do_payload(recs, a + 1, s)  # what the do records carry
         d = dict(vol.data)
-        roll_forward(d, m.log, a + 1, s)
-        yield from retry_io(m, bulk_io, m, vol, cmds, m.log.bytes_between(a + 1, s))
+        d.update(zip(blocks.tolist(), versions.tolist(), strict=True))
+        yield from retry_io(m, bulk_io, m, vol, io_cmds_of(sizes), float(sizes.sum()))
         vol.data = d
     elif s < a:
         chunks = yield from v.read_undo(m, clone, s)
@@ -199,7 +199,7 @@ def read_do_range(m: CdpStreams, clone: Clone, s: int) -> Generator:
     n = len(clone.do_pos)
     pos = list(clone.do_pos)
     have = clone.applied
-    got: list[tuple[int, int]] = []
+    got: list[DoRecord] = []
     finished = [False] * n
     attempt = 0
     while not all(finished):
@@ -220,20 +220,21 @@ def read_do_range(m: CdpStreams, clone: Clone, s: int) -> Generator:
             for rec in recs:
                 pos[sh] = rec.seq
                 got.append(rec.value)
-                if rec.value[1] >= s:
+                if rec.value.hi >= s:
                     finished[sh] = True
                     break
             if not recs or pos[sh] >= m.stream.latest_seq(sh):
                 finished[sh] = True
-    got.sort()
-    for lo, hi in got:
-        if hi <= have:
+    got.sort(key=lambda r: (r.lo, r.hi))
+    for r in got:
+        if r.hi <= have:
             continue
-        if lo > have + 1:
+        if r.lo > have + 1:
             break
-        have = hi
+        have = r.hi
     if have < s:
         raise CannotRecover(f"do records for writes {have + 1}..{s} are missing")
+    return got
 
 
 def read_undo_stream(m: CdpStreams, clone: Clone, s: int) -> Generator:

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.components.base import NotRunning, ServiceUnavailable, Throttled
 from sim.core.process import retry
+from sim.systems.cdp_streams.data import DoRecord, pack_do
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -79,12 +80,13 @@ def splitter_to_streams(m: CdpStreams) -> Generator:
     shards = p.stream.shards
     stream = m.stream
     backoff = m.backoff
+    truncate = p.truncate_do_payload
 
-    def put(lo: int, k: int, nbytes: float) -> Generator:
+    def put(rec: DoRecord, nbytes: float) -> Generator:
         ok = yield from wan_send(m, nbytes)
         if not ok:
             raise NotDelivered("wan down")
-        yield from stream.put(nbytes, value=(lo, k), shard=m._next_shard)
+        yield from stream.put(nbytes, value=rec, shard=m._next_shard)
 
     def count(_e: BaseException) -> None:
         m.put_retries += 1
@@ -97,8 +99,9 @@ def splitter_to_streams(m: CdpStreams) -> Generator:
         while m.durable < hi:
             lo = m.durable + 1
             k, nbytes = pack(m, lo, hi, limit)
+            rec = pack_do(m.log, lo, k, truncate)
             fp("cdp.splitter.before_do_put")
-            yield from retry(env, lambda lo=lo, k=k, nbytes=nbytes: put(lo, k, nbytes),
+            yield from retry(env, lambda rec=rec, nbytes=nbytes: put(rec, nbytes),
                              (Throttled, ServiceUnavailable, NotDelivered), backoff, count)
             m._next_shard = (m._next_shard + 1) % shards
             m.durable = k
@@ -127,6 +130,7 @@ def splitter_to_appliance(m: CdpStreams) -> Generator:
         except NotRunning:
             raise NotDelivered("journal impaired") from None
         m.journal_bytes += nbytes
+        m.do_journal.append(pack_do(m.log, lo, hi, m.params.truncate_do_payload))
         m.durable = hi
         record_rpo(m, lo, hi)
 

@@ -124,8 +124,8 @@ class Variant:
         return (yield from recover_volume(m, r, clone))
 
     def read_do(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
-        """Read the do data of writes clone.applied+1..s (roll forward)."""
-        yield from read_do_range(m, clone, s)
+        """The do records of writes clone.applied+1..s (roll forward), sorted by first write."""
+        return (yield from read_do_range(m, clone, s))
 
     def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         """The undo chunks covering writes s+1..clone.applied (roll back)."""
@@ -364,6 +364,7 @@ class Appliance(Variant):
         m.journal_volume = CloudVolume(m.sim, p.journal.model_copy(update={"attached": True}), "journal")
         m.replica = CloudVolume(m.sim, m.replica_params().model_copy(update={"attached": True}), "replica")
         m.journal = []  # undo history, oldest first
+        m.do_journal = []  # the do records received (DoRecord), oldest first
         m.journal_bytes = 0.0
 
     def start(self, m: CdpStreams) -> None:
@@ -385,7 +386,9 @@ class Appliance(Variant):
         return m.params.appliance
 
     def read_do(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
-        yield from retry_io(m, m.journal_volume.read, m.log.bytes_between(clone.applied + 1, s))
+        recs = appliance_actor.journal_records(m, clone.applied + 1)
+        yield from retry_io(m, m.journal_volume.read, sum(float(r.sizes.sum()) for r in recs if r.lo <= s))
+        return recs
 
     def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         a = clone.applied
