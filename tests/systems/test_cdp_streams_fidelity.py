@@ -95,3 +95,32 @@ def test_a_do_record_damaged_in_the_stream_is_caught(monkeypatch):
     assert bad.metrics["invariant_violations"] > 0
     assert {"replica_equals_oracle_at_applied", "recovered_volume_equals_oracle"} & {
         v["invariant"] for v in bad.violations}
+
+
+# --- item 3: the do-stream client sustains the shard's write limit -------------------------------
+def overload(rate: str) -> dict:
+    d = scenario("periodic_apply", duration="12min", past_points=0, recovery_at="11min")
+    d["workload"]["arrivals"]["rate"] = rate
+    return d
+
+
+def test_an_overloaded_do_stream_runs_at_its_write_limit_and_warns():
+    """1.3x the shard's 1 MiB/s offered (70 writes/s of ~18.5 KiB): the paced producer keeps the
+    shard busy at its limit (the backoff-only client of before reached 0.76 of it) and the
+    capacity alarm fires; at 0.35x it stays quiet."""
+    from sim.runner.replication import build
+
+    sc = scenario_from_dict(overload("70/s"))
+    sim, system = build(sc.resolved, 3)
+    system.start()
+    sim.run()
+    limit = system.params.stream.write_bytes_per_shard
+    assert system.stream.put_bytes / sim.env.now > 0.97 * limit
+    m = system.metrics()
+    assert m["do_stream_utilisation"] > 0.97 and m["do_offered_load_max_ratio"] > 1.2
+    assert m["do_load_warnings"] >= 5
+    assert any(e["event"] == "do_stream_near_limit" and e["shards_needed"] == 2 for e in sim.events)
+    calm = run(overload("20/s")).metrics
+    assert calm["do_load_warnings"] == 0 and calm["do_stream_utilisation"] == pytest.approx(
+        calm["do_offered_bytes_s"] / limit, rel=0.01)
+    assert calm["rpo_p99_s"] < 0.5

@@ -57,6 +57,12 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("apply_lag_max_s", "largest age of the oldest unapplied write when an apply began"),
     Metric("instance_failed_starts", "instance starts that failed (insufficient capacity)"),
     Metric("put_retries", "splitter puts (or appliance sends) retried"),
+    Metric("do_offered_bytes_s", "bytes/s the production writes offered to the do stream (payload plus "
+           "a header per write) while the site was up"),
+    Metric("do_throughput_bytes_s", "bytes/s the do stream accepted from the splitter over the same span"),
+    Metric("do_stream_utilisation", "do_throughput_bytes_s over the do stream's write limit (shards x 1 MiB/s)"),
+    Metric("do_offered_load_max_ratio", "largest offered load over a minute, as a fraction of the write limit"),
+    Metric("do_load_warnings", "minutes in which the offered load exceeded 0.8 of the do stream's write limit"),
     Metric("undo_put_retries", "undo stream puts retried"),
     Metric("object_errors", "object store requests retried (throttled or unavailable)"),
     Metric("chunks_unreadable", "chunk objects found lost or corrupt by an apply"),
@@ -126,6 +132,22 @@ class Costs:
         return out
 
 
+def do_load(m: CdpStreams) -> dict[str, float]:
+    """Offered load and throughput of the do stream (NaN for the appliance, which has none)."""
+    keys = ("do_offered_bytes_s", "do_throughput_bytes_s", "do_stream_utilisation", "do_offered_load_max_ratio",
+            "do_load_warnings")
+    if m.instance is None:
+        return dict.fromkeys(keys, math.nan)
+    p = m.params
+    span = max(min(m.env.now, m.disaster.get("time", math.inf)), 1e-9)
+    n = m.log.count
+    offered = (m.log.bytes_between(1, n) + p.record_header * n) / span
+    thr = m.stream.put_bytes / span
+    vals = (offered, thr, thr / (p.stream.shards * p.stream.write_bytes_per_shard), m.load_max_ratio,
+            float(m.load_warnings))
+    return dict(zip(keys, vals, strict=True))
+
+
 def storage(m: CdpStreams) -> dict[str, float]:
     out = {f"storage_{k}_bytes": 0.0 for k in STORAGE_ITEMS}
     m.variant.storage(m, out)
@@ -175,6 +197,7 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "apply_lag_max_s": m.apply_lag_max,
         "instance_failed_starts": float(m.failed_starts),
         "put_retries": float(m.put_retries),
+        **do_load(m),
         "undo_put_retries": float(m.undo_put_retries),
         "object_errors": float(m.object_errors),
         "chunks_unreadable": float(m.chunks_damaged),

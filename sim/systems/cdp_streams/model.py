@@ -135,6 +135,8 @@ class CdpStreams(System):
         self.apply_lag_max = 0.0
         self.put_retries = self.undo_put_retries = self.object_errors = self.chunks_damaged = 0
         self.seed_puts = 0
+        self.load_max_ratio = 0.0  # largest offered load / do stream write limit over a minute
+        self.load_warnings = 0  # minutes above splitter.LOAD_WARN of the limit
         self.recovery_gets = 0  # object GETs of recoveries (not a protection cost)
         self._next_shard = self._next_undo_shard = 0
         self.costs = Costs(self)

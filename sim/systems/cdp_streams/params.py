@@ -30,6 +30,8 @@ class CdpParams(Params):
     # splitter (production side)
     flush_interval: PositiveDuration = Field(0.1, description="splitter buffering before a put (KPL 100 ms)")
     record_header: Size = Field(64, description="per-write header in a do record, bytes")
+    put_pacing: float = Field(1.0, gt=0.0, le=1.5, description="the splitter paces its puts at this fraction "
+                              "of each shard's write limits (KPL RateLimit; 1.5 is the KPL default)")
     backoff_base: PositiveDuration = Field(0.1, description="first retry delay after throttling, s")
     backoff_cap: PositiveDuration = Field(10.0, description="longest retry delay, s")
     # streams

@@ -33,7 +33,7 @@ from sim.systems.cdp_streams.recovery import (
     recover_volume,
 )
 from sim.systems.cdp_streams.snapshots import recover_from_snapshot, take_snapshot
-from sim.systems.cdp_streams.splitter import splitter_to_appliance, splitter_to_streams
+from sim.systems.cdp_streams.splitter import load_monitor, splitter_to_appliance, splitter_to_streams
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -66,9 +66,12 @@ class Variant:
         m.stream = StreamService(m.sim, p.stream, "stream")
         m.instance = ComputeInstance(m.sim, p.compute, "instance")
         m.do_pos = [-1] * p.stream.shards  # stream seq of the last applied record per shard
+        # the producer's client-side rate limit per shard (KPL RateLimit), at `put_pacing` of the limit
+        m.do_pace = [Pacer(p.stream.write_bytes_per_shard * p.put_pacing) for _ in range(p.stream.shards)]
 
     def start(self, m: CdpStreams) -> None:
         m.env.process(apply_scheduler(m))
+        m.env.process(load_monitor(m))
 
     def splitter(self, m: CdpStreams) -> Generator:
         return splitter_to_streams(m)
