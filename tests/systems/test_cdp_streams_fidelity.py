@@ -7,6 +7,8 @@ Runs use a small configuration (1 GiB volume, 5 writes/s, under an hour simulate
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from sim.runner.replication import run_replication
@@ -124,3 +126,17 @@ def test_an_overloaded_do_stream_runs_at_its_write_limit_and_warns():
     assert calm["do_load_warnings"] == 0 and calm["do_stream_utilisation"] == pytest.approx(
         calm["do_offered_bytes_s"] / limit, rel=0.01)
     assert calm["rpo_p99_s"] < 0.5
+
+
+# --- item 8: metrics that measured nothing are NaN, and points are counted alike --------------------
+def test_any_point_recoverable_is_nan_when_no_past_point_was_tried():
+    none_drawn = run(scenario("do_undo", duration="25min", past_points=0, recovery_at="20min")).metrics
+    assert math.isnan(none_drawn["any_point_recoverable"]) and none_drawn["latest_recovered"] == 1
+    no_recovery = run(scenario("do_undo", duration="25min", recovery_at="2h")).metrics
+    assert math.isnan(no_recovery["any_point_recoverable"]) and math.isnan(no_recovery["rto_latest_s"])
+
+
+def test_periodic_apply_counts_only_the_snapshots_of_the_protection_window():
+    m = run(scenario("periodic_apply", duration="25min", recovery_at="20min", protection_window="12min")).metrics
+    # snapshots at 10 and 20 min: only the one at 20 min (and the latest point) lie in the last 12 min
+    assert m["recoverable_points"] == 2

@@ -43,8 +43,9 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("recoveries_verified", "recovered volumes that equal the oracle block by block"),
     Metric("recoveries_unfinished", "recoveries still running at the end of the run"),
     Metric("any_point_recoverable", "1 if the mechanism offers any point, nothing was lost and every past point "
-           "drawn was recovered exactly and matched the oracle"),
-    Metric("recoverable_points", "distinct points in time recoverable at the end within the protection window"),
+           "drawn was recovered exactly and matched the oracle (NaN: no past point was tried)"),
+    Metric("recoverable_points", "distinct points in time recoverable at the end within the protection window "
+           "(writes for the any-point variants, snapshots taken in the window plus the latest for periodic_apply)"),
     Metric("records_expired", "do records that expired from the stream before they were applied"),
     Metric("writes_lost", "production writes lost because their do records expired"),
     Metric("data_lost_bytes", "bytes of production writes lost because their do records expired"),
@@ -132,6 +133,19 @@ class Costs:
         return out
 
 
+def any_point_recoverable(m: CdpStreams, past: list) -> float:
+    """1: the mechanism offers any point, nothing was lost, and every past point drawn was
+    recovered exactly and matched the oracle; 0 otherwise; NaN when no past point was tried
+    (no recovery ran, or `past_points` is 0): nothing was measured."""
+    done = [r for r in past if r.done]
+    if not m.variant.any_point:
+        return 0.0
+    if not done:
+        return math.nan
+    return float(m.lost_from is None and m.params.detect_expiry
+                 and all(r.ok and r.matched and r.point_seq == r.target_seq for r in done))
+
+
 def do_load(m: CdpStreams) -> dict[str, float]:
     """Offered load and throughput of the do stream (NaN for the appliance, which has none)."""
     keys = ("do_offered_bytes_s", "do_throughput_bytes_s", "do_stream_utilisation", "do_offered_load_max_ratio",
@@ -181,9 +195,7 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "recoveries_unfinished": float(sum(1 for r in m.recoveries if not r.done)),
         # the mechanism offers any point, nothing was lost, and no past point drawn was refused,
         # recovered to another point or found different from the oracle
-        "any_point_recoverable": float(m.variant.any_point and m.lost_from is None and m.params.detect_expiry
-                                       and all(r.ok and r.matched and r.point_seq == r.target_seq
-                                               for r in past if r.done)),
+        "any_point_recoverable": any_point_recoverable(m, past),
         "recoverable_points": float(recoverable_points(m)),
         "records_expired": float(m.records_expired),
         "writes_lost": float(m.writes_lost),

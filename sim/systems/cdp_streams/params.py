@@ -44,7 +44,9 @@ class CdpParams(Params):
     compute: ComputeParams = Field(default_factory=ComputeParams, description="apply/recovery instance")
     volume: VolumeParams = Field(default_factory=_default_volume, description="replica volume (its capacity "
                                  "is the production volume size)")
-    snapshots: SnapshotParams = Field(default_factory=SnapshotParams)
+    snapshots: SnapshotParams = Field(default_factory=lambda: SnapshotParams(restore_throughput=125e6),
+                                      description="EBS snapshots; a restored volume is initialised at the gp3 "
+                                      "baseline (125 MB/s), never faster than the volume's throughput")
     object_store: ObjectStoreParams = Field(default_factory=ObjectStoreParams)
     chunk_size: PositiveSize = Field(4 * 2**20, description="chunk object size (chunks variant), bytes")
     chunk_workers: int = Field(8, ge=1, description="parallel object requests of the instance")
@@ -83,6 +85,9 @@ class CdpParams(Params):
             raise ValueError("volume.capacity must be at least one block")
         if self.chunk_size < self.block_size or self.chunk_size % self.block_size:
             raise ValueError("chunk_size must be a multiple of block_size")
+        if self.snapshots.restore_throughput > self.volume.throughput:
+            raise ValueError("snapshots.restore_throughput exceeds volume.throughput: a restored volume is "
+                             "initialised no faster than the volume can be read")
         if self.block_size + self.record_header > self.stream.max_record_size:
             raise ValueError("block_size + record_header exceeds the stream's max_record_size")
         return self

@@ -219,7 +219,9 @@ class PeriodicApply(Variant):
         c["snapshots"] = (p.volume.capacity + window_incr) / GB * p.snapshots.price_gb_month_usd
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
-        snaps = [s for s in m.snapshots.snapshots if s.done and not s.deleted and s.meta.get("consistent")]
+        # the snapshots of the window's points (as the stream variants count the window's writes)
+        snaps = [s for s in m.snapshots.snapshots if s.done and not s.deleted and s.meta.get("consistent")
+                 and s.meta["point"] >= lo]
         return len(snaps) + (1 if m.lost_from is None else 0)
 
 
