@@ -140,3 +140,27 @@ def test_periodic_apply_counts_only_the_snapshots_of_the_protection_window():
     m = run(scenario("periodic_apply", duration="25min", recovery_at="20min", protection_window="12min")).metrics
     # snapshots at 10 and 20 min: only the one at 20 min (and the latest point) lie in the last 12 min
     assert m["recoverable_points"] == 2
+
+
+# --- item 2: each recovery measured alone --------------------------------------------------------
+def recoveries(**params):
+    from sim.runner.replication import build
+
+    sc = scenario_from_dict(scenario("do_undo", recovery_at="20min", past_points=3, **params))
+    sim, system = build(sc.resolved, 3)
+    system.start()
+    sim.run()
+    assert not system.violations()
+    return system.recoveries
+
+
+def test_recoveries_run_one_after_another_each_alone_unless_asked_to_overlap():
+    alone = recoveries()
+    assert [r.kind for r in alone] == ["latest", "past", "past", "past"] and all(r.ok for r in alone)
+    for a, b in zip(alone, alone[1:], strict=False):
+        assert b.started >= a.started + a.rto - 1e-9  # the next drill starts once the previous is done
+    together = recoveries(concurrent_recoveries=True)
+    assert len({r.started for r in together}) == 1
+    # sharing the do/undo streams' read limits (5 calls/s, 2 MiB/s per shard) slows each one down
+    assert sum(r.rto for r in together) > sum(r.rto for r in alone)
+    assert [r.target_seq for r in together] == [r.target_seq for r in alone]  # same points drawn
