@@ -56,11 +56,14 @@ def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell show
     ("md", """## Headline: the mechanisms against the appliance, production site lost
 
 `scenarios/cdp_streams_compare.yaml`: the production site is lost (a `crash` of `production` with no
-restart); each variant recovers to the latest durable point (`rto_latest_s`) and to three random
-past points T (`rto_past_s`; `recovery_point_gap_s` is T minus the point actually recovered).
-Monthly cost is extrapolated from the simulated span with the component library's prices."""),
-    ("code", """head = sweep("cdp_streams_compare", {"duration": "45min", "params.apply_interval": "10min",
-                                    "faults[0].at": "30min", "warmup": "2min"})
+restart) at a random instant within one apply cycle; recovery starts at the loss. Each variant
+recovers to the latest durable point (`rto_latest_s`) and then, one after another (each alone on the
+streams' read limits), to three random past points T (`rto_past_s`; `recovery_point_gap_s` is T minus
+the point actually recovered). Monthly cost is extrapolated from the simulated span with the
+component library's prices; the bars are 95% CIs over the replications (the loss instants)."""),
+    ("code", """head = sweep("cdp_streams_compare", {"duration": "60min", "params.apply_interval": "10min",
+                                    "faults[0].at": {"dist": "uniform", "low": "30min", "high": "40min"},
+                                    "warmup": "2min", "replications": 4})
 cost_items = [c for c in head.columns if c.startswith("monthly_cost_") and c != "monthly_cost_usd"]
 cols = ["monthly_cost_usd", "rto_latest_s", "rto_past_s", "recovery_point_gap_s", "past_points_exact",
         "any_point_recoverable", "rpo_mean_s", "rpo_at_disaster_s", "storage_bytes", "recoveries_verified",
@@ -71,9 +74,12 @@ table"""),
     ("code", """costs = head.groupby("params.variant")[cost_items].mean().reindex(order)
 costs.columns = [c.removeprefix("monthly_cost_").removesuffix("_usd") for c in costs.columns]
 display(costs.rename_axis("monthly cost by item (USD)"))
-fig = plots.metric_by_variant(head, ["monthly_cost_usd", "rto_latest_s", "rto_past_s", "recovery_point_gap_s"],
-                              "params.variant")
+fig = plots.tradeoff(head, "monthly_cost_usd", "rto_latest_s", hue="params.variant",
+                     title="monthly cost against RTO to the latest point (site lost at a random phase)")
 save(fig, "cdp_cost_rto")"""),
+    ("code", """fig = plots.metric_by_variant(head, ["rto_latest_s", "rto_past_s", "recovery_point_gap_s",
+                                     "recovery_phase_s"], "params.variant")
+save(fig, "cdp_rto_by_variant")"""),
     ("code", """app = table.loc["appliance"]
 for v in ("periodic_apply", "do_undo", "chunks"):
     assert table.loc[v, "monthly_cost_usd"] < 0.5 * app["monthly_cost_usd"], v   # a fraction of the appliance
@@ -87,8 +93,7 @@ assert table.loc["periodic_apply", "recovery_point_gap_s"] > 0                  
 (less compute) but more do records left to roll forward at recovery, and for `periodic_apply`
 recovery points further apart."""),
     ("code", """small_grid = {"params.variant": ["periodic_apply", "do_undo"], "params.apply_interval": ["5min", "10min", "20min"]}
-iv = sweep("cdp_apply_interval_sweep", {"duration": "80min", "params.recovery_at": "70min",
-                                        "sweep": {"grid": small_grid}})
+iv = sweep("cdp_apply_interval_sweep", {"duration": "80min", "replications": 3, "sweep": {"grid": small_grid}})
 iv_table = iv.groupby(["params.variant", "params.apply_interval"])[
     ["monthly_cost_usd", "monthly_cost_compute_usd", "rto_latest_s", "rto_past_s", "recovery_point_gap_s",
      "apply_duration_mean_s"]].mean()
@@ -99,6 +104,20 @@ assert per.loc[long, "recovery_point_gap_s"] > per.loc[short, "recovery_point_ga
 fig = plots.metric_vs_param(iv, ["monthly_cost_usd", "rto_latest_s", "recovery_point_gap_s"], "params.apply_interval",
                             "params.variant")
 save(fig, "cdp_apply_interval")"""),
+    ("md", """## The do stream near its write limit
+
+`scenarios/cdp_streams_load_sweep.yaml`: the offered write load from 0.35x to 1.3x of one shard's
+1 MiB/s. The paced producer's throughput follows the offered load and stays at the limit beyond
+it; the capacity alarm fires above 0.8 of the limit."""),
+    ("code", """ld = sweep("cdp_streams_load_sweep", {"duration": "12min", "params.volume.capacity": "1GiB",
+                                     "replications": 1,
+                                     "sweep": {"grid": {"workload.arrivals.rate": ["20/s", "50/s", "70/s"]}}})
+ld_table = ld.groupby("workload.arrivals.rate")[["do_offered_bytes_s", "do_throughput_bytes_s",
+                                                 "do_stream_utilisation", "rpo_mean_s", "do_load_warnings"]].mean()
+ld_table"""),
+    ("code", """assert ld_table["do_stream_utilisation"].max() > 0.97   # the shard is kept at its limit when overloaded
+fig = plots.metric_vs_param(ld, ["do_stream_utilisation", "rpo_mean_s"], "workload.arrivals.rate")
+save(fig, "cdp_load_sweep")"""),
     ("md", """## Apply interval approaching the stream's retention
 
 `scenarios/cdp_retention_risk.yaml`: once the apply interval (plus the apply's own duration) passes

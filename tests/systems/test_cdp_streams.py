@@ -379,7 +379,7 @@ def test_an_apply_that_cannot_read_a_chunk_keeps_its_stream_position():
 
 def test_chunks_undo_archive_reaches_every_past_point():
     """The undo segment of an epoch starts at the epoch's first write, whatever GetRecords round it came in."""
-    m, viol = run(small("chunks", past_points=12))
+    m, viol = run(small("chunks", past_points=12, concurrent_recoveries=True))
     assert not viol
     assert m["past_points_recovered"] == 12 and m["past_points_exact"] == 12
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from sim.components.base import NotRunning
 from sim.components.cloud import ComputeInstance
-from sim.systems.cdp_streams.apply import bulk_io, io_cmds, start_instance
-from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.apply import bulk_io, io_cmds_of, start_instance
+from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
 from sim.systems.cdp_streams.oracle import check_replica
 
 if TYPE_CHECKING:
@@ -50,9 +50,9 @@ def appliance_apply(m: CdpStreams) -> Generator:
         yield env.timeout(p.appliance_apply_interval)
         lo, hi = m.applied + 1, m.durable
         if hi >= lo:
-            blocks, versions = m.log.expand(lo, hi)
-            nbytes = m.log.bytes_between(lo, hi)
-            cmds = io_cmds(m, lo, hi)
+            blocks, versions, sizes = do_payload(journal_records(m, lo), lo, hi)
+            nbytes = float(sizes.sum())
+            cmds = io_cmds_of(sizes)
             fp = m.sim.fault_point
             try:
                 yield from bulk_io(m, m.replica, cmds, nbytes, read=True)
@@ -73,9 +73,25 @@ def appliance_apply(m: CdpStreams) -> Generator:
         trim_journal(m)
 
 
+def journal_records(m: CdpStreams, lo: int) -> list[DoRecord]:
+    """The journalled do records holding writes from `lo` on (oldest first)."""
+    j = m.do_journal
+    i = len(j)
+    while i > 0 and j[i - 1].hi >= lo:
+        i -= 1
+    return j[i:]
+
+
 def trim_journal(m: CdpStreams) -> None:
-    """Undo history older than `journal_window` leaves the journal."""
+    """Undo history older than `journal_window` leaves the journal, and so do applied do records
+    older than it (kept that long for recoveries that took the replica over before they were applied)."""
     horizon = m.env.now - m.params.journal_window
     j = m.journal
     while j and m.log.time_of(j[0].hi) < horizon:
         j.pop(0)
+    d = m.do_journal
+    k = 0
+    while k < len(d) and d[k].hi <= m.applied and m.log.time_of(d[k].hi) < horizon:
+        k += 1
+    if k:
+        del d[:k]

@@ -19,7 +19,7 @@ import numpy as np
 from sim.components.base import NotRunning, RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud import CloudVolume, ComputeInstance
 from sim.core.process import retry
-from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
 from sim.systems.cdp_streams.oracle import check_replica
 from sim.systems.cdp_streams.params import VOLUME_IO_UNIT
 from sim.systems.cdp_streams.undo import put_undo
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 
 # --- volume I/O shared by apply, appliance and recovery ------------------------------------------
-def io_cmds(m: CdpStreams, lo: int, hi: int) -> int:
-    """I/O commands of writes lo..hi on a gp3 volume (one per started 16 KiB)."""
-    return int(np.ceil(m.log.nbytes[lo - 1:hi] / VOLUME_IO_UNIT).sum()) if hi >= lo else 0
+def io_cmds_of(sizes: np.ndarray) -> int:
+    """I/O commands of writes of `sizes` bytes on a gp3 volume (one per started 16 KiB)."""
+    return int(np.ceil(sizes / VOLUME_IO_UNIT).sum())
 
 
 def bulk_io(m: CdpStreams, vol: CloudVolume, cmds: int, nbytes: float, items: dict | None = None,
@@ -86,8 +86,11 @@ def apply_scheduler(m: CdpStreams) -> Generator:
     while True:
         if env.now < nxt:
             yield env.timeout(nxt - env.now)
+        if m.disaster:  # the site is lost: its recovery has taken the replica over, nothing more to apply
+            return
         nxt = max(nxt + p.apply_interval, env.now)
         power_on = env.now
+        m.apply_started_at = power_on
         yield from start_instance(m, m.instance)
         t0 = env.now
         do_puts_usd = m.stream.cost_usd()["put_units_usd"]
@@ -143,9 +146,9 @@ def read_do_records(m: CdpStreams, tip: list[int], tip_write: int, apply: bool =
     p = m.params
     n = len(tip)
     pos = list(m.do_pos)
-    buf: list[tuple[int, int, int, int]] = []  # (lo, hi, shard, seq)
+    buf: list[tuple[int, int, int, int, DoRecord]] = []  # (lo, hi, shard, seq, payload)
     last_lo = [-1] * n
-    out: list[tuple[int, int]] = []
+    out: list[tuple[int, int, list[DoRecord]]] = []
     nxt = m.applied + 1
     attempt = 0
     while True:
@@ -168,19 +171,20 @@ def read_do_records(m: CdpStreams, tip: list[int], tip_write: int, apply: bool =
             for r in recs:
                 if r.seq > tip[s]:
                     break
-                lo, hi = r.value
-                buf.append((lo, hi, s, r.seq))
+                rec: DoRecord = r.value
+                lo = rec.lo
+                buf.append((lo, rec.hi, s, r.seq, rec))
                 pos[s] = r.seq
                 last_lo[s] = lo
             if not recs:
                 pos[s] = tip[s]
         done = all(pos[s] >= tip[s] for s in range(n))
-        buf.sort()
-        ranges: list[list[int]] = []
+        buf.sort(key=lambda e: (e[0], e[1], e[2], e[3]))
+        ranges: list[list] = []  # [lo, hi, payloads]
         used: list[tuple[int, int]] = []
         i = 0
         while i < len(buf):
-            lo, hi, s, seq = buf[i]
+            lo, hi, s, seq, rec = buf[i]
             if hi < nxt:  # already applied (resent after a production restart)
                 used.append((s, seq))
                 i += 1
@@ -190,19 +194,20 @@ def read_do_records(m: CdpStreams, tip: list[int], tip_write: int, apply: bool =
                 if not (done or all(pos[t] >= tip[t] or last_lo[t] >= lo for t in range(n))):
                     break
                 lost(m, nxt, lo - 1)
-                ranges.append([lo, hi])
+                ranges.append([lo, hi, [rec]])
             elif ranges:
                 ranges[-1][1] = hi
+                ranges[-1][2].append(rec)
             else:
-                ranges.append([nxt, hi])
+                ranges.append([nxt, hi, [rec]])
             used.append((s, seq))
             nxt = hi + 1
             i += 1
         del buf[:i]
-        for lo, hi in ranges:
-            out.append((lo, hi))
+        for lo, hi, recs in ranges:
+            out.append((lo, hi, recs))
             if apply:
-                yield from apply_volume(m, lo, hi)
+                yield from apply_volume(m, lo, hi, recs)
         if apply:
             for s, seq in used:
                 m.do_pos[s] = max(m.do_pos[s], seq)
@@ -231,15 +236,16 @@ def lost(m: CdpStreams, lo: int, hi: int) -> None:
         m.sim.note("do_records_expired", first_write=lo, last_write=hi)
 
 
-def apply_volume(m: CdpStreams, lo: int, hi: int) -> Generator:
-    """Apply writes lo..hi to the replica volume; `do_undo` first puts the overwritten versions."""
+def apply_volume(m: CdpStreams, lo: int, hi: int, recs: list[DoRecord]) -> Generator:
+    """Apply writes lo..hi, as the do records `recs` carry them, to the replica volume; `do_undo`
+    first puts the overwritten versions."""
     if m.applied >= lo:
         lo = m.applied + 1
     if hi < lo:
         return
-    blocks, versions = m.log.expand(lo, hi)
-    nbytes = m.log.bytes_between(lo, hi)
-    cmds = io_cmds(m, lo, hi)
+    blocks, versions, sizes = do_payload(recs, lo, hi)
+    nbytes = float(sizes.sum())
+    cmds = io_cmds_of(sizes)
     fp = m.sim.fault_point
     if m.variant.undo_on_apply:
         yield from retry_io(m, bulk_io, m, m.replica, cmds, nbytes, read=True)

@@ -17,7 +17,7 @@ import numpy as np
 from sim.components.base import CorruptData, NoSuchKey, ServiceUnavailable, Throttled
 from sim.core.process import bounded_parallel, retry
 from sim.systems.cdp_streams.apply import read_do_records
-from sim.systems.cdp_streams.data import capture_undo
+from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
 from sim.systems.cdp_streams.undo import put_undo
 
 if TYPE_CHECKING:
@@ -78,16 +78,16 @@ def apply_chunk_records(m: CdpStreams, tip: list[int], tip_write: int) -> Genera
         m.sim.fault_point("cdp.apply.after_checkpoint")
 
 
-def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int]]) -> Generator:
-    """Read-modify-write the chunks the writes in `ranges` touch; undo to the stream and the archive;
+def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int, list[DoRecord]]]) -> Generator:
+    """Read-modify-write the chunks the writes in `ranges` (as their do records carry them) touch; undo to the stream and the archive;
     commit with a manifest. Returns True once committed."""
-    ranges = [(max(lo, m.applied + 1), hi) for lo, hi in ranges if hi > m.applied]
+    ranges = [(max(lo, m.applied + 1), hi, recs) for lo, hi, recs in ranges if hi > m.applied]
     if not ranges:
         return True
     p = m.params
-    parts = [m.log.expand(lo, hi) for lo, hi in ranges]
-    blocks = np.concatenate([b for b, _ in parts])
-    versions = np.concatenate([v for _, v in parts])
+    parts = [do_payload(recs, lo, hi) for lo, hi, recs in ranges]
+    blocks = np.concatenate([b for b, _, _ in parts])
+    versions = np.concatenate([v for _, v, _ in parts])
     lo, hi = ranges[0][0], ranges[-1][1]
     cids = blocks // m.chunk_blocks
     dirty = np.unique(cids).tolist()

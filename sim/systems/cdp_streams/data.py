@@ -223,3 +223,53 @@ def roll_forward(data: dict, log: WriteLog, lo: int, hi: int) -> int:
     blocks, versions = log.expand(lo, hi)
     data.update(zip(blocks.tolist(), versions.tolist(), strict=True))
     return len(blocks)
+
+
+@dataclass
+class DoRecord:
+    """A do record's payload as the splitter packs it: writes lo..hi, the (block, version) entries
+    they wrote in write order, and each write's size (bytes, for the volume I/O it costs)."""
+
+    lo: int
+    hi: int
+    blocks: np.ndarray
+    versions: np.ndarray
+    sizes: np.ndarray
+
+    @property
+    def entries(self) -> int:
+        return len(self.blocks)
+
+
+def pack_do(log: WriteLog, lo: int, hi: int, truncate: bool = False) -> DoRecord:
+    """The payload of writes lo..hi intercepted on the production volume (`log` is the write path).
+    `truncate`: BROKEN on purpose, the last block of every multi-block write is left out."""
+    blocks, versions = log.expand(lo, hi)
+    if truncate and len(blocks):
+        last = np.append(versions[1:] != versions[:-1], True)
+        first = np.append(True, versions[1:] != versions[:-1])
+        keep = ~(last & ~first)  # drop a write's last entry unless it is also its first
+        blocks, versions = blocks[keep], versions[keep]
+    return DoRecord(lo, hi, blocks, versions, log.nbytes[lo - 1:hi].copy())
+
+
+def do_payload(records: list[DoRecord], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(blocks, versions, write sizes) of writes lo..hi from do records sorted by `lo`, each write
+    taken once (records resent after a production restart overlap earlier ones)."""
+    pb, pv, ps = [], [], []
+    upto = lo - 1
+    for r in records:
+        if r.hi <= upto or r.lo > hi:
+            continue
+        a, b = upto + 1, min(hi, r.hi)
+        if r.lo > a:  # a gap the reader reported as lost: the writes start later
+            a = r.lo
+        keep = (r.versions >= a) & (r.versions <= b)
+        pb.append(r.blocks[keep])
+        pv.append(r.versions[keep])
+        ps.append(r.sizes[a - r.lo:b - r.lo + 1])
+        upto = b
+    if not pb:
+        e = np.empty(0, dtype=np.int64)
+        return e, e.astype(VERSION), np.empty(0)
+    return np.concatenate(pb), np.concatenate(pv), np.concatenate(ps)

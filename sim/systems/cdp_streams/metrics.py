@@ -31,6 +31,9 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("writes", "production writes issued"),
     Metric("rto_latest_s", "recovery time to the latest durable point (instance start to verified volume)"),
     Metric("rto_past_s", "mean recovery time to random past points T"),
+    Metric("recovery_start_s", "when the recovery began (the site loss, or the drill)"),
+    Metric("recovery_phase_s", "time from the power-on of the last apply cycle to the recovery's start "
+           "(stream variants; the recovery's phase in the apply cycle)"),
     Metric("rto_past_max_s", "longest recovery time to a random past point T"),
     Metric("recovery_point_gap_s", "mean T minus the point actually recovered (0: any point in time)"),
     Metric("past_points_recovered", "past points T recovered"),
@@ -40,8 +43,9 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("recoveries_verified", "recovered volumes that equal the oracle block by block"),
     Metric("recoveries_unfinished", "recoveries still running at the end of the run"),
     Metric("any_point_recoverable", "1 if the mechanism offers any point, nothing was lost and every past point "
-           "drawn was recovered exactly and matched the oracle"),
-    Metric("recoverable_points", "distinct points in time recoverable at the end within the protection window"),
+           "drawn was recovered exactly and matched the oracle (NaN: no past point was tried)"),
+    Metric("recoverable_points", "distinct points in time recoverable at the end within the protection window "
+           "(writes for the any-point variants, snapshots taken in the window plus the latest for periodic_apply)"),
     Metric("records_expired", "do records that expired from the stream before they were applied"),
     Metric("writes_lost", "production writes lost because their do records expired"),
     Metric("data_lost_bytes", "bytes of production writes lost because their do records expired"),
@@ -54,6 +58,12 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("apply_lag_max_s", "largest age of the oldest unapplied write when an apply began"),
     Metric("instance_failed_starts", "instance starts that failed (insufficient capacity)"),
     Metric("put_retries", "splitter puts (or appliance sends) retried"),
+    Metric("do_offered_bytes_s", "bytes/s the production writes offered to the do stream (payload plus "
+           "a header per write) while the site was up"),
+    Metric("do_throughput_bytes_s", "bytes/s the do stream accepted from the splitter over the same span"),
+    Metric("do_stream_utilisation", "do_throughput_bytes_s over the do stream's write limit (shards x 1 MiB/s)"),
+    Metric("do_offered_load_max_ratio", "largest offered load over a minute, as a fraction of the write limit"),
+    Metric("do_load_warnings", "minutes in which the offered load exceeded 0.8 of the do stream's write limit"),
     Metric("undo_put_retries", "undo stream puts retried"),
     Metric("object_errors", "object store requests retried (throttled or unavailable)"),
     Metric("chunks_unreadable", "chunk objects found lost or corrupt by an apply"),
@@ -123,6 +133,35 @@ class Costs:
         return out
 
 
+def any_point_recoverable(m: CdpStreams, past: list) -> float:
+    """1: the mechanism offers any point, nothing was lost, and every past point drawn was
+    recovered exactly and matched the oracle; 0 otherwise; NaN when no past point was tried
+    (no recovery ran, or `past_points` is 0): nothing was measured."""
+    done = [r for r in past if r.done]
+    if not m.variant.any_point:
+        return 0.0
+    if not done:
+        return math.nan
+    return float(m.lost_from is None and m.params.detect_expiry
+                 and all(r.ok and r.matched and r.point_seq == r.target_seq for r in done))
+
+
+def do_load(m: CdpStreams) -> dict[str, float]:
+    """Offered load and throughput of the do stream (NaN for the appliance, which has none)."""
+    keys = ("do_offered_bytes_s", "do_throughput_bytes_s", "do_stream_utilisation", "do_offered_load_max_ratio",
+            "do_load_warnings")
+    if m.instance is None:
+        return dict.fromkeys(keys, math.nan)
+    p = m.params
+    span = max(min(m.env.now, m.disaster.get("time", math.inf)), 1e-9)
+    n = m.log.count
+    offered = (m.log.bytes_between(1, n) + p.record_header * n) / span
+    thr = m.stream.put_bytes / span
+    vals = (offered, thr, thr / (p.stream.shards * p.stream.write_bytes_per_shard), m.load_max_ratio,
+            float(m.load_warnings))
+    return dict(zip(keys, vals, strict=True))
+
+
 def storage(m: CdpStreams) -> dict[str, float]:
     out = {f"storage_{k}_bytes": 0.0 for k in STORAGE_ITEMS}
     m.variant.storage(m, out)
@@ -144,6 +183,8 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "writes": float(m.log.count),
         "rto_latest_s": float(np.mean([r.rto for r in lat_ok])) if lat_ok else nan,
         "rto_past_s": float(np.mean([r.rto for r in past_ok])) if past_ok else nan,
+        "recovery_start_s": m.recovery_start if m.recovery_start is not None else nan,
+        "recovery_phase_s": m.recovery_phase,
         "rto_past_max_s": float(np.max([r.rto for r in past_ok])) if past_ok else nan,
         "recovery_point_gap_s": float(np.mean([r.target_time - r.point_time for r in past_ok])) if past_ok else nan,
         "past_points_recovered": float(len(past_ok)),
@@ -154,9 +195,7 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "recoveries_unfinished": float(sum(1 for r in m.recoveries if not r.done)),
         # the mechanism offers any point, nothing was lost, and no past point drawn was refused,
         # recovered to another point or found different from the oracle
-        "any_point_recoverable": float(m.variant.any_point and m.lost_from is None and m.params.detect_expiry
-                                       and all(r.ok and r.matched and r.point_seq == r.target_seq
-                                               for r in past if r.done)),
+        "any_point_recoverable": any_point_recoverable(m, past),
         "recoverable_points": float(recoverable_points(m)),
         "records_expired": float(m.records_expired),
         "writes_lost": float(m.writes_lost),
@@ -170,6 +209,7 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "apply_lag_max_s": m.apply_lag_max,
         "instance_failed_starts": float(m.failed_starts),
         "put_retries": float(m.put_retries),
+        **do_load(m),
         "undo_put_retries": float(m.undo_put_retries),
         "object_errors": float(m.object_errors),
         "chunks_unreadable": float(m.chunks_damaged),

@@ -23,6 +23,7 @@ assumed durable), and recovery-instance costs (recovery is rare; cost is that of
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sim.components.network import WanLink
@@ -123,14 +124,19 @@ class CdpStreams(System):
         self.disaster: dict[str, float] = {}
         self.recoveries: list[Recovery] = []
         self.recovery_started = False
+        self.recovery_start: float | None = None  # when the (drill or site-loss) recovery began
+        self.recovery_phase = math.nan  # its time since the last apply power-on (stream variants)
         self.recovery_done_at: float | None = None
         self.apply_runs = self.apply_crashed = self.failed_starts = 0
         self.apply_active = False  # an apply run is on the instance
+        self.apply_started_at: float | None = None  # power-on of the latest apply cycle
         self.replica_checks = 0  # comparisons of the replica with the oracle (oracle.check_replica)
         self.apply_durations: list[float] = []
         self.apply_lag_max = 0.0
         self.put_retries = self.undo_put_retries = self.object_errors = self.chunks_damaged = 0
         self.seed_puts = 0
+        self.load_max_ratio = 0.0  # largest offered load / do stream write limit over a minute
+        self.load_warnings = 0  # minutes above splitter.LOAD_WARN of the limit
         self.recovery_gets = 0  # object GETs of recoveries (not a protection cost)
         self._next_shard = self._next_undo_shard = 0
         self.costs = Costs(self)
@@ -154,8 +160,25 @@ class CdpStreams(System):
     def start(self) -> None:
         self._start_production()
         self.variant.start(self)
-        at = self.params.recovery_at
-        self.env.process(recovery_drill(self, 0.75 * self.sim.duration if at is None else at))
+        p = self.params
+        if p.recovery_at is None and self.site_loss_scheduled():
+            return  # the recovery starts at the site loss (`site_lost`), not at a drill before it
+        window = p.recovery_window if p.recovery_window is not None else (
+            p.apply_interval if p.recovery_at is None else 0.0)
+        at = p.recovery_at if p.recovery_at is not None else max(0.0, 0.75 * self.sim.duration - window)
+        if window > 0:  # the drill's phase in the apply cycle is not something a deployment controls
+            at += float(self.sim.rng("cdp.recovery_instant").uniform(0.0, window))
+        self.env.process(recovery_drill(self, at))
+
+    def site_loss_scheduled(self) -> bool:
+        """A permanent loss of the production site (a `crash` of `production` without `restart_after`)
+        is among the run's faults: then no drill is run by default."""
+        faults = self.sim.faults
+        for spec in (faults.specs if faults is not None else []):
+            targets = spec.get("targets") or [spec.get("target")]
+            if spec.get("kind") == "crash" and "production" in targets and spec.get("restart_after") is None:
+                return True
+        return False
 
     def _start_production(self) -> None:
         self.production.process(production_writer(self))

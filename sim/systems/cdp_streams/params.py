@@ -30,6 +30,8 @@ class CdpParams(Params):
     # splitter (production side)
     flush_interval: PositiveDuration = Field(0.1, description="splitter buffering before a put (KPL 100 ms)")
     record_header: Size = Field(64, description="per-write header in a do record, bytes")
+    put_pacing: float = Field(1.0, gt=0.0, le=1.5, description="the splitter paces its puts at this fraction "
+                              "of each shard's write limits (KPL RateLimit; 1.5 is the KPL default)")
     backoff_base: PositiveDuration = Field(0.1, description="first retry delay after throttling, s")
     backoff_cap: PositiveDuration = Field(10.0, description="longest retry delay, s")
     # streams
@@ -42,7 +44,9 @@ class CdpParams(Params):
     compute: ComputeParams = Field(default_factory=ComputeParams, description="apply/recovery instance")
     volume: VolumeParams = Field(default_factory=_default_volume, description="replica volume (its capacity "
                                  "is the production volume size)")
-    snapshots: SnapshotParams = Field(default_factory=SnapshotParams)
+    snapshots: SnapshotParams = Field(default_factory=lambda: SnapshotParams(restore_throughput=125e6),
+                                      description="EBS snapshots; a restored volume is initialised at the gp3 "
+                                      "baseline (125 MB/s), never faster than the volume's throughput")
     object_store: ObjectStoreParams = Field(default_factory=ObjectStoreParams)
     chunk_size: PositiveSize = Field(4 * 2**20, description="chunk object size (chunks variant), bytes")
     chunk_workers: int = Field(8, ge=1, description="parallel object requests of the instance")
@@ -55,13 +59,22 @@ class CdpParams(Params):
     journal_window: PositiveDuration = Field(24 * 3600.0, description="journal history kept (Zerto default 1 d)")
     wan: WanLinkParams = Field(default_factory=WanLinkParams, description="production site to cloud region")
     # recovery
-    recovery_at: Duration | None = Field(None, description="recovery drill time (default 3/4 of the run); a "
-                                         "permanent crash of `production` triggers one at once")
+    recovery_at: Duration | None = Field(None, description="recovery drill time (default: within the apply "
+                                         "interval before 3/4 of the run, none if a permanent crash of "
+                                         "`production` is scheduled: recovery then starts at the loss)")
+    recovery_window: Duration | None = Field(None, description="the drill starts at a uniform random instant "
+                                             "in [recovery_at, recovery_at + window) (default: one "
+                                             "apply_interval if recovery_at is unset, else 0)")
+    concurrent_recoveries: bool = Field(False, description="recover the latest and the past points at once "
+                                        "(sharing the streams' read limits) instead of one after another")
     past_points: int = Field(3, ge=0, le=20, description="random past points T recovered per recovery")
     protection_window: PositiveDuration = Field(24 * 3600.0, description="T is drawn within this window")
     # deliberately broken variants, to show that the invariant catches them
     undo_capture: bool = Field(True, description="False: skip undo capture (a broken do_undo)")
     detect_expiry: bool = Field(True, description="False: ignore sequence gaps (hides data loss)")
+    truncate_do_payload: bool = Field(False, description="BROKEN on purpose: the splitter leaves the last block "
+                                      "of every multi-block write out of the do record (an encoder "
+                                      "off-by-one); apply and roll-forward use what the record carries")
     advance_applied_early: bool = Field(False, description="BROKEN on purpose: advance the applied position "
                                         "before the replica write (volume, chunk objects or appliance replica) "
                                         "completes; a crash of the apply instance in between loses those writes")
@@ -72,6 +85,9 @@ class CdpParams(Params):
             raise ValueError("volume.capacity must be at least one block")
         if self.chunk_size < self.block_size or self.chunk_size % self.block_size:
             raise ValueError("chunk_size must be a multiple of block_size")
+        if self.snapshots.restore_throughput > self.volume.throughput:
+            raise ValueError("snapshots.restore_throughput exceeds volume.throughput: a restored volume is "
+                             "initialised no faster than the volume can be read")
         if self.block_size + self.record_header > self.stream.max_record_size:
             raise ValueError("block_size + record_header exceeds the stream's max_record_size")
         return self

@@ -16,9 +16,9 @@ import simpy
 
 from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud import CloudVolume, ComputeInstance
-from sim.systems.cdp_streams.apply import bulk_io, io_cmds, new_volume, retry_io, start_instance
+from sim.systems.cdp_streams.apply import bulk_io, io_cmds_of, new_volume, retry_io, start_instance
 from sim.systems.cdp_streams.chunks import obj_request, parallel
-from sim.systems.cdp_streams.data import UndoChunk, roll_back, roll_forward
+from sim.systems.cdp_streams.data import DoRecord, UndoChunk, do_payload, roll_back
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.oracle import check_replica, verify_recovery
 
@@ -71,27 +71,38 @@ def recovery_drill(m: CdpStreams, at: float) -> Generator:
 
 
 def recover_all(m: CdpStreams, why: str) -> Generator:
-    """Recover to the latest durable point and to `past_points` random past points, in parallel."""
+    """Recover to the latest durable point and to `past_points` random past points T, all from the
+    replica as it is now: one after another, each measured alone (its RTO from its own start), or
+    all at once with `concurrent_recoveries` (they then share the streams' read limits)."""
     m.recovery_started = True
     env = m.env
     p = m.params
     v = m.variant
     now = env.now
+    m.recovery_start = now
+    if m.instance is not None:
+        m.recovery_phase = now - (m.apply_started_at if m.apply_started_at is not None else 0.0)
     check_replica(m, f"taken over by the {why} recovery")
     clone = v.clone(m)
     latest = m.durable
-    procs = [env.process(recover(m, Recovery("latest", now, m.log.time_of(latest), latest), clone))]
+    points = [("latest", m.log.time_of(latest), latest)]
     rng = m.sim.rng("cdp.recovery_points")
     lo_t = max(0.0, now - p.protection_window)
     hi_t = m.log.time_of(latest)
     for _ in range(p.past_points):
         t = float(rng.uniform(lo_t, max(lo_t, hi_t)))
-        seq = m.log.seq_at(t)
-        procs.append(env.process(recover(m, Recovery("past", now, t, seq), clone)))
+        points.append(("past", t, m.log.seq_at(t)))
     m.sim.note("recovery_started", reason=why, latest_write=latest)
     m.sim.fault_point("cdp.recovery.after_clone")
+    rs = [Recovery(k, now, t, seq) for k, t, seq in points]
+    m.recoveries.extend(rs)  # counted (as unfinished) from now on
     try:
-        yield simpy.AllOf(env, procs)
+        if p.concurrent_recoveries:
+            yield simpy.AllOf(env, [env.process(recover(m, r, clone)) for r in rs])
+        else:
+            for r in rs:  # separate drills from the same taken-over replica, each timed from its start
+                r.started = env.now
+                yield from recover(m, r, clone)
     finally:
         v.release_clone(m)
     m.recovery_done_at = env.now
@@ -100,14 +111,13 @@ def recover_all(m: CdpStreams, why: str) -> Generator:
 
 def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     """One recovery: start an instance, build the volume at the point, verify it against the oracle."""
-    m.recoveries.append(r)
     env = m.env
     v = m.variant
     if clone.lost_from is not None and r.target_seq >= clone.lost_from and not v.recovers_past_from_snapshot(r):
         r.reason = "writes lost before apply (do records expired)"
         r.done = True
         return
-    inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{len(m.recoveries)}")
+    inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{m.recoveries.index(r) + 1}")
     yield from start_instance(m, inst)
     data: dict | None = None
     m.sim.fault_point("cdp.recovery.before_restore")
@@ -138,11 +148,11 @@ def roll(m: CdpStreams, r: Recovery, clone: Clone, vol: CloudVolume) -> Generato
     a, s = clone.applied, r.target_seq
     v = m.variant
     if s > a:
-        yield from v.read_do(m, clone, s)
-        cmds = io_cmds(m, a + 1, s)
+        recs = yield from v.read_do(m, clone, s)
+        blocks, versions, sizes = do_payload(recs, a + 1, s)  # what the do records carry
         d = dict(vol.data)
-        roll_forward(d, m.log, a + 1, s)
-        yield from retry_io(m, bulk_io, m, vol, cmds, m.log.bytes_between(a + 1, s))
+        d.update(zip(blocks.tolist(), versions.tolist(), strict=True))
+        yield from retry_io(m, bulk_io, m, vol, io_cmds_of(sizes), float(sizes.sum()))
         vol.data = d
     elif s < a:
         chunks = yield from v.read_undo(m, clone, s)
@@ -189,7 +199,7 @@ def read_do_range(m: CdpStreams, clone: Clone, s: int) -> Generator:
     n = len(clone.do_pos)
     pos = list(clone.do_pos)
     have = clone.applied
-    got: list[tuple[int, int]] = []
+    got: list[DoRecord] = []
     finished = [False] * n
     attempt = 0
     while not all(finished):
@@ -210,20 +220,21 @@ def read_do_range(m: CdpStreams, clone: Clone, s: int) -> Generator:
             for rec in recs:
                 pos[sh] = rec.seq
                 got.append(rec.value)
-                if rec.value[1] >= s:
+                if rec.value.hi >= s:
                     finished[sh] = True
                     break
             if not recs or pos[sh] >= m.stream.latest_seq(sh):
                 finished[sh] = True
-    got.sort()
-    for lo, hi in got:
-        if hi <= have:
+    got.sort(key=lambda r: (r.lo, r.hi))
+    for r in got:
+        if r.hi <= have:
             continue
-        if lo > have + 1:
+        if r.lo > have + 1:
             break
-        have = hi
+        have = r.hi
     if have < s:
         raise CannotRecover(f"do records for writes {have + 1}..{s} are missing")
+    return got
 
 
 def read_undo_stream(m: CdpStreams, clone: Clone, s: int) -> Generator:

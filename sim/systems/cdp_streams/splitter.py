@@ -8,6 +8,7 @@ the splitter's own buffer limit (the buffer grows while the target is unreachabl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from sim.components.base import NotRunning, ServiceUnavailable, Throttled
 from sim.core.process import retry
+from sim.systems.cdp_streams.data import DoRecord, pack_do
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -71,20 +73,32 @@ def wan_send(m: CdpStreams, nbytes: float) -> Generator:
 
 
 def splitter_to_streams(m: CdpStreams) -> Generator:
-    """Buffer writes for `flush_interval` after the first one arrives (KPL RecordMaxBufferedTime),
-    pack them into do records and put them, in order, to the do stream (retry with backoff)."""
+    """The producer a practitioner runs (KPL-style): buffer writes for `flush_interval` after the
+    first one arrives (RecordMaxBufferedTime), aggregate them into do records of up to 1 MiB, pace
+    the puts client-side at `put_pacing` of each shard's write limits (bytes/s and records/s, as
+    the KPL's RateLimit) and put them, in order, to the do stream (retry with backoff when a fault
+    throttles the shard or the service is unavailable). Pacing keeps a 1 MiB record from meeting
+    a token bucket that cannot hold it yet, which with backoff alone collapsed the throughput."""
     env = m.env
     p = m.params
     limit = p.stream.max_record_size
     shards = p.stream.shards
     stream = m.stream
     backoff = m.backoff
+    truncate = p.truncate_do_payload
 
-    def put(lo: int, k: int, nbytes: float) -> Generator:
+    pace = m.do_pace
+    per_record = p.stream.write_bytes_per_shard / p.stream.write_records_per_shard  # bytes a record slot is worth
+
+    def put(rec: DoRecord, nbytes: float) -> Generator:
         ok = yield from wan_send(m, nbytes)
         if not ok:
             raise NotDelivered("wan down")
-        yield from stream.put(nbytes, value=(lo, k), shard=m._next_shard)
+        shard = m._next_shard
+        wait = pace[shard].delay(env.now, max(nbytes, per_record))
+        if wait > 0:
+            yield env.timeout(wait)
+        yield from stream.put(nbytes, value=rec, shard=shard)
 
     def count(_e: BaseException) -> None:
         m.put_retries += 1
@@ -97,13 +111,41 @@ def splitter_to_streams(m: CdpStreams) -> Generator:
         while m.durable < hi:
             lo = m.durable + 1
             k, nbytes = pack(m, lo, hi, limit)
+            rec = pack_do(m.log, lo, k, truncate)
             fp("cdp.splitter.before_do_put")
-            yield from retry(env, lambda lo=lo, k=k, nbytes=nbytes: put(lo, k, nbytes),
+            yield from retry(env, lambda rec=rec, nbytes=nbytes: put(rec, nbytes),
                              (Throttled, ServiceUnavailable, NotDelivered), backoff, count)
             m._next_shard = (m._next_shard + 1) % shards
             m.durable = k
             record_rpo(m, lo, k)
             fp("cdp.splitter.after_do_put")
+
+
+LOAD_WINDOW = 60.0  # s: the offered load is measured over windows of this length
+LOAD_WARN = 0.8  # fraction of the do stream's write limit above which the operator is warned
+
+
+def load_monitor(m: CdpStreams) -> Generator:
+    """The operator's capacity alarm (a CloudWatch alarm on IncomingBytes, say): every minute, the
+    bytes the production writes offered to the do stream (payload plus a header per write) against
+    its write limit; above `LOAD_WARN` the run notes `do_stream_near_limit` (once) with the shards
+    that would bring the load back to it, and counts the window."""
+    env = m.env
+    p = m.params
+    log = m.log
+    limit = p.stream.shards * p.stream.write_bytes_per_shard
+    seen = 0
+    while True:
+        yield env.timeout(LOAD_WINDOW)
+        n = log.seq_at(env.now)
+        ratio = (log.bytes_between(seen + 1, n) + p.record_header * (n - seen)) / LOAD_WINDOW / limit
+        seen = n
+        m.load_max_ratio = max(m.load_max_ratio, ratio)
+        if ratio > LOAD_WARN:
+            if not m.load_warnings:
+                m.sim.note("do_stream_near_limit", offered_ratio=ratio,
+                           shards_needed=math.ceil(ratio / LOAD_WARN * p.stream.shards))
+            m.load_warnings += 1
 
 
 def splitter_to_appliance(m: CdpStreams) -> Generator:
@@ -127,6 +169,7 @@ def splitter_to_appliance(m: CdpStreams) -> Generator:
         except NotRunning:
             raise NotDelivered("journal impaired") from None
         m.journal_bytes += nbytes
+        m.do_journal.append(pack_do(m.log, lo, hi, m.params.truncate_do_payload))
         m.durable = hi
         record_rpo(m, lo, hi)
 

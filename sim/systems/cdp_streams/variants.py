@@ -33,7 +33,7 @@ from sim.systems.cdp_streams.recovery import (
     recover_volume,
 )
 from sim.systems.cdp_streams.snapshots import recover_from_snapshot, take_snapshot
-from sim.systems.cdp_streams.splitter import splitter_to_appliance, splitter_to_streams
+from sim.systems.cdp_streams.splitter import load_monitor, splitter_to_appliance, splitter_to_streams
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -66,9 +66,12 @@ class Variant:
         m.stream = StreamService(m.sim, p.stream, "stream")
         m.instance = ComputeInstance(m.sim, p.compute, "instance")
         m.do_pos = [-1] * p.stream.shards  # stream seq of the last applied record per shard
+        # the producer's client-side rate limit per shard (KPL RateLimit), at `put_pacing` of the limit
+        m.do_pace = [Pacer(p.stream.write_bytes_per_shard * p.put_pacing) for _ in range(p.stream.shards)]
 
     def start(self, m: CdpStreams) -> None:
         m.env.process(apply_scheduler(m))
+        m.env.process(load_monitor(m))
 
     def splitter(self, m: CdpStreams) -> Generator:
         return splitter_to_streams(m)
@@ -124,8 +127,8 @@ class Variant:
         return (yield from recover_volume(m, r, clone))
 
     def read_do(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
-        """Read the do data of writes clone.applied+1..s (roll forward)."""
-        yield from read_do_range(m, clone, s)
+        """The do records of writes clone.applied+1..s (roll forward), sorted by first write."""
+        return (yield from read_do_range(m, clone, s))
 
     def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         """The undo chunks covering writes s+1..clone.applied (roll back)."""
@@ -216,7 +219,9 @@ class PeriodicApply(Variant):
         c["snapshots"] = (p.volume.capacity + window_incr) / GB * p.snapshots.price_gb_month_usd
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
-        snaps = [s for s in m.snapshots.snapshots if s.done and not s.deleted and s.meta.get("consistent")]
+        # the snapshots of the window's points (as the stream variants count the window's writes)
+        snaps = [s for s in m.snapshots.snapshots if s.done and not s.deleted and s.meta.get("consistent")
+                 and s.meta["point"] >= lo]
         return len(snaps) + (1 if m.lost_from is None else 0)
 
 
@@ -364,6 +369,7 @@ class Appliance(Variant):
         m.journal_volume = CloudVolume(m.sim, p.journal.model_copy(update={"attached": True}), "journal")
         m.replica = CloudVolume(m.sim, m.replica_params().model_copy(update={"attached": True}), "replica")
         m.journal = []  # undo history, oldest first
+        m.do_journal = []  # the do records received (DoRecord), oldest first
         m.journal_bytes = 0.0
 
     def start(self, m: CdpStreams) -> None:
@@ -385,7 +391,9 @@ class Appliance(Variant):
         return m.params.appliance
 
     def read_do(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
-        yield from retry_io(m, m.journal_volume.read, m.log.bytes_between(clone.applied + 1, s))
+        recs = appliance_actor.journal_records(m, clone.applied + 1)
+        yield from retry_io(m, m.journal_volume.read, sum(float(r.sizes.sum()) for r in recs if r.lo <= s))
+        return recs
 
     def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         a = clone.applied
