@@ -43,7 +43,8 @@ def at(sim, t, fn):
 def light(**extra):
     """A light mirrored load with the model's default queue (64 slots): no suspensions to speak of."""
     return {"duration": 0.02, "warmup": 0, "workload.rate": "200k/s", "params.send_queue_slots": 64,
-            "params.heartbeat_interval": "0.1ms", **extra}  # failure detection in 0.2-0.3 ms
+            "params.heartbeat_interval": "0.1ms", "params.missed_heartbeats": 3,
+            **extra}  # failure detection in 0.2-0.3 ms
 
 
 # --- the headline contrast ------------------------------------------------------------------------

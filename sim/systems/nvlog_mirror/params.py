@@ -50,11 +50,13 @@ class NvlogParams(Params):
     giveback_delay: Duration = Field(600.0, ge=0, description="after the primary restarted, until the partner "
                                      "starts the giveback (automatic giveback delay), s")
     heartbeat_interval: Duration = Field(1.0, gt=0, description="HA heartbeat period between the two nodes, s")
-    missed_heartbeats: int = Field(3, ge=1, description="consecutive missed heartbeats after which a node is "
-                                   "declared dead (failure detection = interval x missed, less the phase)")
+    missed_heartbeats: int = Field(15, ge=1, description="consecutive missed heartbeats after which a node is "
+                                   "declared dead (failure detection = interval x missed, less the phase; "
+                                   "1 s x 15 = ONTAP's 15 s default takeover detection time)")
     takeover_out_of_sync: Literal["refuse", "force"] = Field(
         "refuse", description="a takeover while the partner's log is out of sync: refuse it (outage until the "
-        "primary is back) or force it (every acknowledged write the partner lacks is lost and counted)")
+        "primary is back; ONTAP's behaviour) or force it (every acknowledged write the partner lacks is lost "
+        "and counted; a what-if, not tied to a documented ONTAP takeover option)")
     ack_on_transport_ack: bool = Field(False, description="BROKEN on purpose: acknowledge the client when the "
                                        "send completes (the partner NIC's transport ACK), before the partner's "
                                        "apply has made the entry durable")

@@ -1,0 +1,36 @@
+"""nvlog_mirror: the forced out-of-sync takeover scenario and the ONTAP-sourced detection default.
+
+One replication per policy of `scenarios/nvlog_force_takeover.yaml` (partner down 4-9 ms, the
+primary crashing inside the resync window): forced, the acknowledged writes the partner lacks are
+lost and counted with no violation; refused, nothing is lost and the outage is longer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from sim.systems.nvlog_mirror import NvlogMirror
+
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "nvlog_force_takeover.yaml"
+
+
+def run(policy: str):
+    sc = load_scenario(SCENARIO, {"params.takeover_out_of_sync": policy})
+    return run_scenario(sc, write=False, replications=1).metrics.iloc[0]
+
+
+def test_a_forced_takeover_out_of_sync_counts_its_losses_and_a_refused_one_loses_nothing():
+    forced, refused = run("force"), run("refuse")
+    assert forced["takeovers"] == 1 and forced["takeovers_refused"] == 0
+    assert forced["lost_acknowledged_writes"] > 500  # the writes acknowledged degraded, not yet resynced
+    assert forced["invariant_violations"] == 0  # the loss the rule allows, counted, not a violation
+    assert refused["takeovers"] == 0 and refused["takeovers_refused"] == 1
+    assert refused["lost_acknowledged_writes"] == 0 and refused["invariant_violations"] == 0
+    assert refused["unavailable_s"] > forced["unavailable_s"]  # refusing costs availability instead
+
+
+def test_default_failure_detection_is_ontaps_15_s_takeover_detection_time():
+    p = NvlogMirror.Params()
+    assert p.missed_heartbeats * p.heartbeat_interval == 15.0
