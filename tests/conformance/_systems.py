@@ -38,6 +38,7 @@ SMALL_DURATION = {
     "object_store": 0.4,
     "stream_service": 0.5,
     "primary_backup": 0.5,
+    "edge_mgmt_recovery": 120.0,
 }
 DEFAULT_SMALL = 1.0
 
