@@ -174,13 +174,13 @@ class EdgeMgmtRecovery(System):
 
     def campaign_faults(self) -> list[dict[str, Any]]:
         """Node failures, clock steps and drift, log truncations, and a failure of the rebuilding node."""
-        restart = {"dist": "uniform", "low": 1.0, "high": 200.0}
+        restart = {"dist": "uniform", "low": 1.0, "high": 60.0}
         out: list[dict[str, Any]] = []
         for n in self.nodes:
             out.append({"kind": "crash", "target": n.name, "restart_after": restart})
             out.append({"kind": "clock_skew", "target": n.name, "offset": {"dist": "uniform", "low": 0.0, "high": 2.0},
                         "drift": {"dist": "uniform", "low": 0.0, "high": 1e-3},
-                        "duration": {"dist": "uniform", "low": 10.0, "high": 300.0}})
+                        "duration": {"dist": "uniform", "low": 10.0, "high": 120.0}})
             out.append({"kind": "lose_data", "target": f"log[{n.index}]",
                         "fraction": {"dist": "uniform", "low": 0.1, "high": 0.9}})
         out.append({"kind": "crash", "target": "recovery", "restart_after": restart})

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from sim.components.storage import HddParams
 from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveDuration, PositiveRate, PositiveSize
 
@@ -58,11 +59,11 @@ class EdgeMgmtParams(Params):
     one_way_latency: Duration = Field(100e-6, description="one-way message latency between two nodes")
     log_entry_size: PositiveSize = Field(128, description="bytes of one operation-log entry")
     mgmt_entry_size: PositiveSize = Field(256, description="bytes of one management-file entry on storage")
-    log_read_bandwidth: ByteRate = Field(250e6, description="bytes/s one reader extracts from a node's log "
-                                         "(also the checkpoint read and rebuilt-file write rate)")
-    extract_cost: Duration = Field(0.2e-6, description="CPU time to parse and filter one log entry, s")
-    order_cost: Duration = Field(0.3e-6, description="CPU time per extracted entry to merge-sort the history, s")
-    apply_cost: Duration = Field(1.0e-6, description="CPU time to apply one history entry to the file, s")
+    log_read_bandwidth: ByteRate = Field(HddParams().read_bandwidth, description="bytes/s one reader extracts from "
+                                         "a node's log (also the checkpoint read and rebuilt-file write rate)")
+    extract_cost: Duration = Field(0.13e-6, description="CPU time to filter one log entry read, s")
+    order_cost: Duration = Field(2.7e-6, description="CPU time per extracted entry to order the history, s")
+    apply_cost: Duration = Field(7.5e-6, description="CPU time to apply one history entry to the file, s")
     metadata_read_rate: PositiveRate = Field(70_000.0, description="files/s one node's crawler reads "
                                              "(stat + getxattr; benchmarks/measure_stat_rate.py)")
     crawl_parallelism: int = Field(1, ge=1, le=1024, description="crawler threads on the takeover node (which "
