@@ -26,7 +26,8 @@ METRICS = (
     Metric("recoverable", "1 if every rebuilt management file equals the oracle's entry by entry, else 0 "
            "(NaN: nothing rebuilt)"),
     Metric("log_entries_missing", "log entries the extraction needed but found truncated (the gap it reports)"),
-    Metric("log_gap_detected", "1 if the extraction reported a gap (a truncated log), else 0"),
+    Metric("log_gap_detected", "1 if a rebuild reported its file incomplete (a gap in a log, or a checkpoint of a "
+           "file rebuilt over one), else 0"),
     Metric("history_out_of_order", "pairs of consecutive history entries of one file not in true effect order"),
     Metric("mgmt_files_lost", "management files lost (each loss counts)"),
     Metric("mgmt_files_rebuilt", "management files installed again by a rebuild"),
@@ -61,7 +62,7 @@ def assemble(s: EdgeMgmtRecovery) -> dict[str, float]:
         "entries_missing": float(s.entries[2]),
         "recoverable": (1.0 if s.exact_rebuilds == rebuilt else 0.0) if rebuilt else math.nan,
         "log_entries_missing": float(s.log_missing),
-        "log_gap_detected": 1.0 if s.log_missing else 0.0,
+        "log_gap_detected": 1.0 if s.incomplete_reports else 0.0,
         "history_out_of_order": float(s.out_of_order),
         "mgmt_files_lost": float(s.losses),
         "mgmt_files_rebuilt": float(rebuilt),

@@ -17,14 +17,16 @@ from sim.systems.edge_mgmt_recovery.state import ENTRY
 
 
 class Checkpoint:
-    """One committed checkpoint: entries (None: the initial population), log position, time."""
+    """One committed checkpoint: entries (None: the initial population), log position, time, and
+    whether the file was known incomplete (rebuilt over a log gap) when it was taken."""
 
-    __slots__ = ("table", "vector", "time")
+    __slots__ = ("table", "vector", "time", "incomplete")
 
-    def __init__(self, table: np.ndarray | None, vector: np.ndarray, time: float) -> None:
+    def __init__(self, table: np.ndarray | None, vector: np.ndarray, time: float, incomplete: bool = False) -> None:
         self.table = table
         self.vector = vector
         self.time = time
+        self.incomplete = incomplete
 
     def entries(self, n: int) -> np.ndarray:
         return np.zeros(n, dtype=ENTRY) if self.table is None else self.table.copy()
@@ -43,6 +45,7 @@ class MgmtFiles:
         self.live = np.zeros(files, dtype=ENTRY)
         self.vector = np.zeros((self.n, nodes), dtype=np.int64)
         self.ckpt = [Checkpoint(None, np.zeros(nodes, dtype=np.int64), 0.0) for _ in range(self.n)]
+        self.incomplete = np.zeros(self.n, dtype=bool)  # rebuilt over a log gap: known incomplete
         self.lost_from = np.full(self.n, -1, dtype=np.int32)  # the owner that lost it (while lost)
         self.lost_at = np.full(self.n, np.nan)
         self._ready: dict[int, object] = {}
@@ -73,8 +76,9 @@ class MgmtFiles:
         self.lost_from[m] = node
         self.lost_at[m] = self.env.now
 
-    def install(self, m: int, node: int, table: np.ndarray, vector: np.ndarray) -> None:
+    def install(self, m: int, node: int, table: np.ndarray, vector: np.ndarray, incomplete: bool) -> None:
         lo, hi = self.span(m)
+        self.incomplete[m] = incomplete
         self.live[lo:hi] = table
         self.vector[m] = vector
         self.owner[m] = node
@@ -85,7 +89,8 @@ class MgmtFiles:
         if ev is not None:
             ev.succeed()
 
-    def snapshot(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """A point-in-time copy of the live entries and their log position (taken atomically)."""
+    def snapshot(self, m: int) -> Checkpoint:
+        """A point-in-time copy of the live entries, their log position and the incomplete flag
+        (taken atomically; its time is set when it commits)."""
         lo, hi = self.span(m)
-        return self.live[lo:hi].copy(), self.vector[m].copy()
+        return Checkpoint(self.live[lo:hi].copy(), self.vector[m].copy(), 0.0, bool(self.incomplete[m]))

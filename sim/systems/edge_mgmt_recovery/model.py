@@ -94,6 +94,7 @@ class EdgeMgmtRecovery(System):
         self.log_missing = 0
         self.out_of_order = 0
         self._gaps: set[int] = set()  # files whose rebuild reported a log gap
+        self.incomplete_reports = 0
         self._targets: dict[str, FaultTarget] = {n.name: n for n in self.nodes}
         self._targets |= {f"log[{n.index}]": LogTarget(self, n) for n in self.nodes}
         self._targets["recovery"] = RecoveryTarget(self)
@@ -138,10 +139,14 @@ class EdgeMgmtRecovery(System):
             self.violation_log.add("history_order", f"{bad} pair(s) of history entries of one file out of effect "
                                    f"order (ordering {self.params.ordering})", self.env.now, pairs=bad)
 
-    def report_gap(self, m: int, missing: int) -> None:
+    def report_gap(self, m: int, missing: int, inherited: bool = False) -> None:
+        """The extraction found `missing` needed log entries truncated for file `m`, or its checkpoint
+        is of a file already known incomplete (`inherited`): the rebuilt file is reported incomplete."""
         if missing:
             self.log_missing += missing
+        if missing or inherited:
             self._gaps.add(m)
+            self.incomplete_reports += 1
 
     def installed(self, m: int, node: EdgeNode, table: np.ndarray, present: np.ndarray, vector: np.ndarray,
                   exact_claim: bool) -> None:
@@ -162,7 +167,7 @@ class EdgeMgmtRecovery(System):
         self._gaps.discard(m)
         self.unavailable_s += self.mgmt.size(m) * (now - float(self.mgmt.lost_at[m]))
         table[~present] = np.zeros(1, dtype=table.dtype)  # an entry the rebuild lacks starts empty
-        self.mgmt.install(m, node.index, table, vector)
+        self.mgmt.install(m, node.index, table, vector, gap)
         self.oracle.installed(m)
         self.pending.discard(m)
         self.last_install = now

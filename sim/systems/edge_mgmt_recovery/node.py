@@ -68,12 +68,13 @@ def checkpointer(system: EdgeMgmtRecovery, node: EdgeNode):
         if due[m] > env.now:
             yield env.timeout(due[m] - env.now)
             continue  # ownership may have changed meanwhile
-        table, vector = mg.snapshot(m)
+        ckpt = mg.snapshot(m)
         epoch = mg.epoch[m]
         system.sim.fault_point("edge.checkpoint.write")
-        yield env.timeout(len(table) * p.mgmt_entry_size / p.log_read_bandwidth)
+        yield env.timeout(len(ckpt.table) * p.mgmt_entry_size / p.log_read_bandwidth)
         if mg.epoch[m] == epoch and mg.owner[m] == node.index:
-            mg.ckpt[m] = type(mg.ckpt[m])(table, vector, env.now)
+            ckpt.time = env.now
+            mg.ckpt[m] = ckpt
             system.counts["checkpoints_written"] += 1
         due[m] = env.now + p.checkpoint_interval
 

@@ -6,7 +6,8 @@ recovery manager starts it again on another node) and ends by installing every f
 - `LogAggregation` (the mechanism): read each lost file's checkpoint; (1) extract, from every
   node's operation log (one reader per log, in parallel, at `log_read_bandwidth`), the entries
   for the covered files after the checkpoint's log position, noting entries already truncated
-  (a gap: reported, never invented); (2) aggregate them into one history ordered by HLC (or wall
+  (a gap: reported, never invented, and carried on by the checkpoints of a file rebuilt over it);
+  (2) aggregate them into one history ordered by HLC (or wall
   clock); (3) apply the history onto the checkpoint; install.
 - `Crawl`: read the metadata of every covered user file (stat + xattrs) on the takeover node,
   which now serves the failed node's file systems, with `crawl_parallelism` threads at
@@ -103,7 +104,7 @@ class LogAggregation:
             sel = hm == m
             apply_history(base, present, (hist["file"][sel] - lo).astype(np.int64), hist["op"][sel], hist["arg"][sel])
             rebuilt[m] = (base, present, ends.copy())
-            system.report_gap(m, gap[m])
+            system.report_gap(m, gap[m], ckpts[m].incomplete)
         system.counts["history_entries_applied"] += n_hist
         max_ts = (float(hist["hl"].max()), int(hist["hc"].max())) if n_hist else None
         yield from _install(system, node, rebuilt, True, max_ts)
