@@ -76,7 +76,7 @@ The same scenario with a per-node clock offset of standard deviation 100 ms. Wal
 puts an operation accepted by a node whose clock is behind before an earlier one on the same
 file; the HLC (Kulkarni et al. 2014) carries causality through the lock grants and never does.
 A wrong history is an invariant violation (`history_order`): counted here, not hidden."""),
-    ("code", """skew = {"params.clock_offset_sd": "100ms", "params.variant": "log_aggregation"}
+    ("code", """skew = {"params.clock_offset_sd": "100ms"}
 runs = []
 for ordering in ["hybrid_logical_clock", "wall_clock"]:
     r = sim.sweep(str(repo_path("scenarios", "edge_mgmt_recovery.yaml")), executor="serial",
