@@ -94,14 +94,14 @@ save(plots.metric_by_variant(order_runs, ["entries_wrong", "history_out_of_order
 Log aggregation reads the checkpoints and the log since them (the same operation rate at every
 size); the crawl reads every covered file's metadata. More files per node: more covered files."""),
     ("code", """sizes = [20000, 80000, 320000] if SMALL else [50000, 200000, 800000]
-grow = pd.concat([sweep_checked("edge_mgmt_recovery", overrides({"params.files": n, "replications": 2}))
+grow = pd.concat([sweep_checked("edge_mgmt_recovery", overrides({"params.files": n, "replications": 2})).assign(files=n)
                   for n in sizes], ignore_index=True)
 grow = grow[grow["params.variant"] != "backup_restore"]
-g = grow.groupby(["params.files", "params.variant"])["recovery_time_s"].mean().unstack()
+g = grow.groupby(["files", "params.variant"])["recovery_time_s"].mean().unstack()
 g["crawl / log_aggregation"] = g["crawl"] / g["log_aggregation"]
 display(g)
 assert g["crawl"].is_monotonic_increasing
-fig = plots.metric_vs_param(grow, ["recovery_time_s", "files_unavailable_s"], "params.files", hue="params.variant")
+fig = plots.metric_vs_param(grow, ["recovery_time_s", "files_unavailable_s"], "files", hue="params.variant")
 save(fig, "edge_mgmt_growth")"""),
 ]
 
