@@ -41,6 +41,7 @@ SMALL_DURATION = {
     "cluster_migration": 3600.0,
     "ransomware_recovery": 3600.0,
     "db_pitr": 1.0,
+    "edge_mgmt_recovery": 120.0,
 }
 DEFAULT_SMALL = 1.0
 
