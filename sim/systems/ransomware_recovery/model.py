@@ -42,6 +42,9 @@ from sim.systems.ransomware_recovery.variants import VARIANTS
 _W = ("primary", "restore_agent")  # the split write runs on the primary, or on the agent during failover
 _A = ("restore_agent",)
 FAULT_POINTS = (
+    FaultPoint("ransomware_recovery.write.primary_durable", "write path: a batch durable on the primary, its "
+               "split write not begun (not yet acknowledged; acknowledged already by ack_before_split_write)",
+               ("primary",)),
     FaultPoint("ransomware_recovery.split_write.classified", "split write: the batch's critical fields are "
                "classified, nothing written to the stores yet", _W),
     FaultPoint("ransomware_recovery.split_write.after_first_store", "split write: the critical fields are durable "
