@@ -74,10 +74,14 @@ CRASH_BETWEEN = {"kind": "crash", "target": "primary", "point": "ransomware_reco
 ATTACK = BASE["faults"][0]
 
 
-def test_acknowledging_before_the_split_write_is_caught(tmp_path):
-    ok = run(tmp_path, faults=[CRASH_CLASSIFIED, ATTACK])
+CRASH_PRIMARY_DURABLE = {**CRASH_CLASSIFIED, "point": "ransomware_recovery.write.primary_durable"}
+
+
+@pytest.mark.parametrize("crash", [CRASH_CLASSIFIED, CRASH_PRIMARY_DURABLE], ids=["classified", "primary_durable"])
+def test_acknowledging_before_the_split_write_is_caught(tmp_path, crash):
+    ok = run(tmp_path, faults=[crash, ATTACK])
     assert ok.metrics["invariant_violations"] == 0, ok.violations
-    bad = run(tmp_path, faults=[CRASH_CLASSIFIED, ATTACK], broken="ack_before_split_write")
+    bad = run(tmp_path, faults=[crash, ATTACK], broken="ack_before_split_write")
     assert "committed_record_lost" in found(bad)
 
 

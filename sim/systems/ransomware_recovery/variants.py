@@ -33,12 +33,14 @@ class SplitBackup:
         return None
 
     def after_primary_write(self, system, ids, vers):
-        if system.params.broken == "ack_before_split_write":  # BROKEN on purpose
+        early = system.params.broken == "ack_before_split_write"
+        if early:  # BROKEN on purpose
             system.acknowledge(ids, vers)
-            yield from split_write(system, ids, vers)
-            return True
+        # the batch is durable on the primary, the backup path not begun: a crash here abandons it
+        # (the mechanism) or, acknowledged too early, leaves a committed write the stores never get
+        system.sim.fault_point("ransomware_recovery.write.primary_durable")
         yield from split_write(system, ids, vers)
-        return False
+        return early
 
     def failover_write(self, system, ids, vers):
         yield from split_write(system, ids, vers)
