@@ -104,7 +104,8 @@ partitions replay it in parallel. `recovery_finished` = 0 marks a restore still 
 run ended (its recovery metrics are NaN, drawn hollow). At SIZE small the load is scaled down
 (16 sessions, 2 ms of coordinator CPU so that one coordinator still binds, 1.2 s runs, T = 150 ms)
 and one replication per point: no CI there, and too little log for the replay to outweigh the
-object store's latency (recovery time is not asserted at that size)."""),
+object store's latency. Even at full size this sweep is latency-bound (see the doc; its
+replay-bound companion is `scenarios/db_pitr_scale_sweep_replay.yaml`)."""),
     ("code", """sc = sweep("db_pitr_scale_sweep", {"duration": "1200ms", "warmup": "100ms", "replications": 1,
                                    "params.clients": 16, "params.coordinator_cpu": "2ms",
                                    "params.restore_at": 0.6, "params.requested_point": "150ms",
@@ -116,10 +117,8 @@ display(sc_table)
 parts = sorted(sc["params.partitions"].unique())
 for p in parts:
     assert sc_table.loc[(p, 4), "commit_throughput_ops_s"] > sc_table.loc[(p, 1), "commit_throughput_ops_s"]
-# at full size the same log replays faster on more partitions; at SIZE small the log is too short
-# for the replay to outweigh the object store's latency tail over more hosts: not asserted there
-for c in ([] if SMALL else sorted(sc["params.coordinators"].unique())):
-    assert sc_table.loc[(parts[-1], c), "recovery_time_s"] < sc_table.loc[(parts[0], c), "recovery_time_s"]
+# recovery time is not asserted: at 512 B rows it is bound by the object store's latency, not by the
+# replay (docs/models/db_pitr.md; the replay-bound case is db_pitr_scale_sweep_replay.yaml)
 fig = plots.metric_vs_param(sc, ["commit_throughput_ops_s"], "params.coordinators",
                             hue="params.partitions", logy=False)
 save(fig, "db_pitr_scale_sweep")"""),
