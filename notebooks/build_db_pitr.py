@@ -53,7 +53,8 @@ def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell show
 
 `scenarios/db_pitr.yaml`: T is drawn uniformly over the run, the same in replication r of every
 variant (common random numbers). Bars: means with 95 % confidence intervals over replications."""),
-    ("code", """head = sweep("db_pitr", {"duration": "3s", "replications": 3, "params.clients": 8})
+    ("code", """# small (CI): 2 s runs, 2 replications, 8 sessions; full: the scenario file (8 s, 8 replications)
+head = sweep("db_pitr", {"duration": "2s", "replications": 2, "params.clients": 8})
 cols = ["atomicity_violations", "transactions_lost", "in_doubt_transactions", "coordinator_queries",
         "point_shortfall_s", "recovery_time_s", "commit_throughput_ops_s", "commit_latency_p99_s",
         "invariant_violations"]
@@ -81,8 +82,11 @@ save(fig, "db_pitr_recovery_vs_log")"""),
     ("md", """## Missing log segments move the point earlier, never to an inconsistent one
 
 `scenarios/db_pitr_missing_logs.yaml`: N segment objects lost at random before the restore."""),
-    ("code", """ml = sweep("db_pitr_missing_logs", {"duration": "4s", "replications": 2,
-                                    "faults[0].at": {"dist": "uniform", "low": "1s", "high": "2.3s"}})
+    ("code", """# small (CI): 3 s runs (restore at 1.8 s), 8 sessions, N in {0, 4}, 2 replications
+ml = sweep("db_pitr_missing_logs", {"duration": "3s", "replications": 2, "params.clients": 8,
+                                    "faults[0].at": {"dist": "uniform", "low": "700ms", "high": "1.6s"},
+                                    "sweep": {"grid": {"params.variant": ["coordinated", "independent"],
+                                                       "faults[0].count": [0, 4]}}})
 ml_table = ml.groupby(["params.variant", "faults[0].count"])[
     ["point_shortfall_s", "recovery_fallbacks", "atomicity_violations", "transactions_lost"]].mean()
 display(ml_table)
@@ -94,17 +98,33 @@ save(fig, "db_pitr_missing_logs")"""),
     ("md", """## Partitions x coordinators
 
 `scenarios/db_pitr_scale_sweep.yaml`: a coordinator-bound closed loop. One coordinator caps the
-commit throughput; more partitions replay the same log volume in parallel."""),
-    ("code", """sc = sweep("db_pitr_scale_sweep", {"duration": "600ms", "warmup": "150ms", "replications": 1,
+commit throughput. The requested point is fixed inside the backed-up range, so for a given number
+of coordinators every grid point replays the same log volume (`replayed_log_bytes`); more
+partitions replay it in parallel. `recovery_finished` = 0 marks a restore still running when the
+run ended (its recovery metrics are NaN, drawn hollow). At SIZE small the load is scaled down
+(16 sessions, 2 ms of coordinator CPU so that one coordinator still binds, 1.2 s runs, T = 150 ms)
+and one replication per point: no CI there, and too little log for the replay to outweigh the
+object store's latency. Even at full size this sweep is latency-bound (see the doc; its
+replay-bound companion is `scenarios/db_pitr_scale_sweep_replay.yaml`)."""),
+    ("code", """sc = sweep("db_pitr_scale_sweep", {"duration": "1200ms", "warmup": "100ms", "replications": 1,
+                                   "params.clients": 16, "params.coordinator_cpu": "2ms",
+                                   "params.restore_at": 0.6, "params.requested_point": "150ms",
                                    "sweep": {"grid": {"params.partitions": [4, 16], "params.coordinators": [1, 4]}}})
 sc_table = sc.groupby(["params.partitions", "params.coordinators"])[
-    ["commit_throughput_ops_s", "commit_latency_p99_s", "recovery_time_s"]].mean()
+    ["commit_throughput_ops_s", "commit_latency_p99_s", "replayed_log_bytes", "recovery_time_s",
+     "recovery_finished", "point_shortfall_s"]].mean()
 display(sc_table)
-for parts in sc["params.partitions"].unique():
-    assert sc_table.loc[(parts, 4), "commit_throughput_ops_s"] > sc_table.loc[(parts, 1), "commit_throughput_ops_s"]
-fig = plots.metric_vs_param(sc, ["commit_throughput_ops_s", "recovery_time_s"], "params.coordinators",
+parts = sorted(sc["params.partitions"].unique())
+for p in parts:
+    assert sc_table.loc[(p, 4), "commit_throughput_ops_s"] > sc_table.loc[(p, 1), "commit_throughput_ops_s"]
+# recovery time is not asserted: at 512 B rows it is bound by the object store's latency, not by the
+# replay (docs/models/db_pitr.md; the replay-bound case is db_pitr_scale_sweep_replay.yaml)
+fig = plots.metric_vs_param(sc, ["commit_throughput_ops_s"], "params.coordinators",
                             hue="params.partitions", logy=False)
 save(fig, "db_pitr_scale_sweep")"""),
+    ("code", """fig = plots.metric_vs_param(sc, ["recovery_time_s", "replayed_log_bytes"], "params.partitions",
+                            hue="params.coordinators", logy=False)
+save(fig, "db_pitr_scale_sweep_recovery")"""),
 ]
 
 

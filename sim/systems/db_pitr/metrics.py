@@ -31,6 +31,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("transactions_extra", "transactions recovered at some partition although not committed before "
                                  "the recovered point (must be 0 for the mechanism)"),
     Metric("transactions_recovered_point", "transactions committed before the recovered point (oracle)"),
+    Metric("recovery_finished", "1 if the restore finished before the run ended, else 0 (then the recovery "
+                                "metrics are NaN: an unfinished restore is an outcome, not a gap)"),
     Metric("replayed_log_bytes", "log bytes the restore hosts replayed (last attempt)"),
     Metric("commit_throughput_ops_s", "transactions committed per second in normal operation"),
     Metric("multi_partition_commits_ops_s", "multi-partition transactions committed per second"),
@@ -67,6 +69,7 @@ def assemble(m) -> dict[str, float]:
         "transactions_lost": res.lost if res else nan,
         "transactions_extra": res.extra if res else nan,
         "transactions_recovered_point": res.committed if res else nan,
+        "recovery_finished": 1.0 if done else 0.0,
         "replayed_log_bytes": sum(h.replayed_bytes for h in x.hosts()) if done else nan,
         "commit_throughput_ops_s": m.c_committed.value / t,
         "multi_partition_commits_ops_s": m.c_multi.value / t,
