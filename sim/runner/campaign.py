@@ -158,6 +158,7 @@ class CampaignRun:
     wall_time_s: float = 0.0
     swarm: dict[str, Any] | None = None  # what the swarm draw switched on (None: not a swarm run)
     fault_point_hits: dict[str, int] = field(default_factory=dict)
+    violations_by_invariant: dict[str, int] = field(default_factory=dict)  # every violation, by check
 
     @property
     def failed(self) -> bool:
@@ -212,6 +213,20 @@ def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
     return rows
 
 
+def failures_by_invariant(result: CampaignResult) -> list[tuple[str, int, int]]:
+    """Per invariant that fired: (name, runs it fired in, violations in all), most runs first.
+
+    Counted from every violation of every run, not only the details kept, so that a check firing
+    late in a run (behind earlier findings) is still seen."""
+    runs: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for r in result.runs:
+        for name, n in r.violations_by_invariant.items():
+            runs[name] = runs.get(name, 0) + 1
+            total[name] = total.get(name, 0) + n
+    return sorted(((n, runs[n], total[n]) for n in runs), key=lambda row: (-row[1], row[0]))
+
+
 def _execute(args: tuple) -> CampaignRun:
     """Validate and run one campaign run (top-level for process pools)."""
     k, seed, resolved, faults, swarm = args
@@ -228,7 +243,8 @@ def _execute(args: tuple) -> CampaignRun:
     return CampaignRun(k, seed, faults, violations=res.violations, error=res.error,
                        invariant_violations=int(m.get("invariant_violations", 0)),
                        deadlocked=bool(m.get("deadlocked", 0)), watchdog_timeout=bool(m.get("watchdog_timeout", 0)),
-                       wall_time_s=time.monotonic() - t0, swarm=swarm, fault_point_hits=res.fault_point_hits)
+                       wall_time_s=time.monotonic() - t0, swarm=swarm, fault_point_hits=res.fault_point_hits,
+                       violations_by_invariant=res.violations_by_invariant)
 
 
 # --- a campaign ----------------------------------------------------------------------------------
@@ -377,8 +393,11 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         "runs": len(result.runs),
         "failures": len(result.failures),
         "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f} for n, a, h, f in coverage(result)],
+        "failures_by_invariant": [{"invariant": n, "runs": k, "violations": v}
+                                  for n, k, v in failures_by_invariant(result)],
         "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed, "swarm": r.swarm,
-                     "finding": r.finding(), "violations": r.violations[:5], "error": r.error,
+                     "finding": r.finding(), "violations": r.violations[:5],
+                     "violations_by_invariant": r.violations_by_invariant, "error": r.error,
                      "deadlocked": r.deadlocked, "watchdog_timeout": r.watchdog_timeout,
                      "wall_time_s": r.wall_time_s} for r in result.runs],
     })
@@ -398,6 +417,11 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
         lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'drawn':>7}")
         for name, runs_hit, hits, drawn in cov:
             lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}" + ("   NEVER HIT" if not hits else ""))
+    by_check = failures_by_invariant(result)
+    if by_check:
+        lines.append(f"  {'invariant':<44} {'runs':>8} {'violations':>10}")
+        for name, k, v in by_check:
+            lines.append(f"  {name:<44} {k:>8} {v:>10}")
     if fails:
         lines.append(f"{'seed':>10}  {'faults':<60}  finding")
         for r in fails[:50]:

@@ -34,6 +34,7 @@ class ReplicationResult:
     wall_time_s: float = 0.0
     trace: list[tuple] | None = None  # per-event trace records (t, kind, *fields) when asked for
     fault_point_hits: dict[str, int] = field(default_factory=dict)  # when points are armed or counted
+    violations_by_invariant: dict[str, int] = field(default_factory=dict)  # true counts, not only those kept
 
 
 def build(resolved: dict[str, Any], seed: int):
@@ -117,4 +118,5 @@ def run_replication(resolved: dict[str, Any], seed: int, replication: int = 0,
         wall_time_s=outcome.wall_time_s,
         trace=sim.trace.records if sim.trace is not None else None,
         fault_point_hits=dict(sim.faults.point_hits) if sim.faults is not None else {},
+        violations_by_invariant=dict(log.by_invariant),
     )

@@ -49,6 +49,15 @@ def test_broken_variant_is_caught_and_each_failure_replays(toy_path, tmp_path, c
     summary = json.loads((out / "campaign.json").read_text())
     failed = [r for r in summary["results"] if r["failed"]]
     assert failed and all("acked_write_on_backup" in r["finding"] for r in failed)
+    # every violation is counted by check, per run and over the campaign, not only the 5 details kept
+    for r in summary["results"]:
+        assert sum(r["violations_by_invariant"].values()) >= len(r["violations"])
+        assert bool(r["violations_by_invariant"]) == r["failed"]
+    by_check = {row["invariant"]: row for row in summary["failures_by_invariant"]}
+    assert by_check["acked_write_on_backup"]["runs"] == len(failed)
+    assert by_check["acked_write_on_backup"]["violations"] == sum(
+        r["violations_by_invariant"].get("acked_write_on_backup", 0) for r in failed)
+    assert any(line.split()[:1] == ["acked_write_on_backup"] for line in text.splitlines())  # the report's table
     first = failed[0]
     assert f"{first['seed']:>10}" in text and f"--seed {first['seed']} --runs 1" in text
     # replay 1: the campaign with --runs 1 from the failing seed finds the same thing
