@@ -11,9 +11,8 @@ task cannot run: the baseline's deadlock.
 
 from __future__ import annotations
 
-from simpy.events import Timeout
-
 from sim.components.rdma import QueuePair
+from sim.core.environment import timeout
 
 
 class _CompletionTask:
@@ -48,6 +47,7 @@ class CompletionHandler:
         self._early_ack = p.ack_on_transport_ack  # BROKEN on purpose when true (see params)
         self._freed = 0  # slots freed so far (counted only for the leak)
         self._fp = system.sim.fault_point
+        self._sim = system.sim  # (its `_point_hook` is tested before calling a fault point)
         # (no point after a batch: ~2 batches a write would cost more than the instant is worth;
         # its grants hit `reservation.granted`, its client acks `client.acked`)
 
@@ -55,7 +55,7 @@ class CompletionHandler:
         """The completion queue went non-empty: schedule the handler on the worker pool (once)."""
         if not self.scheduled and self.primary.up:
             self.scheduled = True
-            self.queued_since = self.env.now
+            self.queued_since = self.env._now
             self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
 
     def completion_handler(self):
@@ -68,9 +68,10 @@ class CompletionHandler:
             q.clear()
         else:
             batch = qp.cq.poll(self._cq_batch)
-        yield Timeout(self.env, len(batch) * self._cq_cost)
+        env = self.env
+        yield timeout(env, len(batch) * self._cq_cost)
         send_kind = QueuePair.SEND
-        now = self.env.now
+        now = env._now
         awaiting = self.primary.awaiting_ack
         client = self.client
         for wc in batch:
@@ -91,7 +92,7 @@ class CompletionHandler:
             if not w.acked:
                 client.ack(w, False, now)
         if q:
-            self.queued_since = self.env.now
+            self.queued_since = now
             self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
         else:
             self.scheduled = False
@@ -115,7 +116,8 @@ class CompletionHandler:
         primary = self.primary
         if w.epoch != primary.epoch or not primary.up:
             return
-        self._fp("nvlog_mirror.primary.ack_arrived")
+        if self._sim._point_hook is not None:
+            self._fp("nvlog_mirror.primary.ack_arrived")
         q = self._cq_q
         q.append((QueuePair.RECV, w, 0, 0))  # a receive completion (CompletionQueue.push, inlined)
         if len(q) == 1:

@@ -20,6 +20,7 @@ from simpy.events import Timeout
 
 from sim.check.rangeset import RangeSet
 from sim.components.host import Host
+from sim.core.environment import call_later
 from sim.core.fault_target import FaultTarget, fault_param
 
 
@@ -64,7 +65,7 @@ class PartnerNode(Host):
         if now > start:
             start = now
         self.busy = done = start + self._apply_cost + w.size * self._inv_nvbw
-        Timeout(env, done - now, (w, self.epoch)).callbacks.append(self._applied_cb)
+        call_later(env, done - now, self._applied_cb, (w, self.epoch))
         self._fp("nvlog_mirror.partner.received")
 
     def _applied(self, ev) -> None:
