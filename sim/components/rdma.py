@@ -265,7 +265,7 @@ class RdmaLink(FaultTarget):
     def transfer(self, direction: int, nbytes: float, deliver: Callable[[Any], None], payload: Any) -> None:
         """Send `nbytes` in `direction`; call `deliver(payload)` at the far end when it arrives."""
         env = self.env
-        now = env.now
+        now = env._now
         busy = self._busy[direction]
         done = (now if now > busy else busy) + nbytes * self._inv_bw
         self._busy[direction] = done
@@ -278,7 +278,7 @@ class RdmaLink(FaultTarget):
 
         For callers that schedule their own arrival event (then check `up` on arrival and `park`
         the message if the link is down)."""
-        now = self.env.now
+        now = self.env._now
         busy = self._busy[direction]
         done = (now if now > busy else busy) + nbytes * self._inv_bw
         self._busy[direction] = done

@@ -27,6 +27,7 @@ from simpy.events import NORMAL, URGENT, Event, EventPriority, Timeout
 __all__ = ["Environment", "timeout", "call_later"]
 
 _new = object.__new__
+_STEP = simpy.Environment.step
 
 
 def timeout(env: simpy.Environment, delay: float, value: Any = None) -> Timeout:
@@ -63,7 +64,9 @@ class Environment(simpy.Environment):
 
     def run(self, until: float | Event | None = None) -> Any:
         """As `simpy.Environment.run`: process events until `until` (a time or an event), or none are left."""
-        if "step" in self.__dict__:  # an instrumented step (determinism check): SimPy's loop calls it
+        if getattr(self.step, "__func__", None) is not _STEP:
+            # an instrumented step (the determinism check wraps it): SimPy's loop calls it per event.
+            # (Not `"step" in self.__dict__`: reading `__dict__` would slow every attribute access to env.)
             return super().run(until)
         if until is not None:
             if not isinstance(until, Event):
@@ -78,26 +81,25 @@ class Environment(simpy.Environment):
                 return until.value
             until.callbacks.append(StopSimulation.callback)
         queue = self._queue
+        pop = heappop
+        event = callback = callbacks = None
         try:
-            while True:
-                try:
-                    self._now, _, _, event = heappop(queue)
-                except IndexError:
-                    raise EmptySchedule from None
-                callbacks, event.callbacks = event.callbacks, None
-                try:
-                    for callback in callbacks:
-                        callback(event)
-                except StopSimulation:
-                    # as SimPy's step: keep the remaining callbacks for when the run resumes
-                    event.callbacks = callbacks[callbacks.index(callback) + 1:]
-                    self.schedule(event, EventPriority(-1))
-                    raise
+            while queue:
+                self._now, _, _, event = pop(queue)
+                callbacks = event.callbacks
+                event.callbacks = None
+                for callback in callbacks:
+                    callback(event)
+                callbacks = None  # (between events: a StopSimulation now has no callbacks to keep)
                 if not event._ok and not hasattr(event, "_defused"):
                     exc = type(event._value)(*event._value.args)
                     exc.__cause__ = event._value
                     raise exc
+            raise EmptySchedule
         except StopSimulation as exc:
+            if callbacks is not None:  # raised by a callback: as SimPy's step, keep the remaining ones
+                event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                self.schedule(event, EventPriority(-1))
             return exc.args[0]
         except EmptySchedule:
             if until is not None:
