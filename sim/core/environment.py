@@ -44,7 +44,9 @@ def timeout(env: simpy.Environment, delay: float, value: Any = None) -> Timeout:
     return ev
 
 
-def call_later(env: simpy.Environment, delay: float, callback: Callable[[Any], None], value: Any = None) -> Timeout:
+def call_later(
+    env: simpy.Environment, delay: float, callback: Callable[[Any], None], value: Any = None
+) -> Timeout:
     """`Timeout(env, delay, value).callbacks.append(callback)` in one call: `callback(event)` runs at
     `env.now + delay`, and `event._value` is `value`."""
     if delay < 0:
@@ -98,11 +100,13 @@ class Environment(simpy.Environment):
             raise EmptySchedule
         except StopSimulation as exc:
             if callbacks is not None:  # raised by a callback: as SimPy's step, keep the remaining ones
-                event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                event.callbacks = callbacks[callbacks.index(callback) + 1 :]
                 self.schedule(event, EventPriority(-1))
             return exc.args[0]
         except EmptySchedule:
             if until is not None:
                 assert not until.triggered
-                raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {until}') from None
+                raise RuntimeError(
+                    f'No scheduled events left but "until" event was not triggered: {until}'
+                ) from None
         return None
