@@ -1,6 +1,6 @@
 """The simulation context: one object per replication holding everything a model needs.
 
-Wraps `simpy.Environment` (time in seconds, float) with the run's named random streams, its
+Wraps `simpy.Environment` (`sim.core.environment.Environment`, its run loop inlined; time in seconds, float) with the run's named random streams, its
 metrics recorder, optional time-series probes and event trace, the deadlock detector, and the
 run loop with its watchdogs. A replication is a pure function of (resolved scenario, seed).
 """
