@@ -16,6 +16,12 @@ while it waits (a suspension) ends its generator and is submitted again later.
   pool is checked against (`tests/components/test_cpu.py`: identical task start and finish times
   on random task mixes, with a crash in the middle).
 
+A long-lived actor that runs as a series of tasks (a completion handler scheduled again and again)
+may reuse one generator: it yields `RELEASE` where a task would return. The task ends there (its
+worker is free, exactly as at a return), the generator stays suspended, and the next `submit` of
+the same generator resumes it after the `yield`. It saves a generator and a StopIteration per task;
+the generator must not be submitted again before it has yielded `RELEASE`.
+
 Both: `submit(gen, task)`, `queued()`, `stop()` (the node crashed: running tasks are abandoned,
 the run queue is lost, nothing runs any more; a restarted node builds a new pool), `busy_now()`
 (worker-seconds spent on tasks so far, the running ones up to now; after a stop, the finished
@@ -32,7 +38,19 @@ from typing import Any
 
 import simpy
 
-__all__ = ["Worker", "WorkerPool", "ReferenceWorkerPool"]
+__all__ = ["RELEASE", "Worker", "WorkerPool", "ReferenceWorkerPool"]
+
+
+class _Release:
+    """What a task generator yields to end its task and stay alive for a later `submit`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RELEASE"
+
+
+RELEASE = _Release()
 
 
 class Worker:
@@ -63,6 +81,8 @@ class Worker:
             try:
                 ev = gen.send(value)
             except StopIteration:
+                ev = RELEASE
+            if ev is RELEASE:  # the task ended (returned, or yielded RELEASE to be resubmitted later)
                 pool = self.pool
                 now = pool.env._now  # (the `now` property, without the call: this runs per task)
                 pool.busy_time += now - self.t_start
@@ -100,7 +120,7 @@ class WorkerPool:
             w = self.idle.pop()
             w.gen = gen
             w.task = task
-            w.t_start = self.env.now
+            w.t_start = self.env._now
             w._step(None)
         else:
             self.runq.append((gen, task))
@@ -170,6 +190,8 @@ class ReferenceWorkerPool:
                 try:
                     ev = gen.send(value)
                 except StopIteration:
+                    break
+                if ev is RELEASE:
                     break
                 value = yield ev
         except simpy.Interrupt:

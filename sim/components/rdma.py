@@ -33,6 +33,7 @@ from typing import Any
 
 from simpy.events import Event, Timeout
 
+from sim.core.environment import call_later
 from sim.core.fault_target import FaultTarget, fault_param
 from sim.core.registry import register
 
@@ -264,20 +265,20 @@ class RdmaLink(FaultTarget):
     def transfer(self, direction: int, nbytes: float, deliver: Callable[[Any], None], payload: Any) -> None:
         """Send `nbytes` in `direction`; call `deliver(payload)` at the far end when it arrives."""
         env = self.env
-        now = env.now
+        now = env._now
         busy = self._busy[direction]
         done = (now if now > busy else busy) + nbytes * self._inv_bw
         self._busy[direction] = done
         self.messages += 1
         self.bytes += nbytes
-        Timeout(env, done + self.latency - now, (direction, nbytes, deliver, payload)).callbacks.append(self._arrive)
+        call_later(env, done + self.latency - now, self._arrive, (direction, nbytes, deliver, payload))
 
     def delay(self, direction: int, nbytes: float) -> float:
         """Queue `nbytes` for transmission in `direction` now; the time until it reaches the far end.
 
         For callers that schedule their own arrival event (then check `up` on arrival and `park`
         the message if the link is down)."""
-        now = self.env.now
+        now = self.env._now
         busy = self._busy[direction]
         done = (now if now > busy else busy) + nbytes * self._inv_bw
         self._busy[direction] = done
@@ -415,7 +416,7 @@ class QueuePair:
             self._sends = sends
             cover = 0  # unsignalled: no work completion
         msg = (deliver, payload, cover, wc_payload, self.epoch, nbytes)
-        Timeout(self.env, self.link.delay(self.direction, nbytes), msg).callbacks.append(self._arrived)
+        call_later(self.env, self.link.delay(self.direction, nbytes), self._arrived, msg)
 
     def _arrived(self, ev) -> None:
         if self.link._down:  # reached a downed link: retransmitted after the repair
@@ -430,7 +431,7 @@ class QueuePair:
         if n:
             # the far end's transport ACK travels back (a control packet: latency only); on
             # arrival the signalled send completes, covering the unsignalled ones before it
-            Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
+            call_later(self.env, self.link.latency, self._acked, (QueuePair.SEND, wc_payload, n, epoch))
 
     def _acked(self, ev) -> None:
         wc = ev._value

@@ -14,7 +14,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.components.cpu import ReferenceWorkerPool, WorkerPool
+from sim.components.cpu import RELEASE, ReferenceWorkerPool, WorkerPool
 
 GRID = st.integers(0, 12).map(lambda k: k * 0.25)
 
@@ -89,3 +89,48 @@ def test_fifo_and_crash_by_hand():
         assert started == {"0": 0, "1": 0, "2": 1.0, "3": 1.0}, cls
         assert finished == {"0": 1.0, "1": 1.0}, cls
         assert queued == [] and busy == pytest.approx(2.0 + 2 * 0.5), cls
+
+
+def run_released(pool_cls, workers, runs, submits):
+    """A long-lived actor whose runs end with `yield RELEASE`: each submit resumes the same generator."""
+    env = simpy.Environment()
+    pool = pool_cls(env, workers)
+    log: list[tuple[float, str, int]] = []
+    it = iter(runs)
+
+    def actor():
+        k = 0
+        while True:
+            log.append((env.now, "start", k))
+            yield env.timeout(next(it, 0.5))
+            log.append((env.now, "end", k))
+            k += 1
+            yield RELEASE
+
+    gen = actor()
+
+    def other(i, d):
+        log.append((env.now, f"other{i}", 0))
+        yield env.timeout(d)
+
+    def client():
+        for i, at in enumerate(submits):
+            yield env.timeout(at)
+            pool.submit(other(i, 0.75), f"o{i}")
+            if i % 2 == 0:
+                pool.submit(gen, "actor")  # every other submit is the actor (never twice before its RELEASE)
+
+    env.process(client())
+    env.run()
+    return log, pool.busy_now()
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.integers(1, 3), st.lists(GRID, max_size=8), st.lists(st.integers(4, 8).map(lambda k: k * 0.25), min_size=1,
+                                                               max_size=8))
+def test_a_task_released_with_RELEASE_runs_alike_on_both_pools(workers, runs, submits):
+    fast = run_released(WorkerPool, workers, runs, submits)
+    ref = run_released(ReferenceWorkerPool, workers, runs, submits)
+    assert fast[0] == ref[0]
+    assert fast[1] == pytest.approx(ref[1], rel=1e-12, abs=1e-12)
+    assert [k for _t, what, k in fast[0] if what == "start"] == list(range((len(submits) + 1) // 2))  # one generator

@@ -11,9 +11,9 @@ task cannot run: the baseline's deadlock.
 
 from __future__ import annotations
 
-from simpy.events import Timeout
-
+from sim.components.cpu import RELEASE
 from sim.components.rdma import QueuePair
+from sim.core.environment import timeout
 
 
 class _CompletionTask:
@@ -47,7 +47,10 @@ class CompletionHandler:
         self._leak_every = p.leak_slot_every  # BROKEN on purpose when > 0 (see params)
         self._early_ack = p.ack_on_transport_ack  # BROKEN on purpose when true (see params)
         self._freed = 0  # slots freed so far (counted only for the leak)
+        self._loops = [self.completion_handler(), self.completion_handler()]
+        self._turn = 0
         self._fp = system.sim.fault_point
+        self._sim = system.sim  # (its `_point_hook` is tested before calling a fault point)
         # (no point after a batch: ~2 batches a write would cost more than the instant is worth;
         # its grants hit `reservation.granted`, its client acks `client.acked`)
 
@@ -55,46 +58,57 @@ class CompletionHandler:
         """The completion queue went non-empty: schedule the handler on the worker pool (once)."""
         if not self.scheduled and self.primary.up:
             self.scheduled = True
-            self.queued_since = self.env.now
-            self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
+            self.queued_since = self.env._now
+            self.primary.pool.submit(self._next_loop(), COMPLETIONS)
+
+    def _next_loop(self):
+        """The handler generator to submit: two alternate, because a run that submits the next one
+        (completions still queued) is still finishing when the next may already start."""
+        turn = self._turn
+        self._turn = turn ^ 1
+        return self._loops[turn]
 
     def completion_handler(self):
-        """Process a batch of work completions: free send-queue slots, take partner acknowledgements."""
-        self.queued_since = None
+        """The handler thread's loop: each run (one task on the worker pool, ended by `yield RELEASE`)
+        polls a batch of work completions, frees send-queue slots and takes partner acknowledgements."""
         qp = self.qp
         q = self._cq_q
-        if len(q) <= self._cq_batch:  # poll (as CompletionQueue.poll): everything, or a batch
-            batch = list(q)
-            q.clear()
-        else:
-            batch = qp.cq.poll(self._cq_batch)
-        yield Timeout(self.env, len(batch) * self._cq_cost)
+        env = self.env
         send_kind = QueuePair.SEND
-        now = self.env.now
-        awaiting = self.primary.awaiting_ack
         client = self.client
-        for wc in batch:
-            if wc[0] == send_kind:
-                if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
-                    n = wc[2]
-                    if self._leak_every:
-                        n = self._leaky(n)
-                    qp.sq.complete(n)  # frees slots: waiting reservations are granted, transactions restart
-                    if self._early_ack:
-                        self._ack_on_send_completion(wc[1], now)
-                continue
-            # the partner's acknowledgement of a mirrored entry
-            w = wc[1]
-            if awaiting.pop(w.lsn, None) is None:
-                continue  # already settled (acknowledged in degraded mode at a partner crash)
-            self.lag.record(now - w.t_appended)
-            if not w.acked:
-                client.ack(w, False, now)
-        if q:
-            self.queued_since = self.env.now
-            self.primary.pool.submit(self.completion_handler(), COMPLETIONS)
-        else:
-            self.scheduled = False
+        while True:
+            self.queued_since = None
+            if len(q) <= self._cq_batch:  # poll (as CompletionQueue.poll): everything, or a batch
+                batch = list(q)
+                q.clear()
+            else:
+                batch = qp.cq.poll(self._cq_batch)
+            yield timeout(env, len(batch) * self._cq_cost)
+            now = env._now
+            awaiting = self.primary.awaiting_ack
+            for wc in batch:
+                if wc[0] == send_kind:
+                    if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
+                        n = wc[2]
+                        if self._leak_every:
+                            n = self._leaky(n)
+                        qp.sq.complete(n)  # frees slots: waiting reservations are granted, transactions restart
+                        if self._early_ack:
+                            self._ack_on_send_completion(wc[1], now)
+                    continue
+                # the partner's acknowledgement of a mirrored entry
+                w = wc[1]
+                if awaiting.pop(w.lsn, None) is None:
+                    continue  # already settled (acknowledged in degraded mode at a partner crash)
+                self.lag.record(now - w.t_appended)
+                if not w.acked:
+                    client.ack(w, False, now)
+            if q:
+                self.queued_since = now
+                self.primary.pool.submit(self._next_loop(), COMPLETIONS)
+            else:
+                self.scheduled = False
+            yield RELEASE  # the task ends; the next submit of this generator runs the loop again
 
     def _ack_on_send_completion(self, w, now: float) -> None:
         """BROKEN on purpose (`ack_on_transport_ack`): the transport ACK says the partner's NIC has the
@@ -115,7 +129,8 @@ class CompletionHandler:
         primary = self.primary
         if w.epoch != primary.epoch or not primary.up:
             return
-        self._fp("nvlog_mirror.primary.ack_arrived")
+        if self._sim._point_hook is not None:
+            self._fp("nvlog_mirror.primary.ack_arrived")
         q = self._cq_q
         q.append((QueuePair.RECV, w, 0, 0))  # a receive completion (CompletionQueue.push, inlined)
         if len(q) == 1:
@@ -125,3 +140,5 @@ class CompletionHandler:
         """The primary crashed: the handler's task is gone with the worker pool."""
         self.scheduled = False
         self.queued_since = None
+        self._loops = [self.completion_handler(), self.completion_handler()]  # (the pool closed the old ones)
+        self._turn = 0

@@ -16,9 +16,8 @@ model of the nodes, always delivers and acknowledges):
 
 from __future__ import annotations
 
-from simpy.events import Timeout
-
 from sim.components.rdma import QueuePair
+from sim.core.environment import call_later
 
 
 class MirrorQueuePair(QueuePair):
@@ -45,14 +44,14 @@ class MirrorQueuePair(QueuePair):
         if self.remote.rx_free <= 0:
             # no receive buffer: RNR NAK back to the sender, which retransmits after the RNR timer
             self.rnr_naks += 1
-            Timeout(self.env, self.link.latency + self.rnr_timer, msg).callbacks.append(self._retry_cb)
+            call_later(self.env, self.link.latency + self.rnr_timer, self._retry_cb, msg)
             return
         deliver(payload)
         if n and self.remote.up:  # (a crash struck on delivery: no transport ACK either)
-            Timeout(self.env, self.link.latency, (QueuePair.SEND, wc_payload, n, epoch)).callbacks.append(self._acked)
+            call_later(self.env, self.link.latency, self._acked, (QueuePair.SEND, wc_payload, n, epoch))
 
     def _rnr_retry(self, ev) -> None:
         msg = ev._value
         if msg[4] != self.epoch and self.env._now > self.reset_at >= 0:
             return  # the sender crashed meanwhile: its queue pair and the retry are gone
-        Timeout(self.env, self.link.delay(self.direction, msg[5]), msg).callbacks.append(self._arrived)
+        call_later(self.env, self.link.delay(self.direction, msg[5]), self._arrived, msg)

@@ -36,13 +36,15 @@ class ReservedSlots:
         self.c_susp = system.c_susp
         self.c_aborts = system.c_aborts
         self.occupancy = system.sq_occupancy
+        self.sq = system.qp.sq
         self._restart_cb = None if system.params.post_without_reservation else self.restart
         self._fp = system.sim.fault_point
+        self._sim = system.sim  # (its `_point_hook` is tested before calling a fault point)
 
     def suspendable_phase(self, w) -> bool:
         """Reserve the write's slots; False: suspended until they are granted."""
         if w.suspended_since is not None:  # restarted after a suspension
-            self.suspend_time.record(self.env.now - w.suspended_since)
+            self.suspend_time.record(self.env._now - w.suspended_since)
             w.suspended_since = None
         if w.mirror and w.res is None:
             res = self.qp.reserve(self.spw, self._restart_cb, w)
@@ -52,12 +54,13 @@ class ReservedSlots:
                     w.res = Reservation(self.spw)
                     return True
                 # suspend: give the worker back; `restart` requeues us with the granted slots
-                w.suspended_since = self.env.now
+                w.suspended_since = self.env._now
                 self.c_susp.value += 1
                 return False
             w.res = res
-            self.occupancy.changed()
-            self._fp("nvlog_mirror.reservation.granted")
+            self.occupancy.set(self.sq.posted)  # (SlotOccupancy.changed, inlined)
+            if self._sim._point_hook is not None:
+                self._fp("nvlog_mirror.reservation.granted")
         return True
 
     def restart(self, w, res) -> None:
@@ -122,6 +125,8 @@ class BlockingPost:
 class AckAfterMirror:
     """Correct: the write completes when the partner's acknowledgement has been processed."""
 
+    acts_on_append = False  # `appended` does nothing: the transaction skips the call
+
     def __init__(self, txn) -> None:
         self.txn = txn
 
@@ -131,6 +136,8 @@ class AckAfterMirror:
 
 class AckBeforeMirror:
     """BROKEN on purpose: the write completes after the local append, before the partner has it."""
+
+    acts_on_append = True
 
     def __init__(self, txn) -> None:
         self.txn = txn

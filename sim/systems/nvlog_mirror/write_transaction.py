@@ -14,7 +14,7 @@ When the client is told the write is done is the acknowledgement policy's (`vari
 
 from __future__ import annotations
 
-from simpy.events import Timeout
+from sim.core.environment import timeout
 
 
 class Write:
@@ -58,6 +58,8 @@ class WriteTransaction:
         self.resync = None  # the resync actor (set by the model)
         self.cps = None  # the NVLog halves and consistency points (set by the model)
         self._fp = system.sim.fault_point
+        self._sim = system.sim  # (its `_point_hook` is tested before calling a fault point)
+        self._on_append = self.acks.appended if self.acks.acts_on_append else None
 
     def write_transaction(self, w: Write):
         """A write transaction: suspendable phase (the variant's), then modify phase (append, mirror)."""
@@ -77,7 +79,7 @@ class WriteTransaction:
             ev = cps.room(need)
             if ev is not None:
                 yield ev  # both halves full: wait for the running consistency point (back-pressure)
-        now = env.now
+        now = env._now
         start = now + self._cpu  # file-system work, then the append on the NVLog's bandwidth (FIFO)
         busy = primary.nvlog_busy
         if busy > start:
@@ -85,11 +87,13 @@ class WriteTransaction:
         primary.nvlog_busy = end = start + w.size * self._inv_nvbw
         w.lsn = lsn = primary.next_lsn
         primary.next_lsn = lsn + 1
-        yield Timeout(env, end + self._nv_lat - now)
+        yield timeout(env, end + self._nv_lat - now)
         primary.nvlog.add(lsn)  # durable in the local NVLog
-        w.t_appended = env.now
+        w.t_appended = now = env._now
+        sim = self._sim
         fp = self._fp
-        fp("nvlog_mirror.txn.appended")
+        if sim._point_hook is not None:
+            fp("nvlog_mirror.txn.appended")
         if not primary.mirroring or not slots.can_mirror(w):
             # degraded: the partner is down (or came back while this transaction, begun without its
             # slots, ran: it may not block for them now); the entry goes to the partner with the
@@ -104,12 +108,14 @@ class WriteTransaction:
             return
         nbytes = w.size + self._hdr
         primary.awaiting_ack[lsn] = w
-        self.acks.appended(w, env.now)
+        if self._on_append is not None:
+            self._on_append(w, now)
         ev = slots.post(w, nbytes)
-        fp("nvlog_mirror.txn.mirror_posted")
+        if sim._point_hook is not None:
+            fp("nvlog_mirror.txn.mirror_posted")
         if ev is not None:
             # the send queue is full: wait for a slot while holding the worker (the baseline)
-            w.blocked_since = env.now
+            w.blocked_since = env._now
             self.c_blocked.value += 1
             yield ev
             w.blocked_since = None
