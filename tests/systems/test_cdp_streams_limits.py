@@ -20,16 +20,35 @@ from sim.scenario import scenario_from_dict
 from sim.systems.cdp_streams.model import CdpStreams
 
 GIB = 2**30
-UNLIMITED = {"network_baseline": 12.5e9, "network_burst": 12.5e9, "ebs_baseline": 10e9,
-             "ebs_burst": 10e9, "ebs_iops_baseline": 1e6, "ebs_iops_burst": 1e6}
+UNLIMITED = {
+    "network_baseline": 12.5e9,
+    "network_burst": 12.5e9,
+    "ebs_baseline": 10e9,
+    "ebs_burst": 10e9,
+    "ebs_iops_baseline": 1e6,
+    "ebs_iops_burst": 1e6,
+}
 
 
 def scenario(variant: str = "chunks", **params) -> dict:
-    p = {"variant": variant, "apply_interval": "10min", "volume": {"capacity": "1GiB"},
-         "journal": {"capacity": "4GiB"}, "chunk_size": "1MiB", "past_points": 0, "recovery_at": "20min"}
+    p = {
+        "variant": variant,
+        "apply_interval": "10min",
+        "volume": {"capacity": "1GiB"},
+        "journal": {"capacity": "4GiB"},
+        "chunk_size": "1MiB",
+        "past_points": 0,
+        "recovery_at": "20min",
+    }
     p.update(params)
-    return {"name": f"cdp_limits_{variant}", "system": "cdp_streams", "seed": 3, "duration": "25min",
-            "params": p, "workload": {"arrivals": {"kind": "poisson", "rate": "5/s"}}}
+    return {
+        "name": f"cdp_limits_{variant}",
+        "system": "cdp_streams",
+        "seed": 3,
+        "duration": "25min",
+        "params": p,
+        "workload": {"arrivals": {"kind": "poisson", "rate": "5/s"}},
+    }
 
 
 def simulate(data: dict, faults=(), seed: int = 3, patch=None):
@@ -48,8 +67,11 @@ def simulate(data: dict, faults=(), seed: int = 3, patch=None):
 
 
 # a fast volume and a near-instant object store, so that the download is bound by bandwidth alone
-FAST = {"volume": {"capacity": "1GiB", "throughput": "1000MB/s", "iops": 16000}, "chunk_workers": 32,
-        "object_store": {"get_latency_median": 1e-4, "get_latency_p99": 1e-4, "connection_throughput": 10e9}}
+FAST = {
+    "volume": {"capacity": "1GiB", "throughput": "1000MB/s", "iops": 16000},
+    "chunk_workers": 32,
+    "object_store": {"get_latency_median": 1e-4, "get_latency_p99": 1e-4, "connection_throughput": 10e9},
+}
 
 
 def rto(**params) -> float:
@@ -72,8 +94,18 @@ def test_the_instance_network_and_ebs_limits_bound_a_chunk_download():
 
 def test_the_ebs_burst_allowance_runs_out_and_the_baseline_binds():
     # a 1 s burst allowance: 512.5 MB above the 81.25 MB/s baseline, then the rest at the baseline
-    system, m, viol = simulate(scenario(**FAST, recovery_at="15min", compute_limits={**UNLIMITED, "ebs_baseline": 81.25e6,
-                                                                "ebs_burst": 593.75e6, "ebs_burst_time": 1.0}))
+    system, m, viol = simulate(
+        scenario(
+            **FAST,
+            recovery_at="15min",
+            compute_limits={
+                **UNLIMITED,
+                "ebs_baseline": 81.25e6,
+                "ebs_burst": 593.75e6,
+                "ebs_burst_time": 1.0,
+            },
+        )
+    )
     assert not viol and m["burst_exhausted"] >= 1
     free = rto(compute_limits=UNLIMITED)
     burst_bytes = 593.75e6 * 1.0
@@ -84,7 +116,9 @@ def test_the_ebs_burst_allowance_runs_out_and_the_baseline_binds():
 
 def test_absurd_chunk_workers_are_refused_with_file_and_line(tmp_path, capsys):
     f = tmp_path / "bad.yaml"
-    f.write_text("name: bad\nsystem: cdp_streams\nduration: 1h\nparams:\n  variant: chunks\n  chunk_workers: 1000\n")
+    f.write_text(
+        "name: bad\nsystem: cdp_streams\nduration: 1h\nparams:\n  variant: chunks\n  chunk_workers: 1000\n"
+    )
     assert cli_main(["validate", str(f)]) == 2
     err = capsys.readouterr().err
     assert f"{f}:6:" in err and "chunk_workers" in err
@@ -114,7 +148,13 @@ def test_a_lost_chunk_is_repaired_and_later_points_recover_again():
 
 
 def test_without_repair_every_recovery_stays_refused():
-    data = scenario(past_points=8, recovery_at="30min", protection_window="30min", concurrent_recoveries=True, chunk_repair=False)
+    data = scenario(
+        past_points=8,
+        recovery_at="30min",
+        protection_window="30min",
+        concurrent_recoveries=True,
+        chunk_repair=False,
+    )
     data["duration"] = "35min"
     _s, m, viol = simulate(data, LOSE_HOT_CHUNK)
     assert not viol and m["chunk_repairs"] == 0
@@ -129,7 +169,9 @@ def test_serving_points_inside_the_damaged_span_is_caught_by_the_oracle(monkeypa
     data["duration"] = "35min"
     _s, m, viol = simulate(data, LOSE_HOT_CHUNK)
     assert m["chunk_repairs"] == 1
-    assert any(v.invariant in ("recovered_volume_equals_oracle", "replica_equals_oracle_at_applied") for v in viol)
+    assert any(
+        v.invariant in ("recovered_volume_equals_oracle", "replica_equals_oracle_at_applied") for v in viol
+    )
 
 
 def test_a_snapshot_restore_initialises_the_blocks_it_holds_at_the_gp3_baseline():

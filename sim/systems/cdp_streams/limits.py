@@ -32,11 +32,22 @@ if TYPE_CHECKING:
 class BurstRate:
     """A rate with a baseline and a time-limited burst: `rate()` is the burst while credit remains."""
 
-    __slots__ = ("env", "baseline", "burst", "max_credit", "credit", "refill", "_t", "_moved", "_seen",
-                 "exhausted_at")
+    __slots__ = (
+        "env",
+        "baseline",
+        "burst",
+        "max_credit",
+        "credit",
+        "refill",
+        "_t",
+        "_moved",
+        "_seen",
+        "exhausted_at",
+    )
 
-    def __init__(self, env: simpy.Environment, baseline: float, burst: float, burst_time: float,
-                 refill_period: float) -> None:
+    def __init__(
+        self, env: simpy.Environment, baseline: float, burst: float, burst_time: float, refill_period: float
+    ) -> None:
         self.env = env
         self.baseline = float(baseline)
         self.burst = float(max(burst, baseline))
@@ -80,8 +91,9 @@ class InstanceLink:
     __slots__ = ("net_budget", "nic", "ebs", "ebs_iops_baseline", "ebs_iops_burst")
 
     def __init__(self, env: simpy.Environment, lim: InstanceLimits, connection_throughput: float) -> None:
-        self.net_budget = BurstRate(env, lim.network_baseline, lim.network_burst, lim.network_burst_time,
-                                    lim.refill_period)
+        self.net_budget = BurstRate(
+            env, lim.network_baseline, lim.network_burst, lim.network_burst_time, lim.refill_period
+        )
         self.nic = SharedBandwidth(env, self.net_budget.rate(), per_flow_cap=connection_throughput)
         self.ebs = BurstRate(env, lim.ebs_baseline, lim.ebs_burst, lim.ebs_burst_time, lim.refill_period)
         self.ebs_iops_baseline = lim.ebs_iops_baseline

@@ -105,10 +105,11 @@ def _repair(m: CdpStreams) -> Generator:
         if m.manifest_damaged:
             m.manifest_damaged = False
             if m.epoch_committed:
-                yield from obj_request(m, "put", f"manifest/{m.epoch_committed:06d}",
-                                       16.0 * m.nchunks, (m.applied, list(range(m.nchunks))))
+                yield from obj_request(
+                    m,
+                    "put",
+                    f"manifest/{m.epoch_committed:06d}",
+                    16.0 * m.nchunks,
+                    (m.applied, list(range(m.nchunks))),
+                )
     m.gc.collect()
-
-
-def repair_time_mean(m: CdpStreams) -> float:
-    return float(np.mean(m.repair_times)) if m.repair_times else float("nan")
