@@ -13,7 +13,7 @@ Faults: `outage` (every request fails with `ServiceUnavailable` after one round 
 a prefix, or `count` random objects).
 
 Abstracted away: prefix auto-partitioning over 30-60 min, multipart upload, storage classes
-and lifecycle, the instance's NIC limit (compose with a `Link` for it), data-transfer prices
+and lifecycle, the client's NIC limit unless a request passes it as `via` (a `SharedBandwidth`), data-transfer prices
 (free within a region to EC2).
 """
 
@@ -32,6 +32,7 @@ from sim.components.base import (
     CorruptData,
     NoSuchKey,
     ServiceUnavailable,
+    SharedBandwidth,
     Throttled,
     TokenBucket,
     fault_param,
@@ -147,13 +148,23 @@ class ObjectStore(BilledStorage, CloudService):
         yield self.env.timeout(lat)
 
     # --- API -----------------------------------------------------------------------------------
-    def put(self, key: str, nbytes: float, value: Any = None) -> Generator[Any, Any, StoredObject]:
-        """Store an object (replacing any previous one); returns it once durable and visible."""
+    def _transfer(self, nbytes: float, via: SharedBandwidth | None) -> Generator[Any, Any, None]:
+        """Move a request's bytes: at the connection throughput, or through the client's network
+        `via` (a `SharedBandwidth` shared by its requests, each capped at the connection throughput)."""
+        if via is None:
+            yield self.env.timeout(nbytes / self.params.connection_throughput)
+        else:
+            yield via.transfer(nbytes)
+
+    def put(self, key: str, nbytes: float, value: Any = None,
+            via: SharedBandwidth | None = None) -> Generator[Any, Any, StoredObject]:
+        """Store an object (replacing any previous one); returns it once durable and visible.
+        `via`: the client's network, shared by its requests (see `_transfer`)."""
         if nbytes < 0:
             raise ValueError("object size must be >= 0")
         yield from self._request(key, True)
         if nbytes > 0:
-            yield self.env.timeout(nbytes / self.params.connection_throughput)
+            yield from self._transfer(nbytes, via)
         if self.outage:
             self.failed += 1
             raise ServiceUnavailable(f"{self.name}: service unavailable")
@@ -167,15 +178,17 @@ class ObjectStore(BilledStorage, CloudService):
         self.stored_bytes += nbytes
         return obj
 
-    def get(self, key: str, nbytes: float | None = None) -> Generator[Any, Any, StoredObject]:
-        """Read an object (or its first `nbytes`, a range GET); raises NoSuchKey or CorruptData."""
+    def get(self, key: str, nbytes: float | None = None,
+            via: SharedBandwidth | None = None) -> Generator[Any, Any, StoredObject]:
+        """Read an object (or its first `nbytes`, a range GET); raises NoSuchKey or CorruptData.
+        `via`: the client's network, shared by its requests (see `_transfer`)."""
         yield from self._request(key, False)
         obj = self.objects.get(key)
         if obj is None:
             raise NoSuchKey(f"{self.name}: no such key {key!r}")
         n = obj.nbytes if nbytes is None else min(nbytes, obj.nbytes)
         if n > 0:
-            yield self.env.timeout(n / self.params.connection_throughput)
+            yield from self._transfer(n, via)
         if obj.corrupt:
             raise CorruptData(f"{self.name}: checksum mismatch on {key!r}")
         return obj

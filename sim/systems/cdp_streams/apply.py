@@ -20,6 +20,7 @@ from sim.components.base import NotRunning, RecordsExpired, ServiceUnavailable, 
 from sim.components.cloud import CloudVolume, ComputeInstance
 from sim.core.process import retry
 from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
+from sim.systems.cdp_streams.limits import InstanceLink, attach_link
 from sim.systems.cdp_streams.oracle import check_replica
 from sim.systems.cdp_streams.params import VOLUME_IO_UNIT
 from sim.systems.cdp_streams.undo import put_undo
@@ -36,15 +37,22 @@ def io_cmds_of(sizes: np.ndarray) -> int:
 
 def bulk_io(m: CdpStreams, vol: CloudVolume, cmds: int, nbytes: float, items: dict | None = None,
             read: bool = False) -> Generator:
-    """`cmds` I/Os of `nbytes` in total at high queue depth: max(cmds/IOPS, bytes/throughput)."""
-    vp = vol.params
-    extra = cmds / vp.iops - nbytes / vp.throughput
+    """`cmds` I/Os of `nbytes` in total at high queue depth: max(cmds/IOPS, bytes/throughput), the
+    IOPS and throughput being the volume's gp3 limits capped by its instance's EBS limits."""
+    link = getattr(vol, "link", None)  # the instance the volume is attached to (limits.attach_link)
+    if link is None:
+        iops, thr = vol.params.iops, vol.params.throughput
+    else:
+        iops, thr = link.cap_volume(vol)  # the volume's channel then runs at `thr`
+    extra = cmds / iops - nbytes / thr
     if extra > 0:
         yield m.env.timeout(extra)
     if read:
         yield from vol.read(nbytes)
     else:
         yield from vol.write(nbytes, items)
+    if link is not None:
+        link.ebs.add(nbytes)
 
 
 def retry_io(m: CdpStreams, fn, *args, **kw) -> Generator:
@@ -52,11 +60,14 @@ def retry_io(m: CdpStreams, fn, *args, **kw) -> Generator:
     return (yield from retry(m.env, lambda: fn(*args, **kw), (NotRunning,), m.backoff))
 
 
-def new_volume(m: CdpStreams, name: str, data: dict) -> Generator:
-    """A new volume of the replica's size holding `data`, attached to the recovery instance."""
+def new_volume(m: CdpStreams, name: str, data: dict, link: InstanceLink | None = None) -> Generator:
+    """A new volume of the replica's size holding `data`, attached to the recovery instance (whose
+    EBS limits, `link`, then cap its I/O)."""
     vol = CloudVolume(m.sim, m.params.volume.model_copy(update={"attached": False}), name)
     vol.data = data
     yield from vol.attach()
+    if link is not None:
+        attach_link(vol, link)
     return vol
 
 
@@ -121,6 +132,7 @@ def apply_do_stream(m: CdpStreams) -> Generator:
     v = m.variant
     if v.volume_replica:
         yield from retry_io(m, m.replica.attach)
+        attach_link(m.replica, m.instance.link)
     tip = [m.stream.latest_seq(s) for s in range(len(m.do_pos))]
     # the splitter's acknowledged position: every write up to it is in a record at or before `tip`
     tip_write = m.durable

@@ -18,6 +18,7 @@ from sim.components.base import CorruptData, NoSuchKey, ServiceUnavailable, Thro
 from sim.core.process import bounded_parallel, retry
 from sim.systems.cdp_streams.apply import read_do_records
 from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
+from sim.systems.cdp_streams.limits import InstanceLink
 from sim.systems.cdp_streams.undo import put_undo
 
 if TYPE_CHECKING:
@@ -32,15 +33,17 @@ def chunk_key(cid: int, epoch: int) -> str:
 
 
 def obj_request(m: CdpStreams, op: str, key: str, nbytes: float = 0.0, value: Any = None,
-                recovery: bool = False) -> Generator:
-    """An object request with retries on throttling/outage; lost or corrupt objects raise."""
+                recovery: bool = False, link: InstanceLink | None = None) -> Generator:
+    """An object request with retries on throttling/outage; lost or corrupt objects raise. `link`:
+    the instance making it, whose network bandwidth its bytes share with its other requests."""
     store = m.store
 
     def once() -> Generator:
+        via = link.network() if link is not None else None
         if op == "get":
             m.recovery_gets += recovery
-            return (yield from store.get(key))
-        return (yield from store.put(key, nbytes, value))
+            return (yield from store.get(key, via=via))
+        return (yield from store.put(key, nbytes, value, via=via))
 
     def count(_e: BaseException) -> None:
         m.object_errors += 1
@@ -92,14 +95,17 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int, list[DoRecord]]]) -
     cids = blocks // m.chunk_blocks
     dirty = np.unique(cids).tolist()
 
+    link = m.instance.link
+
     def get(cid: int):
-        return (yield from obj_request(m, "get", m.chunk_keys[cid]))
+        return (yield from obj_request(m, "get", m.chunk_keys[cid], link=link))
 
     got, errors = yield from parallel(m, dirty, get)
     if errors:
-        m.chunks_damaged += len(errors)
-        m.sim.note("chunk_unreadable", count=len(errors))
-        return False  # cannot update what cannot be read: nothing is committed
+        from sim.systems.cdp_streams import repair  # (repair uploads through obj_request)
+
+        repair.damaged(m, [m.chunk_keys[c] for c, o in zip(dirty, got, strict=True) if isinstance(o, BaseException)])
+        return False  # cannot update what cannot be read: nothing is committed until it is repaired
     current: dict = {}
     for obj in got:
         current.update(obj.value)
@@ -112,7 +118,7 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int, list[DoRecord]]]) -
     if p.undo_capture:
         yield from put_undo(m, undo)
         fp("cdp.chunks.after_undo_put")
-        yield from obj_request(m, "put", akey, undo.entries * p.block_size, undo)
+        yield from obj_request(m, "put", akey, undo.entries * p.block_size, undo, link=link)
         m.archive_bytes += undo.entries * p.block_size
         fp("cdp.chunks.after_archive_put")
     if p.advance_applied_early:  # BROKEN on purpose: the position runs ahead of the committed chunks
@@ -127,11 +133,11 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int, list[DoRecord]]]) -
         new_values[cid] = d
 
     def put(cid: int):
-        return (yield from obj_request(m, "put", chunk_key(cid, epoch), p.chunk_size, new_values[cid]))
+        return (yield from obj_request(m, "put", chunk_key(cid, epoch), p.chunk_size, new_values[cid], link=link))
 
     yield from parallel(m, dirty, put)
     fp("cdp.chunks.before_manifest")
-    yield from obj_request(m, "put", f"manifest/{epoch:06d}", 16.0 * len(dirty), (hi, dirty))
+    yield from obj_request(m, "put", f"manifest/{epoch:06d}", 16.0 * len(dirty), (hi, dirty), link=link)
     # committed: switch the chunk map; superseded objects go once no recovery reads them
     gc = m.gc
     for cid in dirty:

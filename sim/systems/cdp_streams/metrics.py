@@ -66,7 +66,13 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("do_load_warnings", "minutes in which the offered load exceeded 0.8 of the do stream's write limit"),
     Metric("undo_put_retries", "undo stream puts retried"),
     Metric("object_errors", "object store requests retried (throttled or unavailable)"),
-    Metric("chunks_unreadable", "chunk objects found lost or corrupt by an apply"),
+    Metric("chunks_unreadable", "chunk objects found lost or corrupt by an apply or a recovery"),
+    # cloud limits and chunk repair (issue 17, item 9)
+    Metric("chunk_repairs", "chunk objects re-read from the production volume and uploaded again"),
+    Metric("chunk_repair_time_s", "mean time from finding a chunk damaged to its repair (NaN: none repaired)"),
+    Metric("chunk_repair_bytes", "bytes sent over the WAN to repair chunks"),
+    Metric("burst_exhausted", "instances (apply, recoveries, appliance) whose network or EBS burst allowance "
+           "ran out, falling back to the baseline"),
     Metric("storage_volume_bytes", "bytes of replica volumes"),
     Metric("storage_snapshot_bytes", "bytes of snapshots (base copy plus increments)"),
     Metric("storage_stream_bytes", "bytes retained in the do and undo streams"),
@@ -213,10 +219,28 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "undo_put_retries": float(m.undo_put_retries),
         "object_errors": float(m.object_errors),
         "chunks_unreadable": float(m.chunks_damaged),
+        "chunk_repairs": float(m.repairs),
+        "chunk_repair_time_s": float(np.mean(m.repair_times)) if m.repair_times else nan,
+        "chunk_repair_bytes": m.repair_bytes,
+        "burst_exhausted": float(burst_exhausted(m)),
     }
     out.update(storage(m))
     out.update(m.costs.monthly())
     return out
+
+
+def burst_exhausted(m: CdpStreams) -> int:
+    """Instances whose network or EBS burst allowance ran out during the run."""
+    links = [r.link for r in m.recoveries if r.link is not None]
+    for inst in (m.instance, getattr(m, "appliance", None)):
+        if inst is not None and getattr(inst, "link", None) is not None:
+            links.append(inst.link)
+    n = 0
+    for lk in links:
+        lk.network()
+        lk.ebs.update()
+        n += lk.net_budget.exhausted_at is not None or lk.ebs.exhausted_at is not None
+    return n
 
 
 def recoverable_points(m: CdpStreams) -> int:

@@ -17,7 +17,7 @@ after such a loss are reported as impossible, never claimed.
 
 Abstracted away: the bytes of blocks (a block is identified by the write that wrote it last),
 partial-block writes, the initial full synchronisation (the replica starts equal to production),
-resynchronisation after a loss, the instance's NIC limit, KCL leases (the apply checkpoint is
+resynchronisation after records expired unread, KCL leases (the apply checkpoint is
 assumed durable), and recovery-instance costs (recovery is rare; cost is that of protection).
 """
 
@@ -30,6 +30,7 @@ from sim.components.network import WanLink
 from sim.core.process import Backoff
 from sim.core.registry import register_system
 from sim.core.system import FaultPoint, System
+from sim.systems.cdp_streams import repair
 from sim.systems.cdp_streams.data import WriteLog
 from sim.systems.cdp_streams.metrics import METRICS_SPEC, Costs, run_metrics
 from sim.systems.cdp_streams.oracle import check_replica
@@ -138,6 +139,13 @@ class CdpStreams(System):
         self.load_max_ratio = 0.0  # largest offered load / do stream write limit over a minute
         self.load_warnings = 0  # minutes above splitter.LOAD_WARN of the limit
         self.recovery_gets = 0  # object GETs of recoveries (not a protection cost)
+        # chunk repair (chunks variant, `repair.py`): damaged chunk id -> (key, found at)
+        self.damaged_chunks: dict[int, tuple[str, float]] = {}
+        self.manifest_damaged = self.repairing = False
+        self.repair_seq = 0  # points before this write are refused (a repaired chunk's history is gone)
+        self.repairs = 0
+        self.repair_bytes = 0.0
+        self.repair_times: list[float] = []
         self._next_shard = self._next_undo_shard = 0
         self.costs = Costs(self)
         self.variant.build(self)
@@ -183,6 +191,7 @@ class CdpStreams(System):
     def _start_production(self) -> None:
         self.production.process(production_writer(self))
         self.production.process(self.variant.splitter(self))
+        repair.start(self)  # a chunk repair interrupted by a crash of the site resumes
 
     def site_lost(self) -> None:
         """A crash of `production` without restart: record the disaster and recover at once."""

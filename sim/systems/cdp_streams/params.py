@@ -9,12 +9,42 @@ from pydantic import Field, model_validator
 from sim.components.cloud import ComputeParams, ObjectStoreParams, SnapshotParams, StreamParams, VolumeParams
 from sim.components.network import WanLinkParams
 from sim.core.system import Params
-from sim.core.units import Duration, PositiveDuration, PositiveSize, Size
+from sim.core.units import ByteRate, Duration, PositiveDuration, PositiveRate, PositiveSize, Size
 from sim.workloads import KeyDist, PeriodicArrivals, PoissonArrivals, SizeDist
 
 VARIANTS = ("periodic_apply", "do_undo", "chunks", "appliance")
 WRITER_TICK = 10.0  # s: the production writer draws this much of its Poisson process at a time
 VOLUME_IO_UNIT = 16 * 2**10  # gp3 counts an I/O of up to 16 KiB as one IOPS
+
+
+class InstanceLimits(Params):
+    """An EC2 instance's own network and EBS limits (m5.large by default; sources in
+    docs/models/cdp_streams.md, "Cloud limits"): baselines it sustains, bursts it holds for a while."""
+
+    network_baseline: ByteRate = Field(0.75e9 / 8, description="baseline network bandwidth, bytes/s "
+                                       "(m5.large 0.75 Gb/s)")
+    network_burst: ByteRate = Field(10e9 / 8, description="burst network bandwidth, bytes/s (\"up to 10 Gb/s\")")
+    network_burst_time: Duration = Field(300.0, description="how long a full network allowance bursts, s "
+                                         "(AWS: typically 5 to 60 min; 5 min assumed)")
+    ebs_baseline: ByteRate = Field(650e6 / 8, description="baseline EBS bandwidth, bytes/s (m5.large 650 Mb/s)")
+    ebs_burst: ByteRate = Field(4750e6 / 8, description="burst EBS bandwidth, bytes/s (4,750 Mb/s)")
+    ebs_iops_baseline: PositiveRate = Field(3600, description="baseline EBS IOPS (m5.large)")
+    ebs_iops_burst: PositiveRate = Field(18750, description="burst EBS IOPS (m5.large)")
+    ebs_burst_time: Duration = Field(1800.0, description="how long a full EBS allowance bursts, s (30 min)")
+    refill_period: PositiveDuration = Field(86400.0, description="time for a spent allowance to fill again, s "
+                                            "(\"at least once every 24 hours\")")
+
+    @model_validator(mode="after")
+    def _burst_above_baseline(self):
+        if self.network_burst < self.network_baseline or self.ebs_burst < self.ebs_baseline:
+            raise ValueError("burst bandwidth must be >= the baseline")
+        if self.ebs_iops_burst < self.ebs_iops_baseline:
+            raise ValueError("ebs_iops_burst must be >= ebs_iops_baseline")
+        return self
+
+
+def _m5_xlarge_limits() -> InstanceLimits:
+    return InstanceLimits(network_baseline=1.25e9 / 8, ebs_baseline=1150e6 / 8, ebs_iops_baseline=6000)
 
 
 def _default_volume() -> VolumeParams:
@@ -49,7 +79,8 @@ class CdpParams(Params):
                                       "baseline (125 MB/s), never faster than the volume's throughput")
     object_store: ObjectStoreParams = Field(default_factory=ObjectStoreParams)
     chunk_size: PositiveSize = Field(4 * 2**20, description="chunk object size (chunks variant), bytes")
-    chunk_workers: int = Field(8, ge=1, description="parallel object requests of the instance")
+    chunk_workers: int = Field(8, ge=1, le=64, description="parallel object requests of the instance; they share "
+                               "its network bandwidth (~15 saturate 10 Gb/s; more than 64 is refused)")
     # appliance baseline
     appliance: ComputeParams = Field(default_factory=lambda: ComputeParams(vcpus=4, price_per_hour_usd=0.192),
                                      description="always-on appliance (m5.xlarge)")
@@ -69,6 +100,14 @@ class CdpParams(Params):
                                         "(sharing the streams' read limits) instead of one after another")
     past_points: int = Field(3, ge=0, le=20, description="random past points T recovered per recovery")
     protection_window: PositiveDuration = Field(24 * 3600.0, description="T is drawn within this window")
+    # cloud limits (issue 17, item 9): the instances' own network and EBS limits, chunk repair
+    compute_limits: InstanceLimits = Field(default_factory=InstanceLimits,
+                                           description="network and EBS limits of the apply/recovery instance "
+                                           "(m5.large)")
+    appliance_limits: InstanceLimits = Field(default_factory=_m5_xlarge_limits,
+                                             description="network and EBS limits of the appliance (m5.xlarge)")
+    chunk_repair: bool = Field(True, description="chunks: re-read the blocks of a lost or corrupt chunk from the "
+                               "production volume and upload it again (False: no repair, recoveries stay refused)")
     # deliberately broken variants, to show that the invariant catches them
     undo_capture: bool = Field(True, description="False: skip undo capture (a broken do_undo)")
     detect_expiry: bool = Field(True, description="False: ignore sequence gaps (hides data loss)")

@@ -16,10 +16,12 @@ import simpy
 
 from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud import CloudVolume, ComputeInstance
+from sim.systems.cdp_streams import repair as chunk_repair
 from sim.systems.cdp_streams.apply import bulk_io, io_cmds_of, new_volume, retry_io, start_instance
 from sim.systems.cdp_streams.chunks import obj_request, parallel
 from sim.systems.cdp_streams.data import DoRecord, UndoChunk, do_payload, roll_back
 from sim.systems.cdp_streams.errors import CannotRecover
+from sim.systems.cdp_streams.limits import InstanceLink
 from sim.systems.cdp_streams.oracle import check_replica, verify_recovery
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ class Recovery:
     """Outcome of one recovery to one point."""
 
     __slots__ = ("kind", "started", "target_time", "target_seq", "point_seq", "point_time", "done",
-                 "rto", "ok", "reason", "matched", "differing")
+                 "rto", "ok", "reason", "matched", "differing", "link")
 
     def __init__(self, kind: str, started: float, target_time: float, target_seq: int) -> None:
         self.kind = kind
@@ -45,6 +47,7 @@ class Recovery:
         self.reason = ""
         self.matched: bool | None = None
         self.differing = 0
+        self.link: InstanceLink | None = None  # the recovery instance's network and EBS limits
 
 
 class Clone:
@@ -118,6 +121,7 @@ def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
         r.done = True
         return
     inst = ComputeInstance(m.sim, v.recovery_compute(m), f"recovery_{m.recoveries.index(r) + 1}")
+    r.link = InstanceLink(env, v.recovery_limits(m), m.params.object_store.connection_throughput)
     yield from start_instance(m, inst)
     data: dict | None = None
     m.sim.fault_point("cdp.recovery.before_restore")
@@ -137,7 +141,7 @@ def recover(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
 
 def recover_volume(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     """Take over the replica volume, then roll forward (do stream / journal) or back (undo)."""
-    vol = yield from new_volume(m, "recovered", dict(clone.data))
+    vol = yield from new_volume(m, "recovered", dict(clone.data), r.link)
     m.sim.fault_point("cdp.recovery.before_roll")
     yield from roll(m, r, clone, vol)
     return vol.data
@@ -155,7 +159,7 @@ def roll(m: CdpStreams, r: Recovery, clone: Clone, vol: CloudVolume) -> Generato
         yield from retry_io(m, bulk_io, m, vol, io_cmds_of(sizes), float(sizes.sum()))
         vol.data = d
     elif s < a:
-        chunks = yield from v.read_undo(m, clone, s)
+        chunks = yield from v.read_undo(m, clone, s, r.link)
         entries = sum(len(c.blocks) for c in chunks)
         cmds = entries  # one block-size write per restored block
         restored = dict(vol.data)
@@ -166,20 +170,31 @@ def roll(m: CdpStreams, r: Recovery, clone: Clone, vol: CloudVolume) -> Generato
 
 def recover_chunks(m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
     """chunks: download every chunk of the committed manifest into a new volume, then roll forward/back."""
-    if m.chunks_damaged:
-        raise CannotRecover("chunk objects unreadable (lost or corrupt)")
+    if m.damaged_chunks:
+        raise CannotRecover("chunk objects unreadable (lost or corrupt), not yet repaired")
+    if r.target_seq < m.repair_seq:
+        raise CannotRecover("point before a chunk repair (the repaired chunk's history is gone)")
     chunk_size = m.params.chunk_size
-    vol = yield from new_volume(m, "recovered", {})
+    link = r.link
+    vol = yield from new_volume(m, "recovered", {}, link)
+
+    def write_chunk():
+        if link is not None:
+            link.cap_volume(vol)  # the instance's EBS limit, shared by the parallel writes
+        yield from vol.write(chunk_size)
+        if link is not None:
+            link.ebs.add(chunk_size)
 
     def fetch(key: str):
-        obj = yield from obj_request(m, "get", key, recovery=True)
-        yield from retry_io(m, vol.write, chunk_size)
+        obj = yield from obj_request(m, "get", key, recovery=True, link=link)
+        yield from retry_io(m, write_chunk)
         return obj
 
     m.gc.pin()
     try:
         objs, errors = yield from parallel(m, clone.keys, fetch)
         if errors:
+            chunk_repair.damaged(m, [k for k, o in zip(clone.keys, objs, strict=True) if isinstance(o, BaseException)])
             raise CannotRecover("chunk objects unreadable (lost or corrupt)")
         data: dict = {}
         for o in objs:

@@ -11,6 +11,7 @@ from sim.components.base import ServiceUnavailable
 from sim.core.process import retry
 from sim.systems.cdp_streams.apply import new_volume
 from sim.systems.cdp_streams.errors import CannotRecover
+from sim.systems.cdp_streams.limits import attach_link
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
@@ -50,9 +51,20 @@ def recover_from_snapshot(m: CdpStreams, r: Recovery) -> Generator:
         return from_scratch.data
     snap = snaps[-1]
     r.point_seq = int(snap.meta["point"])
+    # the replica's parameters: its contents are tracked in `block_size` blocks, so the restore
+    # initialises len(data) x block_size bytes (with `params.volume` it counted 16 KiB per 4 KiB block)
+    vp = m.replica_params()
     try:
-        vol = yield from retry(m.env, lambda: m.snapshots.restore(snap, "recovered", m.params.volume),
+        vol = yield from retry(m.env, lambda: m.snapshots.restore(snap, "recovered", vp),
                                (ServiceUnavailable,), m.backoff)
     except ValueError:
         raise CannotRecover("snapshot lost during restore") from None
+    if r.link is not None:  # the initialisation reads pass the recovery instance's EBS limit too
+        attach_link(vol, r.link)
+        sp = m.params.snapshots
+        nbytes = min(len(snap.data) * vp.block_size, vp.capacity)
+        _iops, rate = r.link.ebs_limits()
+        if rate < sp.restore_throughput:
+            yield m.env.timeout(nbytes / rate - nbytes / sp.restore_throughput)
+        r.link.ebs.add(nbytes)
     return vol.data

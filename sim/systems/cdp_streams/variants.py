@@ -25,6 +25,7 @@ from sim.systems.cdp_streams import chunks as chunk_actor
 from sim.systems.cdp_streams.apply import apply_scheduler, apply_volume_records, retry_io
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.garbage import GarbageCollector
+from sim.systems.cdp_streams.limits import InstanceLink, attach_link
 from sim.systems.cdp_streams.recovery import (
     Clone,
     read_do_range,
@@ -65,6 +66,7 @@ class Variant:
         p = m.params
         m.stream = StreamService(m.sim, p.stream, "stream")
         m.instance = ComputeInstance(m.sim, p.compute, "instance")
+        m.instance.link = InstanceLink(m.env, p.compute_limits, p.object_store.connection_throughput)
         m.do_pos = [-1] * p.stream.shards  # stream seq of the last applied record per shard
         # the producer's client-side rate limit per shard (KPL RateLimit), at `put_pacing` of the limit
         m.do_pace = [Pacer(p.stream.write_bytes_per_shard * p.put_pacing) for _ in range(p.stream.shards)]
@@ -123,6 +125,9 @@ class Variant:
     def recovery_compute(self, m: CdpStreams):
         return m.params.compute
 
+    def recovery_limits(self, m: CdpStreams):
+        return m.params.compute_limits
+
     def restore(self, m: CdpStreams, r: Recovery, clone: Clone) -> Generator:
         return (yield from recover_volume(m, r, clone))
 
@@ -130,7 +135,7 @@ class Variant:
         """The do records of writes clone.applied+1..s (roll forward), sorted by first write."""
         return (yield from read_do_range(m, clone, s))
 
-    def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
+    def read_undo(self, m: CdpStreams, clone: Clone, s: int, link: InstanceLink | None = None) -> Generator:
         """The undo chunks covering writes s+1..clone.applied (roll back)."""
         return (yield from read_undo_stream(m, clone, s))
 
@@ -199,7 +204,7 @@ class PeriodicApply(Variant):
             return (yield from recover_from_snapshot(m, r))
         return (yield from recover_volume(m, r, clone))
 
-    def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
+    def read_undo(self, m: CdpStreams, clone: Clone, s: int, link: InstanceLink | None = None) -> Generator:
         raise CannotRecover("periodic_apply keeps no undo data")
         yield
 
@@ -297,7 +302,9 @@ class Chunks(DoUndo):
 
     def replica_state(self, m: CdpStreams) -> dict | None:
         """The chunk objects the committed chunk map names, read from the store (None: one is
-        missing or corrupt, or seeding has not finished)."""
+        missing or corrupt, seeding has not finished, or a repaired chunk is newer than `applied`)."""
+        if m.applied < m.repair_seq:
+            return None
         data: dict = {}
         objects = m.store.objects
         for cid in range(m.nchunks):
@@ -325,13 +332,13 @@ class Chunks(DoUndo):
         """Download every chunk of the committed manifest into a new volume, then roll forward/back."""
         return (yield from recover_chunks(m, r, clone))
 
-    def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
+    def read_undo(self, m: CdpStreams, clone: Clone, s: int, link: InstanceLink | None = None) -> Generator:
         a = clone.applied
         keys = [(lo, hi, k) for lo, hi, k in clone.archive if hi > s and lo <= a]
         if m.params.undo_capture and (not keys or keys[0][0] > s + 1):
             raise CannotRecover("undo archive does not reach back to the point")
         objs, errors = yield from chunk_actor.parallel(
-            m, [k for _, _, k in keys], lambda k: chunk_actor.obj_request(m, "get", k, recovery=True))
+            m, [k for _, _, k in keys], lambda k: chunk_actor.obj_request(m, "get", k, recovery=True, link=link))
         if errors:
             raise CannotRecover("undo segment lost or corrupt in the object store")
         return [o.value for o in objs]
@@ -368,6 +375,9 @@ class Appliance(Variant):
         m.appliance = appliance_actor.ApplianceInstance(m.sim, p.appliance, m)
         m.journal_volume = CloudVolume(m.sim, p.journal.model_copy(update={"attached": True}), "journal")
         m.replica = CloudVolume(m.sim, m.replica_params().model_copy(update={"attached": True}), "replica")
+        m.appliance.link = InstanceLink(m.env, p.appliance_limits, p.object_store.connection_throughput)
+        attach_link(m.replica, m.appliance.link)
+        attach_link(m.journal_volume, m.appliance.link)
         m.journal = []  # undo history, oldest first
         m.do_journal = []  # the do records received (DoRecord), oldest first
         m.journal_bytes = 0.0
@@ -390,12 +400,15 @@ class Appliance(Variant):
     def recovery_compute(self, m: CdpStreams):
         return m.params.appliance
 
+    def recovery_limits(self, m: CdpStreams):
+        return m.params.appliance_limits
+
     def read_do(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         recs = appliance_actor.journal_records(m, clone.applied + 1)
         yield from retry_io(m, m.journal_volume.read, sum(float(r.sizes.sum()) for r in recs if r.lo <= s))
         return recs
 
-    def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
+    def read_undo(self, m: CdpStreams, clone: Clone, s: int, link: InstanceLink | None = None) -> Generator:
         a = clone.applied
         chunks = [c for c in m.journal if c.hi > s and c.lo <= a]
         if not chunks or chunks[0].lo > s + 1:
