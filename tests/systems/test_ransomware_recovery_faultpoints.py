@@ -24,10 +24,20 @@ BASE = {
     "seed": 11,
     "duration": "1h",
     "checks": {"fault_point_coverage": True},
-    "params": {"files": 50, "records_per_file": 200, "extent_size": "64KiB", "write_rate": "50/s",
-               "write_batch": "10s", "restore_batch": 1024, "detection_delay": "10min",
-               "detection_delay_sigma": 0.0, "reimage_time": "5min", "backup_interval": "30min",
-               "snapshot_interval": "10min", "probe_readers": 4},
+    "params": {
+        "files": 50,
+        "records_per_file": 200,
+        "extent_size": "64KiB",
+        "write_rate": "50/s",
+        "write_batch": "10s",
+        "restore_batch": 1024,
+        "detection_delay": "10min",
+        "detection_delay_sigma": 0.0,
+        "reimage_time": "5min",
+        "backup_interval": "30min",
+        "snapshot_interval": "10min",
+        "probe_readers": 4,
+    },
     "faults": [{"kind": "ransomware", "target": "primary", "at": "35min", "rate": "20.97MB/s"}],
 }
 ATTACK = BASE["faults"][0]
@@ -69,8 +79,11 @@ def test_each_variant_passes_exactly_the_points_it_declares(tmp_path, variant):
 
 def test_the_split_write_points_are_named_by_the_phase_they_run_in(tmp_path):
     crash = {"kind": "crash", "hit": 2, "restart_after": "30s"}
-    faults = [ATTACK, {**crash, "target": "primary", "point": P + "split_write_attacked.both_durable"},
-              {**crash, "target": "restore_agent", "point": P + "failover_write.both_durable"}]
+    faults = [
+        ATTACK,
+        {**crash, "target": "primary", "point": P + "split_write_attacked.both_durable"},
+        {**crash, "target": "restore_agent", "point": P + "failover_write.both_durable"},
+    ]
     res = run(tmp_path, faults=faults)
     assert res.metrics["invariant_violations"] == 0, res.violations
     strikes = {e["point"]: e["time_s"] for e in res.events if e["event"] == "fault_point"}
@@ -79,14 +92,25 @@ def test_the_split_write_points_are_named_by_the_phase_they_run_in(tmp_path):
     assert detected < strikes[P + "failover_write.both_durable"] < restored
 
 
-TORN = [("primary", "split_write_attacked.after_first_store"), ("restore_agent", "failover_write.after_first_store")]
-CAUGHT_BY = [("context_before_critical", "committed_record_lost"), ("skip_tag_version_check", "restored_equals_oracle")]
+TORN = [
+    ("primary", "split_write_attacked.after_first_store"),
+    ("restore_agent", "failover_write.after_first_store"),
+]
+CAUGHT_BY = [
+    ("context_before_critical", "committed_record_lost"),
+    ("skip_tag_version_check", "restored_equals_oracle"),
+]
 
 
 @pytest.mark.parametrize("target,point", TORN, ids=["under_attack", "in_failover"])
 def test_a_torn_split_write_under_attack_or_in_failover_is_harmless_to_the_mechanism(tmp_path, target, point):
-    ok = run(tmp_path, faults=[ATTACK, {"kind": "crash", "target": target, "point": P + point, "hit": 3,
-                                        "restart_after": "1min"}])
+    ok = run(
+        tmp_path,
+        faults=[
+            ATTACK,
+            {"kind": "crash", "target": target, "point": P + point, "hit": 3, "restart_after": "1min"},
+        ],
+    )
     assert ok.metrics["invariant_violations"] == 0, ok.violations
     assert ok.metrics["records_lost"] == 0 and ok.metrics["records_wrong"] == 0
     assert any(e["event"] == "fault_point" for e in ok.events)
@@ -95,33 +119,56 @@ def test_a_torn_split_write_under_attack_or_in_failover_is_harmless_to_the_mecha
 @pytest.mark.parametrize("target,point", TORN, ids=["under_attack", "in_failover"])
 @pytest.mark.parametrize("broken,check", CAUGHT_BY, ids=[b for b, _ in CAUGHT_BY])
 def test_a_torn_split_write_under_attack_or_in_failover_needs_critical_first_and_the_version_check(
-        tmp_path, target, point, broken, check):
-    bad = run(tmp_path, faults=[ATTACK, {"kind": "crash", "target": target, "point": P + point, "hit": 3,
-                                         "restart_after": "1min"}], broken=broken)
+    tmp_path, target, point, broken, check
+):
+    bad = run(
+        tmp_path,
+        faults=[
+            ATTACK,
+            {"kind": "crash", "target": target, "point": P + point, "hit": 3, "restart_after": "1min"},
+        ],
+        broken=broken,
+    )
     assert check in found(bad)
 
 
 def test_an_acknowledged_write_lost_under_attack_is_caught_at_the_switch_back(tmp_path):
-    faults = [ATTACK, {"kind": "crash", "target": "primary", "point": P + "split_write_attacked.classified",
-                       "hit": 3, "restart_after": "1min"}]
+    faults = [
+        ATTACK,
+        {
+            "kind": "crash",
+            "target": "primary",
+            "point": P + "split_write_attacked.classified",
+            "hit": 3,
+            "restart_after": "1min",
+        },
+    ]
     ok = run(tmp_path, faults=faults)
     assert ok.metrics["invariant_violations"] == 0, ok.violations
     bad = run(tmp_path, faults=faults, broken="ack_before_split_write")
-    assert "primary_equals_oracle_at_switch_back" in found(bad)  # written after the attack began: not pre-attack
+    # written after the attack began: not a pre-attack value, but committed
+    assert "primary_equals_oracle_at_switch_back" in found(bad)
 
 
 def test_the_scheduled_attack_waits_for_a_crashed_primary(tmp_path):
     crash = {"kind": "crash", "target": "primary", "at": "25min", "restart_after": "10min"}
-    res = run(tmp_path, faults=[crash], scheduled_attack=True, attack_start_min="30min", attack_start_max="30min")
+    res = run(
+        tmp_path, faults=[crash], scheduled_attack=True, attack_start_min="30min", attack_start_max="30min"
+    )
     m = res.metrics
     assert m["invariant_violations"] == 0, res.violations
     assert 35 * 60 <= m["attack_time_s"] < 40 * 60  # once the primary is back (restart included)
     assert m["records_encrypted"] > 0 and m["time_to_full_restore_s"] > 0
 
 
-@pytest.mark.parametrize("variant,hosts", [("split_backup", {"primary", "vault", "context_store", "restore_agent"}),
-                                           ("periodic_backup", {"primary", "backup_target", "restore_agent"}),
-                                           ("snapshot_rollback", {"primary"})])
+@pytest.mark.parametrize(
+    "variant,hosts",
+    [
+        ("split_backup", {"primary", "vault", "context_store", "restore_agent"}),
+        ("periodic_backup", {"primary", "backup_target", "restore_agent"}),
+        ("snapshot_rollback", {"primary"}),
+    ],
+)
 def test_campaign_faults_strike_only_the_hosts_a_variant_uses(tmp_path, variant, hosts):
     _sim, system = build(scenario(tmp_path, variant=variant).resolved, 11)
     templates = system.campaign_faults()
