@@ -40,18 +40,33 @@ from sim.systems.ransomware_recovery.restore import read_probe
 from sim.systems.ransomware_recovery.split_stores import SplitStores
 from sim.systems.ransomware_recovery.variants import VARIANTS
 
-_W = ("primary", "restore_agent")  # the split write runs on the primary, or on the agent during failover
-_A = ("restore_agent",)
+_P = ("primary",)  # the split write runs on the primary in normal operation and while it is encrypted
+_A = ("restore_agent",)  # the failover writes and the copy-back run on the restore agent
+
+
+def _write_points(prefix: str, where: str, targets: tuple[str, ...]) -> tuple[FaultPoint, ...]:
+    return (
+        FaultPoint(f"ransomware_recovery.{prefix}.classified", f"split write {where}: the batch's critical fields "
+                   "are classified, nothing written to the stores yet", targets),
+        FaultPoint(f"ransomware_recovery.{prefix}.after_first_store", f"split write {where}: the critical fields "
+                   "are durable in the critical store, the tagged context entries not yet (a crash tears the pair)",
+                   targets),
+        FaultPoint(f"ransomware_recovery.{prefix}.both_durable", f"split write {where}: both stores durable, the "
+                   "write not yet acknowledged", targets),
+    )
+
+
+#: the split write's points are named by where it runs, so that a campaign's hit (drawn uniformly among a
+#: fault-free run's hits of the point) lands in that phase: `split_write` (the primary, no attack running:
+#: before the attack and after the restore), `split_write_attacked` (the primary while the ransomware encrypts
+#: it, attack start -> detection: the stores are about to be the only copy), `failover_write` (the restore
+#: agent during failover, while the copy-back runs)
 FAULT_POINTS = (
     FaultPoint("ransomware_recovery.write.primary_durable", "write path: a batch durable on the primary, its "
-               "split write not begun (not yet acknowledged; acknowledged already by ack_before_split_write)",
-               ("primary",)),
-    FaultPoint("ransomware_recovery.split_write.classified", "split write: the batch's critical fields are "
-               "classified, nothing written to the stores yet", _W),
-    FaultPoint("ransomware_recovery.split_write.after_first_store", "split write: the critical fields are durable "
-               "in the critical store, the tagged context entries not yet (a crash tears the pair)", _W),
-    FaultPoint("ransomware_recovery.split_write.both_durable", "split write: both stores durable, the write "
-               "not yet acknowledged", _W),
+               "split write not begun (not yet acknowledged; acknowledged already by ack_before_split_write)", _P),
+    *_write_points("split_write", "on the primary", _P),
+    *_write_points("split_write_attacked", "on the primary while it is being encrypted", _P),
+    *_write_points("failover_write", "on the restore agent during failover", _A),
     FaultPoint("ransomware_recovery.restore.batch_read", "copy-back: a batch about to be read from its source", _A),
     FaultPoint("ransomware_recovery.restore.batch_write", "copy-back: a batch read, about to be written to the "
                "primary", _A),
@@ -91,6 +106,9 @@ class RansomwareRecovery(System):
         self.stores = (SplitStores(lay, self.types, p.files, p.broken, self.vault, self.context_store)
                        if p.variant == "split_backup" else None)
         self.variant = VARIANTS[p.variant](self)
+        # the points this variant's actors pass (the class lists every variant's, for validation and
+        # `sim list faultpoints`): a swarm campaign strikes only these
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if fp.name.startswith(self.variant.points))
         self.write_lock = simpy.Resource(self.env, capacity=1)
         self.mode = "primary"  # where the applications' I/O goes: primary | failover | down
         self.phase = "normal"  # normal | attacked | detected | done
@@ -123,6 +141,8 @@ class RansomwareRecovery(System):
         p = self.params
         rng = self.sim.rng("ransomware_recovery.attack")
         yield self.env.timeout(float(rng.uniform(p.attack_start_min, p.attack_start_max)))
+        if not self.primary.up:  # the encryption starts on a running server (a campaign crash may hold it down)
+            yield self.primary.wait_up()
         self.primary._inject_ransomware(SimpleNamespace(params={"rate": p.attack_rate}))
 
     def write_host(self) -> Host | None:
@@ -196,13 +216,13 @@ class RansomwareRecovery(System):
         return self._targets
 
     def campaign_faults(self) -> list[dict[str, Any]]:
-        """Ransomware on the primary or the backup side at published speeds; crashes of every host."""
+        """Ransomware on the primary or the variant's backup side at published speeds; crashes of every
+        host the variant uses (a crash of a node it never touches changes nothing)."""
         rate = {"dist": "uniform", "low": 4.3e6, "high": 216.6e6}  # Splunk SURGe: slowest .. fastest family
         restart = {"dist": "uniform", "low": 1.0, "high": 600.0}
-        out: list[dict[str, Any]] = [{"kind": "ransomware", "target": t, "rate": rate}
-                                     for t in ("primary", "backup_target", "context_store")]
-        out += [{"kind": "crash", "target": t, "restart_after": restart}
-                for t in ("primary", "vault", "context_store", "backup_target", "restore_agent")]
+        v = self.variant
+        out: list[dict[str, Any]] = [{"kind": "ransomware", "target": t, "rate": rate} for t in v.attack_targets]
+        out += [{"kind": "crash", "target": t, "restart_after": restart} for t in v.hosts]
         return out
 
     def converged(self) -> str | None:

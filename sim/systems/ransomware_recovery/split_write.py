@@ -20,12 +20,18 @@ from sim.systems.ransomware_recovery.nodes import batch_io
 if TYPE_CHECKING:
     from sim.systems.ransomware_recovery.model import RansomwareRecovery
 
-P = "ransomware_recovery.split_write."
+#: the fault points of the split write, by where it runs (model.FAULT_POINTS): (classified, after the first
+#: store, both durable)
+POINTS = {where: tuple(f"ransomware_recovery.{where}.{step}" for step in ("classified", "after_first_store",
+                                                                          "both_durable"))
+          for where in ("split_write", "split_write_attacked", "failover_write")}
 
 
-def split_write(system: RansomwareRecovery, ids: np.ndarray, vers: np.ndarray):
-    """Classify, substitute tags, write critical fields, then the tagged context entries."""
+def split_write(system: RansomwareRecovery, ids: np.ndarray, vers: np.ndarray, where: str = "split_write"):
+    """Classify, substitute tags, write critical fields, then the tagged context entries; `where`
+    names the fault points passed (the primary, the primary under attack, the agent in failover)."""
     env, p, stores = system.env, system.params, system.stores
+    classified, after_first, both = POINTS[where]
     broken = p.broken
     if broken == "skip_split_write":  # BROKEN on purpose: the backup path never sees the write
         return
@@ -35,18 +41,18 @@ def split_write(system: RansomwareRecovery, ids: np.ndarray, vers: np.ndarray):
     ctx_bytes = n * system.layout.record_size - crit_bytes
     if substituted:
         ctx_bytes += crit_bytes / system.layout.field_size * p.tag_size
-    system.sim.fault_point(P + "classified")
+    system.sim.fault_point(classified)
     if broken == "context_before_critical":  # BROKEN on purpose: the order reversed
         yield from _context(system, ids, vers, ctx_bytes, n, substituted)
-        system.sim.fault_point(P + "after_first_store")
+        system.sim.fault_point(after_first)
         yield from _critical(system, ids, vers, crit_bytes, n)
     else:
         key = stores.critical_begin(ids)
         yield from _critical(system, ids, vers, crit_bytes, n)
-        system.sim.fault_point(P + "after_first_store")
+        system.sim.fault_point(after_first)
         yield from _context(system, ids, vers, ctx_bytes, n, substituted)
         stores.release(key)
-    system.sim.fault_point(P + "both_durable")
+    system.sim.fault_point(both)
     yield env.timeout(0)
 
 

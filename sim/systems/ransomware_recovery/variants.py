@@ -25,6 +25,11 @@ class SplitBackup:
     """The mechanism: real-time split write, failover to the context store, record-by-record restore."""
 
     name: ClassVar[str] = "split_backup"
+    #: the fault points its actors pass (prefixes of `model.FAULT_POINTS` names): a campaign strikes only these
+    points: ClassVar[tuple[str, ...]] = ("ransomware_recovery.",)
+    #: the hosts it uses (campaign crashes) and those an attacker may also encrypt (campaign ransomware)
+    hosts: ClassVar[tuple[str, ...]] = ("primary", "vault", "context_store", "restore_agent")
+    attack_targets: ClassVar[tuple[str, ...]] = ("primary", "context_store")
 
     def __init__(self, system: RansomwareRecovery) -> None:
         self.system = system
@@ -39,11 +44,12 @@ class SplitBackup:
         # the batch is durable on the primary, the backup path not begun: a crash here abandons it
         # (the mechanism) or, acknowledged too early, leaves a committed write the stores never get
         system.sim.fault_point("ransomware_recovery.write.primary_durable")
-        yield from split_write(system, ids, vers)
+        yield from split_write(system, ids, vers, "split_write_attacked" if system.phase == "attacked"
+                               else "split_write")
         return early
 
     def failover_write(self, system, ids, vers):
-        yield from split_write(system, ids, vers)
+        yield from split_write(system, ids, vers, "failover_write")
         if system.copier is not None:
             system.copier.written(ids)
         return False
@@ -85,6 +91,9 @@ class PeriodicBackup(SplitBackup):
     """Baseline: forever-incremental backups to a backup target; full copy-back before service."""
 
     name = "periodic_backup"
+    points = ("ransomware_recovery.restore.",)  # the copy-back; no split write
+    hosts = ("primary", "backup_target", "restore_agent")
+    attack_targets = ("primary", "backup_target")
 
     def __init__(self, system: RansomwareRecovery) -> None:
         super().__init__(system)
@@ -125,6 +134,9 @@ class SnapshotRollback(SplitBackup):
     """Baseline: immutable snapshots every interval; rollback to the latest clean one."""
 
     name = "snapshot_rollback"
+    points = ()  # a rollback: no split write, no copy-back
+    hosts = ("primary",)
+    attack_targets = ("primary",)
 
     def __init__(self, system: RansomwareRecovery) -> None:
         super().__init__(system)
