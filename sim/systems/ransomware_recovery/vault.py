@@ -25,8 +25,9 @@ GROUP = 64  # lookups per thread hold in a bulk batch
 class VaultServer:
     """Worker threads of the critical store's server; `resolve` is the lookups of a set of tags."""
 
-    def __init__(self, env: simpy.Environment, node: ArrayNode, threads: int, lookup_time: float,
-                 entry_bytes: float) -> None:
+    def __init__(
+        self, env: simpy.Environment, node: ArrayNode, threads: int, lookup_time: float, entry_bytes: float
+    ) -> None:
         self.env = env
         self.node = node
         self.threads = simpy.Resource(env, capacity=threads)
