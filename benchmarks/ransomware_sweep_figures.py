@@ -48,14 +48,11 @@ def fmt(mu: float, hw: float, scale: float = 1.0, digits: int = 3) -> str:
 
 
 def load_label(row: pd.Series) -> str:
-    dev = row.get("params.critical")
-    hdd = isinstance(dev, dict) or (isinstance(dev, str) and "12.67" in dev) or (
-        isinstance(dev, float) is False and dev is not None and not (isinstance(dev, float) and math.isnan(dev)))
+    hdd = float(row.get("params.probe_window", 0)) >= 1.0  # the HDD points (1 s window, 100 writes/s)
     readers = int(row["params.probe_readers"])
-    threads = row.get("params.vault_threads")
-    threads = 1 if threads is None or (isinstance(threads, float) and math.isnan(threads)) else int(threads)
+    threads = int(row.get("params.vault_threads", 1))
     if hdd:
-        return f"{readers} readers, HDD vault"
+        return f"{readers} readers, 1 thread, HDD vault"
     return f"{readers} readers, {threads} thread{'s' if threads > 1 else ''}"
 
 
