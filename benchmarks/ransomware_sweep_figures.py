@@ -97,7 +97,7 @@ def degraded(args: list[str]) -> None:
 
 SWEEP_METRICS = [("time_to_resume_s", 1.0), ("time_to_full_restore_s", 1.0), ("records_lost", 1.0),
                  ("records_wrong", 1.0), ("storage_overhead_ratio", 1.0), ("degraded_read_latency_p99_s", 1e3),
-                 ("degraded_throughput_ops_s", 1.0)]
+                 ("degraded_throughput_ops_s", 1.0), ("records_encrypted", 1.0)]
 
 
 def sweep(args: list[str]) -> None:
@@ -114,17 +114,18 @@ def sweep(args: list[str]) -> None:
     print(f"runs {len(runs)}, errors {int(runs['error'].notna().sum())}, "
           f"violations {int(runs['invariant_violations'].sum())}")
     # losses and times do not depend on the critical fraction for the baselines: pooled over it
-    print("\n| variant | records | detection delay | " + " | ".join(f"`{m}`" for m, _ in SWEEP_METRICS[:4]) + " | n |")
-    print("|---|---|---|" + "---|" * 5)
+    base = SWEEP_METRICS[:4] + SWEEP_METRICS[7:]
+    print("\n| variant | records | detection delay | " + " | ".join(f"`{m}`" for m, _ in base) + " | n |")
+    print("|---|---|---|" + "---|" * (len(base) + 1))
     for (v, size, delay), g in runs.groupby(keys):
-        cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in SWEEP_METRICS[:4]]
+        cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in base]
         print(f"| {v} | {size:g} M | {delay:g} min | " + " | ".join(cells) + f" | {len(g)} |")
     split = runs[runs["params.variant"] == "split_backup"]
     print("\n| critical fraction | records | `storage_overhead_ratio` | `degraded_read_latency_p99_s` (ms) | "
           "`degraded_throughput_ops_s` | n |")
     print("|---|---|---|---|---|---|")
     for (cf, size), g in split.groupby(["cf", "records_M"]):
-        cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in SWEEP_METRICS[4:]]
+        cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in SWEEP_METRICS[4:7]]
         print(f"| 1/{round(1 / cf)} | {size:g} M | " + " | ".join(cells) + f" | {len(g)} |")
     if fig_path:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
