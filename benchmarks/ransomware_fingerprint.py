@@ -18,8 +18,10 @@ from sim.scenario import load_scenario
 from tests.systems.test_ransomware_recovery_steps import BASE
 
 CASES = [{"variant": v} for v in ("split_backup", "periodic_backup", "snapshot_rollback")] + [
-    {"broken": "skip_tag_substitution"}, {"attacker_reaches": "backup_and_context"},
-    {"critical_fraction": 0.5, "probe_readers": 16}]
+    {"broken": "skip_tag_substitution"},
+    {"attacker_reaches": "backup_and_context"},
+    {"critical_fraction": 0.5, "probe_readers": 16},
+]
 
 
 def main(out: str) -> None:

@@ -61,8 +61,10 @@ def degraded(args: list[str]) -> None:
     runs["load"] = runs.apply(load_label, axis=1)
     runs["cf"] = runs["params.critical_fraction"].astype(float)
     order = list(dict.fromkeys(runs.sort_values("point")["load"]))
-    print("| load | critical fraction | `degraded_throughput_ops_s` | `degraded_read_latency_p99_s` (ms) | "
-          "mean (ms) | n | violations |")
+    print(
+        "| load | critical fraction | `degraded_throughput_ops_s` | `degraded_read_latency_p99_s` (ms) | "
+        "mean (ms) | n | violations |"
+    )
     print("|---|---|---|---|---|---|---|")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for label in order:
@@ -73,8 +75,10 @@ def degraded(args: list[str]) -> None:
             p = ci(h["degraded_read_latency_p99_s"].to_numpy(float))
             m = ci(h["degraded_read_latency_mean_s"].to_numpy(float))
             v = int(h["invariant_violations"].sum())
-            print(f"| {label} | 1/{round(1 / cf)} | {fmt(*t[:2])} | {fmt(*p[:2], 1e3)} | {fmt(*m[:2], 1e3)} | "
-                  f"{t[2]} | {v} |")
+            print(
+                f"| {label} | 1/{round(1 / cf)} | {fmt(*t[:2])} | {fmt(*p[:2], 1e3)} | {fmt(*m[:2], 1e3)} | "
+                f"{t[2]} | {v} |"
+            )
             xs.append(cf)
             thr.append(t[0])
             thr_hw.append(0 if math.isnan(t[1]) else t[1])
@@ -95,9 +99,16 @@ def degraded(args: list[str]) -> None:
         print(f"figure: {args[1]}")
 
 
-SWEEP_METRICS = [("time_to_resume_s", 1.0), ("time_to_full_restore_s", 1.0), ("records_lost", 1.0),
-                 ("records_wrong", 1.0), ("storage_overhead_ratio", 1.0), ("degraded_read_latency_p99_s", 1e3),
-                 ("degraded_throughput_ops_s", 1.0), ("records_encrypted", 1.0)]
+SWEEP_METRICS = [
+    ("time_to_resume_s", 1.0),
+    ("time_to_full_restore_s", 1.0),
+    ("records_lost", 1.0),
+    ("records_wrong", 1.0),
+    ("storage_overhead_ratio", 1.0),
+    ("degraded_read_latency_p99_s", 1e3),
+    ("degraded_throughput_ops_s", 1.0),
+    ("records_encrypted", 1.0),
+]
 
 
 def sweep(args: list[str]) -> None:
@@ -105,14 +116,16 @@ def sweep(args: list[str]) -> None:
     if "--fig" in args:
         i = args.index("--fig")
         fig_path = args[i + 1]
-        args = args[:i] + args[i + 2:]
+        args = args[:i] + args[i + 2 :]
     runs = load([Path(a) for a in args])
     runs["delay_min"] = (runs["params.detection_delay"].astype(float) / 60).round(1)
     runs["records_M"] = runs["params.files"].astype(int) * 10_000 / 1e6
     runs["cf"] = runs["params.critical_fraction"].astype(float)
     keys = ["params.variant", "records_M", "delay_min"]
-    print(f"runs {len(runs)}, errors {int(runs['error'].notna().sum())}, "
-          f"violations {int(runs['invariant_violations'].sum())}")
+    print(
+        f"runs {len(runs)}, errors {int(runs['error'].notna().sum())}, "
+        f"violations {int(runs['invariant_violations'].sum())}"
+    )
     # losses and times do not depend on the critical fraction for the baselines: pooled over it
     base = SWEEP_METRICS[:4] + SWEEP_METRICS[7:]
     print("\n| variant | records | detection delay | " + " | ".join(f"`{m}`" for m, _ in base) + " | n |")
@@ -121,8 +134,10 @@ def sweep(args: list[str]) -> None:
         cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in base]
         print(f"| {v} | {size:g} M | {delay:g} min | " + " | ".join(cells) + f" | {len(g)} |")
     split = runs[runs["params.variant"] == "split_backup"]
-    print("\n| critical fraction | records | `storage_overhead_ratio` | `degraded_read_latency_p99_s` (ms) | "
-          "`degraded_throughput_ops_s` | n |")
+    print(
+        "\n| critical fraction | records | `storage_overhead_ratio` | `degraded_read_latency_p99_s` (ms) | "
+        "`degraded_throughput_ops_s` | n |"
+    )
     print("|---|---|---|---|---|---|")
     for (cf, size), g in split.groupby(["cf", "records_M"]):
         cells = [fmt(*ci(g[m].to_numpy(float))[:2], s) for m, s in SWEEP_METRICS[4:7]]
@@ -138,21 +153,37 @@ def sweep(args: list[str]) -> None:
                 lost_hw.append(0 if math.isnan(hw) else hw)
             axes[0].errorbar(xs, lost, yerr=lost_hw, marker="o", capsize=3, label=f"{v}, {size:g} M")
             mu = [ci(h["time_to_resume_s"].to_numpy(float)) for _, h in g.groupby("delay_min")]
-            axes[1].errorbar(xs, [m[0] for m in mu], yerr=[0 if math.isnan(m[1]) else m[1] for m in mu],
-                             marker="o", capsize=3, label=f"{v}, {size:g} M")
+            axes[1].errorbar(
+                xs,
+                [m[0] for m in mu],
+                yerr=[0 if math.isnan(m[1]) else m[1] for m in mu],
+                marker="o",
+                capsize=3,
+                label=f"{v}, {size:g} M",
+            )
         for size, g in split.groupby("records_M"):
             mu = [ci(h["degraded_throughput_ops_s"].to_numpy(float)) for _, h in g.groupby("cf")]
-            axes[2].errorbar(sorted(g["cf"].unique()), [m[0] for m in mu],
-                             yerr=[0 if math.isnan(m[1]) else m[1] for m in mu], marker="o", capsize=3,
-                             label=f"split_backup, {size:g} M")
-        axes[0].set(xscale="log", yscale="log", xlabel="detection delay (min)", title="records_lost (0 drawn at 0.5)")
+            axes[2].errorbar(
+                sorted(g["cf"].unique()),
+                [m[0] for m in mu],
+                yerr=[0 if math.isnan(m[1]) else m[1] for m in mu],
+                marker="o",
+                capsize=3,
+                label=f"split_backup, {size:g} M",
+            )
+        axes[0].set(
+            xscale="log", yscale="log", xlabel="detection delay (min)", title="records_lost (0 drawn at 0.5)"
+        )
         axes[1].set(xscale="log", yscale="log", xlabel="detection delay (min)", title="time_to_resume_s")
         axes[2].set(xscale="log", xlabel="critical fraction", title="degraded_throughput_ops_s")
         axes[2].set_xscale("log", base=2)
         for ax in axes:
             ax.legend(fontsize=6)
-        fig.suptitle("ransomware_sweep: mean and 95 % CI over replications (pooled over the critical fraction "
-                     "in the first two panels)", fontsize=9)
+        fig.suptitle(
+            "ransomware_sweep: mean and 95 % CI over replications (pooled over the critical fraction "
+            "in the first two panels)",
+            fontsize=9,
+        )
         fig.tight_layout()
         fig.savefig(fig_path, dpi=120)
         print(f"figure: {fig_path}")
