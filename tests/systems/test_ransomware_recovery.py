@@ -6,14 +6,17 @@ Small data (10,000 records) under common random numbers: the same attack in ever
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
+import simpy
 import yaml
 from pydantic import ValidationError
 
 from sim.runner.replication import run_replication
 from sim.scenario import load_scenario
 from sim.systems.ransomware_recovery import RansomwareRecoveryParams
+from sim.systems.ransomware_recovery.vault import VaultServer
 from tests.systems.test_ransomware_recovery_steps import BASE
 
 
@@ -60,6 +63,36 @@ def test_storage_overhead_grows_with_the_critical_fraction(tmp_path):
     lo = run(tmp_path, critical_fraction=0.0625)
     hi = run(tmp_path, critical_fraction=0.5)
     assert 1.0 < lo["storage_overhead_ratio"] < hi["storage_overhead_ratio"]
+
+
+def test_degraded_reads_slow_with_the_critical_fraction_where_the_lookup_server_is_loaded(tmp_path):
+    # 16 readers against one lookup thread (a tag per request): 1 vs 8 tags per record
+    lo = run(tmp_path, critical_fraction=0.0625, probe_readers=16)
+    hi = run(tmp_path, critical_fraction=0.5, probe_readers=16)
+    assert hi["degraded_throughput_ops_s"] < 0.8 * lo["degraded_throughput_ops_s"]
+    assert hi["degraded_read_latency_p99_s"] > lo["degraded_read_latency_p99_s"]
+    # enough threads: the lookups are parallel device reads, nearly flat (the device's IOPS only)
+    lo8 = run(tmp_path, critical_fraction=0.0625, probe_readers=16, vault_threads=64)
+    hi8 = run(tmp_path, critical_fraction=0.5, probe_readers=16, vault_threads=64)
+    assert hi8["degraded_throughput_ops_s"] > 0.9 * lo8["degraded_throughput_ops_s"]
+
+
+def test_each_tag_is_its_own_request_at_the_lookup_server():
+    env = simpy.Environment()
+
+    class Disk:
+        def read(self, nbytes):
+            yield env.timeout(1e-6)
+
+    def elapsed(threads: int, tags: int) -> float:
+        server = VaultServer(env, SimpleNamespace(disk=Disk()), threads, 10e-6, 80.0)
+        t0 = env.now
+        env.run(env.process(server.resolve(tags)))
+        return env.now - t0
+
+    assert elapsed(1, 8) == pytest.approx(8 * 10e-6 + 1e-6)  # one thread: the 8 requests in turn
+    assert elapsed(8, 8) == pytest.approx(10e-6 + 1e-6)  # 8 threads: in parallel
+    assert elapsed(1, 1) == pytest.approx(10e-6 + 1e-6)
 
 
 def test_a_reachable_backup_target_costs_the_baseline_not_the_split_backup(tmp_path, three):

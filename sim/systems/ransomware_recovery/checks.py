@@ -21,7 +21,7 @@ from sim.systems.ransomware_recovery.oracle import GARBAGE, LOST, NOT_RESTORED
 if TYPE_CHECKING:
     from sim.systems.ransomware_recovery.model import RansomwareRecovery
 
-CHUNK = 1 << 22
+CHUNK = 1 << 20  # records per check pass (4 M: ~60 MB more peak RSS at 100 M records, measured)
 
 
 def check_restored(system: RansomwareRecovery) -> tuple[float, float]:

@@ -39,6 +39,7 @@ from sim.systems.ransomware_recovery.params import RansomwareRecoveryParams
 from sim.systems.ransomware_recovery.restore import read_probe
 from sim.systems.ransomware_recovery.split_stores import SplitStores
 from sim.systems.ransomware_recovery.variants import VARIANTS
+from sim.systems.ransomware_recovery.vault import VaultServer
 
 _P = ("primary",)  # the split write runs on the primary in normal operation and while it is encrypted
 _A = ("restore_agent",)  # the failover writes and the copy-back run on the restore agent
@@ -98,6 +99,8 @@ class RansomwareRecovery(System):
         e, size = lay.extents, p.extent_size
         self.primary = PrimaryArray(sim, p.primary, size, e, "primary", self._on_attack)
         self.vault = ArrayNode(sim, p.critical, size, e, "vault")
+        self.vault_server = VaultServer(self.env, self.vault, p.vault_threads, p.vault_lookup_time,
+                                        lay.field_size + p.critical_key_size)
         self.context_store = ArrayNode(sim, p.context, size, e, "context_store")
         self.backup_node = ArrayNode(sim, p.backup_target, size, e, "backup_target")
         self.agent = Host(sim, None, "restore_agent", restart_time=NodeParams().restart_time)

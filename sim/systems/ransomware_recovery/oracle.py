@@ -31,6 +31,7 @@ class RecordOracle:
         self._pre_vals: list[np.ndarray] = []
         self._pre: tuple[np.ndarray, np.ndarray] | None = None
         self._maybe: set[int] = set()  # (record << 32 | version) of abandoned writes
+        self._maybe_sorted: np.ndarray | None = None  # the same, as a sorted array (built when judged)
 
     def issue(self, n: int) -> np.ndarray:
         vers = np.arange(self.next_version, self.next_version + n, dtype=np.int32)
@@ -41,7 +42,7 @@ class RecordOracle:
         if self._post is not None:
             first = ~self._post[ids]
             if first.any():
-                self._pre_ids.append(ids[first])
+                self._pre_ids.append(ids[first].astype(np.int32))  # record ids < 2**31 (params)
                 self._pre_vals.append(self.latest[ids[first]])
                 self._post[ids] = True
                 self._pre = None
@@ -49,6 +50,7 @@ class RecordOracle:
 
     def abandon(self, ids: np.ndarray, vers: np.ndarray) -> None:
         self._maybe.update((ids.astype(np.int64) << 32 | vers.astype(np.int64)).tolist())
+        self._maybe_sorted = None
 
     def mark_attack(self, now: float) -> None:
         self.attack_time = now
@@ -63,6 +65,8 @@ class RecordOracle:
             pid = np.concatenate(self._pre_ids)
             order = np.argsort(pid, kind="stable")
             self._pre = (pid[order], np.concatenate(self._pre_vals)[order])
+            del pid, order
+            self._pre_ids, self._pre_vals = [self._pre[0]], [self._pre[1]]  # one copy, not two
         pid, pval = self._pre
         post = self._post[ids]
         if post.any():
@@ -73,8 +77,13 @@ class RecordOracle:
     def _abandoned(self, ids: np.ndarray, vals: np.ndarray) -> np.ndarray:
         if not self._maybe:
             return np.zeros(len(ids), dtype=bool)
-        keys = (ids.astype(np.int64) << 32 | vals.astype(np.int64)).tolist()
-        return np.fromiter((k in self._maybe for k in keys), bool, len(keys))
+        if self._maybe_sorted is None:
+            self._maybe_sorted = np.array(sorted(self._maybe), dtype=np.int64)
+        known = self._maybe_sorted
+        keys = ids.astype(np.int64) << 32 | vals.astype(np.int64)  # vectorised: no list of 4 M ints
+        pos = np.searchsorted(known, keys)
+        np.minimum(pos, len(known) - 1, out=pos)
+        return known[pos] == keys
 
     def judge(self, ids: np.ndarray, vals: np.ndarray) -> dict[str, np.ndarray]:
         """Classify copied values against the pre-attack state: `current` (the pre-attack value or a

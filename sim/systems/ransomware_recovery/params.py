@@ -46,6 +46,10 @@ class RansomwareRecoveryParams(Params):
     context: SsdParams = Field(SsdParams(), description="the context store's device")
     backup_target: SsdParams = Field(SsdParams(), description="the backup target's device (periodic_backup)")
     vault_rtt: Duration = Field(500e-6, description="network round trip to the isolated critical store, s")
+    vault_lookup_time: Duration = Field(12.3e-6, description="server time of one tag lookup at the critical "
+                                        "store (one request of one worker thread), s")
+    vault_threads: int = Field(1, ge=1, le=1024, description="worker threads of the critical store's lookup "
+                               "server")
     detection_delay: Duration = Field(2572.0, description="median time from the start of encryption to its "
                                       "detection, s")
     detection_delay_sigma: float = Field(0.5, ge=0.0, le=3.0, description="lognormal spread of the detection "

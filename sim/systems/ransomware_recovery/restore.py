@@ -48,8 +48,10 @@ class SplitSource:
         if crit:
             if p.vault_rtt:
                 yield env.timeout(p.vault_rtt)
-            tags = int(crit // s.layout.field_size)  # one lookup per tag (claim 4), issued together
-            yield from batch_io(env, s.vault.disk, crit, tags if random else cmds, write=False)
+            if random:  # each tag resolved by its own request (claim 4), the record's tags issued together
+                yield from s.vault_server.resolve(int(round(crit / s.layout.field_size)))
+            else:  # a batch of consecutive records: a range scan of the critical store, at its bandwidth
+                yield from batch_io(env, s.vault.disk, crit, cmds, write=False)
         return stores.read_records(ids), stores.ctx_ver[ids].copy()
 
     def version_now(self, ids: np.ndarray) -> np.ndarray:

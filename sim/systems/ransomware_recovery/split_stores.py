@@ -36,7 +36,9 @@ class SplitStores:
         self.n_tags = popcount(self.file_mask)  # per file
         self.crit_ver = np.zeros(n, dtype=np.int32)
         self.ctx_ver = np.zeros(n, dtype=np.int32)
-        self.ctx_subst = np.full(n, broken != "skip_tag_substitution")
+        # tags substituted, per record: true everywhere unless substitution is skipped (BROKEN on
+        # purpose), so an array (100 MB at 100 M records) is kept only then
+        self.ctx_subst: np.ndarray | None = np.zeros(n, dtype=bool) if broken == "skip_tag_substitution" else None
         self.pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # batch -> (ids, previous crit versions)
         self._next_batch = 0
 
@@ -57,8 +59,11 @@ class SplitStores:
 
     def context_commit(self, ids: np.ndarray, vers: np.ndarray, substituted: bool) -> None:
         self.ctx_ver[ids] = vers
-        if not substituted or self.broken == "skip_tag_substitution":
-            self.ctx_subst[ids] = substituted  # (true everywhere otherwise: nothing to write)
+        if self.ctx_subst is not None:
+            self.ctx_subst[ids] = substituted
+        elif not substituted:  # the first write without substitution: keep the array from now on
+            self.ctx_subst = np.ones(self.layout.records, dtype=bool)
+            self.ctx_subst[ids] = False
 
     def release(self, key: int) -> None:
         self.pending.pop(key, None)
@@ -80,7 +85,9 @@ class SplitStores:
         previous slot); a record that cannot be reassembled is `LOST` (declared), never guessed."""
         ctx = self.ctx_ver[ids]
         files = self.layout.file_of(ids)
-        tagged = (self.n_tags[files] > 0) & self.ctx_subst[ids]
+        tagged = self.n_tags[files] > 0
+        if self.ctx_subst is not None:
+            tagged &= self.ctx_subst[ids]
         if self.broken == "skip_tag_resolution":  # BROKEN on purpose: tags handed out as data
             vals = np.where(tagged, GARBAGE, ctx)
         elif self.broken == "skip_tag_version_check":  # BROKEN on purpose: whatever the slot holds
@@ -104,7 +111,8 @@ class SplitStores:
         truth = self.types.truth_of_files()
         leaked_subst = popcount(truth & ~self.file_mask)  # per file, records with tags substituted
         leaked_plain = popcount(truth)  # per file, records stored without substitution
-        subst_per_file = self.ctx_subst.reshape(-1, lay.rpf).sum(axis=1)
+        subst_per_file = (np.full(len(truth), lay.rpf) if self.ctx_subst is None
+                          else self.ctx_subst.reshape(-1, lay.rpf).sum(axis=1))
         fields = (leaked_subst * subst_per_file + leaked_plain * (lay.rpf - subst_per_file)).sum()
         return float(fields) * lay.field_size
 
