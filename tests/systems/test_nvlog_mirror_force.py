@@ -24,7 +24,8 @@ def run(policy: str):
 def test_a_forced_takeover_out_of_sync_counts_its_losses_and_a_refused_one_loses_nothing():
     forced, refused = run("force"), run("refuse")
     assert forced["takeovers"] == 1 and forced["takeovers_refused"] == 0
-    assert forced["lost_acknowledged_writes"] > 500  # the writes acknowledged degraded, not yet resynced
+    # the writes acknowledged degraded that neither the resync nor a CP (to disk) had saved yet
+    assert forced["lost_acknowledged_writes"] > 100
     assert forced["invariant_violations"] == 0  # the loss the rule allows, counted, not a violation
     assert refused["takeovers"] == 0 and refused["takeovers_refused"] == 1
     assert refused["lost_acknowledged_writes"] == 0 and refused["invariant_violations"] == 0

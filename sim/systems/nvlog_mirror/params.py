@@ -62,6 +62,11 @@ class NvlogParams(Params):
                                        "apply has made the entry durable")
     in_sync_on_reconnect: bool = Field(False, description="BROKEN on purpose: declare the pair in sync as soon "
                                        "as the partner reconnects, before the resync has landed")
+    giveback_without_sync: bool = Field(False, description="BROKEN on purpose: the partner hands the "
+                                        "aggregates back without first writing the entries only its NVLog "
+                                        "holds (the takeover period's writes) to disk")
+    retire_before_cp_done: bool = Field(False, description="BROKEN on purpose: a consistency point frees its "
+                                        "half's log space when it starts, before the flush is on disk")
     post_without_reservation: bool = Field(False, description="BROKEN on purpose: a transaction whose "
                                            "reservation is not granted at once does not suspend and posts "
                                            "anyway (the send queue is overrun)")
