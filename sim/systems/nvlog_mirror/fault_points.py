@@ -55,6 +55,9 @@ FAULT_POINTS: tuple[FaultPoint, ...] = (
     FaultPoint("nvlog_mirror.partner.restarted",
                "the partner is back and its resync is on the link: the pair is out of sync until it lands, "
                "so a primary crash here meets the takeover's out-of-sync rule", BOTH),
+    FaultPoint("nvlog_mirror.partner.received_out_of_sync",
+               "a mirrored entry reached the partner after its restart, before its resync has landed (hit "
+               "once per entry in that window): a primary crash here is a takeover out of sync", BOTH),
     FaultPoint("nvlog_mirror.primary.restarted",
                "the primary serves again after a crash, before its resync", BOTH),
     FaultPoint("nvlog_mirror.degraded.entered",

@@ -13,15 +13,15 @@ sets are `RangeSet`s (memory grows with the gaps, not with the writes).
 
 Invariants:
 - `acked_write_on_partner`, at each takeover by the partner while the pair is in sync: every
-  acknowledged write, mirrored or degraded, is in the partner's NVLog. The rule that says when
+  acknowledged write, mirrored or degraded, is in the partner's NVLog or on disk. The rule that says when
   loss is allowed: only a takeover forced while out of sync (`takeover_out_of_sync: force`) may
   lose acknowledged writes; they are counted (`lost_acknowledged_writes`), not a violation.
   (Refused takeovers lose nothing: the primary keeps its NVLog.)
 - `acked_mirrored_on_partner`, at each acknowledgement in mirrored mode and at each crash of the
-  partner: the write is durable in the partner's NVLog (not merely received by its NIC): the
-  client was told there are two copies.
+  partner: the write is durable in the partner's NVLog (not merely received by its NIC; or, at a
+  crash, already on disk): the client was told there are two copies.
 - `in_sync_state`, whenever the pair's HA state turns in sync: every acknowledged write is in the
-  partner's NVLog at that instant (the state a takeover relies on is true when it is set).
+  partner's NVLog (or on disk) at that instant (the state a takeover relies on is true when it is set).
 - `acked_write_durable`, at each crash of the primary and at the end of the run: every
   acknowledged write (mirrored, degraded or served by the partner during a takeover) is in an
   NVLog or on disk. No modelled fault loses an NVLog, so only a model error breaks it: entries

@@ -44,6 +44,7 @@ class PartnerNode(Host):
         self.rx_buffers = params.partner_receive_buffers
         self.rx_free = self.rx_buffers  # receive credits: buffers free for mirrored entries
         self.stalled = False  # the apply thread applies nothing (an `outage` of `partner_apply`)
+        self.out_of_sync = False  # restarted, its resync not landed yet (set by `recovery`)
         self._deferred: list = []  # entries and batches that arrived while it was stalled, in order
         self.apply_faults = ApplyThreadFaults(self)
         self._fp = sim.fault_point
@@ -66,6 +67,8 @@ class PartnerNode(Host):
         self.busy = done = start + self._apply_cost + w.size * self._inv_nvbw
         Timeout(env, done - now, (w, self.epoch)).callbacks.append(self._applied_cb)
         self._fp("nvlog_mirror.partner.received")
+        if self.out_of_sync:  # one hit per entry mirrored in the window: a swarm's drawn hit lands in it
+            self._fp("nvlog_mirror.partner.received_out_of_sync")
 
     def _applied(self, ev) -> None:
         w, epoch = ev._value

@@ -152,6 +152,7 @@ class PairRecovery:
     def partner_crashed(self, kind: str) -> None:
         """The partner is gone: checked now; the primary notices after the detection delay."""
         self.sim.note("partner_crash", kind=kind)
+        self.partner.out_of_sync = False
         self.oracle.check_partner_crash(self.partner.nvlog, self.env.now, kind)
         self.detector.notice(self._primary_notices, self.partner.crashes)
 
@@ -192,6 +193,7 @@ class PairRecovery:
             self.qp.connect()
             if self._sync_on_reconnect:
                 self._mark_in_sync()  # BROKEN on purpose: the partner still lacks the degraded writes
+            self.partner.out_of_sync = not self.in_sync
             self.resync()
             self.sim.fault_point("nvlog_mirror.partner.restarted")
 
@@ -241,6 +243,7 @@ class PairRecovery:
     def _mark_in_sync(self) -> None:
         """The HA state turns in sync: the oracle checks, at this instant, that it is true."""
         self.in_sync = True
+        self.partner.out_of_sync = False
         self.sim.note("in_sync")
         self.oracle.check_in_sync(self.partner.nvlog, self.env.now)
 
