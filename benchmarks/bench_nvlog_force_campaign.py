@@ -7,9 +7,12 @@ and `takeovers_refused`, once with `takeover_out_of_sync: refuse` (the default) 
 violations, and that no loss goes unreported (a missing acknowledged write that is not counted
 would fail `acked_write_on_partner`, a violation).
 
-    PYTHONPATH=$PWD nice -n 10 python benchmarks/bench_nvlog_force_campaign.py [RUNS [KINDS]]
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/bench_nvlog_force_campaign.py [RUNS [KINDS [POLICIES]]]
 
-KINDS (comma-separated, e.g. `crash`) restricts the fault kinds drawn, as `sim campaign --kinds`.
+KINDS (comma-separated, e.g. `crash`; `all` for every kind) restricts the fault kinds drawn, as
+`sim campaign --kinds`; POLICIES (comma-separated, default `refuse,force`) the policies run. The
+swarm draws the fault point `nvlog_mirror.partner.restarted` too: a primary crash there lands in
+the out-of-sync window after a partner restart, which a takeover then meets.
 """
 
 from __future__ import annotations
@@ -52,18 +55,22 @@ def run(policy: str, runs: int, kinds: list[str] | None) -> tuple[list[dict], fl
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    kinds = sys.argv[2].split(",") if len(sys.argv) > 2 else None
+    kinds = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] != "all" else None
+    policies = sys.argv[3].split(",") if len(sys.argv) > 3 else ["refuse", "force"]
     print(f"{SCENARIO.name}, {runs} runs, seeds 1..{runs}, swarm, kinds {kinds or 'all'}")
     print(f"load at start: {Path('/proc/loadavg').read_text().strip()}")
-    for policy in ("refuse", "force"):
+    for policy in policies:
+        t_cpu = time.process_time()
         rows, wall = run(policy, runs, kinds)
+        cpu = time.process_time() - t_cpu
         lossy = [r for r in rows if r["lost_acknowledged_writes"] > 0]
         print(f"{policy}: {runs} runs, {sum(r['failed'] for r in rows)} failed, "
               f"{sum(r['violations'] for r in rows)} violations, "
               f"takeovers {sum(r['takeovers'] for r in rows)}, refused {sum(r['takeovers_refused'] for r in rows)}, "
               f"impossible {sum(r['takeovers_impossible'] for r in rows)}, runs with lost acknowledged writes "
               f"{len(lossy)}, lost acknowledged writes {sum(r['lost_acknowledged_writes'] for r in rows)} "
-              f"(per lossy run: {sorted(r['lost_acknowledged_writes'] for r in lossy)}), wall {wall:.1f} s")
+              f"(per lossy run: {sorted(r['lost_acknowledged_writes'] for r in lossy)}), seeds of lossy runs "
+              f"{[r['seed'] for r in lossy]}, wall {wall:.1f} s, CPU {cpu:.1f} s")
     print(f"load at end: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -46,6 +46,18 @@ FAULT_POINTS: tuple[FaultPoint, ...] = (
     FaultPoint("nvlog_mirror.giveback.done",
                "the giveback is done (the partner's takeover entries are on disk): the primary serves again, "
                "its reconnect and resync just begun", BOTH),
+    FaultPoint("nvlog_mirror.giveback.flushing",
+               "the partner stopped serving and writes the entries only its NVLog holds to disk before "
+               "handing the aggregates back: a crash of either node interrupts the giveback", BOTH),
+    FaultPoint("nvlog_mirror.cp.flushing",
+               "a consistency point froze an NVLog half and its flush to disk runs: a primary crash "
+               "interrupts it (the half must stay in the NVLog, un-retired, and be flushed again)", BOTH),
+    FaultPoint("nvlog_mirror.partner.restarted",
+               "the partner is back and its resync is on the link: the pair is out of sync until it lands, "
+               "so a primary crash here meets the takeover's out-of-sync rule", BOTH),
+    FaultPoint("nvlog_mirror.partner.received_out_of_sync",
+               "a mirrored entry reached the partner after its restart, before its resync has landed (hit "
+               "once per entry in that window): a primary crash here is a takeover out of sync", BOTH),
     FaultPoint("nvlog_mirror.primary.restarted",
                "the primary serves again after a crash, before its resync", BOTH),
     FaultPoint("nvlog_mirror.degraded.entered",

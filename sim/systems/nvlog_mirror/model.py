@@ -101,6 +101,7 @@ class NvlogMirror(System):
         self.txn.resync = self.recovery
         self.cps = ConsistencyPoints(self)
         self.txn.cps = self.cps
+        self.service.cps = self.recovery.cps = self.cps
         self.targets: dict[str, FaultTarget] = {"primary": self.primary, "partner": self.partner,
                                                 "partner_apply": self.partner.apply_faults,
                                                 "interconnect": self.link}

@@ -45,7 +45,7 @@ class NvlogParams(Params):
                                          "durable, a message finding none gets an RNR NAK")
     rnr_timer: Duration = Field(0.64e-3, gt=0, description="RNR NAK timer: a sender told 'receiver not ready' "
                                 "retransmits after this, s")
-    takeover_time: Duration = Field(180.0, ge=0, description="after the partner decided to take over, until it "
+    takeover_time: Duration = Field(120.0, ge=0, description="after the partner decided to take over, until it "
                                     "serves the primary's clients, s")
     giveback_delay: Duration = Field(600.0, ge=0, description="after the primary restarted, until the partner "
                                      "starts the giveback (automatic giveback delay), s")
@@ -56,12 +56,17 @@ class NvlogParams(Params):
     takeover_out_of_sync: Literal["refuse", "force"] = Field(
         "refuse", description="a takeover while the partner's log is out of sync: refuse it (outage until the "
         "primary is back; ONTAP's behaviour) or force it (every acknowledged write the partner lacks is lost "
-        "and counted; a what-if, not tied to a documented ONTAP takeover option)")
+        "and counted; Data ONTAP 7-Mode's `cf forcetakeover`, which takes over despite unsynchronized NVRAM)")
     ack_on_transport_ack: bool = Field(False, description="BROKEN on purpose: acknowledge the client when the "
                                        "send completes (the partner NIC's transport ACK), before the partner's "
                                        "apply has made the entry durable")
     in_sync_on_reconnect: bool = Field(False, description="BROKEN on purpose: declare the pair in sync as soon "
                                        "as the partner reconnects, before the resync has landed")
+    giveback_without_sync: bool = Field(False, description="BROKEN on purpose: the partner hands the "
+                                        "aggregates back without first writing the entries only its NVLog "
+                                        "holds (the takeover period's writes) to disk")
+    retire_before_cp_done: bool = Field(False, description="BROKEN on purpose: a consistency point frees its "
+                                        "half's log space when it starts, before the flush is on disk")
     post_without_reservation: bool = Field(False, description="BROKEN on purpose: a transaction whose "
                                            "reservation is not granted at once does not suspend and posts "
                                            "anyway (the send queue is overrun)")

@@ -45,6 +45,7 @@ class PartnerNode(Host):
         self.rx_buffers = params.partner_receive_buffers
         self.rx_free = self.rx_buffers  # receive credits: buffers free for mirrored entries
         self.stalled = False  # the apply thread applies nothing (an `outage` of `partner_apply`)
+        self.out_of_sync = False  # restarted, its resync not landed yet (set by `recovery`)
         self._deferred: list = []  # entries and batches that arrived while it was stalled, in order
         self.apply_faults = ApplyThreadFaults(self)
         self._fp = sim.fault_point
@@ -69,6 +70,8 @@ class PartnerNode(Host):
         call_later(env, done - now, self._applied_cb, (w, self.epoch))
         if self._sim._point_hook is not None:  # (a call per write saved when no fault point is armed)
             self._fp("nvlog_mirror.partner.received")
+            if self.out_of_sync:  # one hit per entry mirrored in the window: a swarm's drawn hit lands in it
+                self._fp("nvlog_mirror.partner.received_out_of_sync")
 
     def _applied(self, ev) -> None:
         w, epoch = ev._value

@@ -14,13 +14,15 @@ primary and no entry is left to resync. Reconnecting alone does not restore it.
   forced (`force`: every acknowledged write the partner lacks is lost, and counted). A takeover in
   sync is checked by the oracle: every acknowledged write is on the partner.
 - primary restart (`restart_recovery`): the primary serves again, reconnects to the partner if it
-  is up (else runs degraded) and resyncs.
+  is up (else runs degraded) and resyncs; a consistency point its crash interrupted is flushed
+  again from its replayed NVLog. After a takeover it serves only once the giveback is done.
 - partner crash (`partner_crashed`): the oracle checks at once that every write acknowledged as
   mirrored is durable on the partner; the primary notices after the detection delay (or at the
   partner's reconnect, if that comes first) and runs degraded (`enter_degraded`): entries
   awaiting the partner's acknowledgement are acknowledged now (durable locally), queued for the
   resync; the queue pair is flushed.
-- partner restart (`partner_restarted`): the primary reconnects and resyncs.
+- partner restart (`partner_restarted`): the primary reconnects and resyncs; until the resync has
+  landed the pair is out of sync (a primary crash now meets the takeover's out-of-sync rule).
 - `resync`: the log entries the partner may lack, one bulk transfer at a time, until none is left.
 """
 
@@ -63,6 +65,8 @@ class PairRecovery:
         self._primary_crash_at = -1.0
         self._resync_arrived_cb = self._resync_arrived
         self._resync_acked_cb = self._resync_acked
+        self.cps = None  # the consistency points (set by the model)
+        self.service._resume_cb = self._after_giveback
         self.primary.on_crash.append(self.primary_crashed)
         self.primary.on_restart.append(self.restart_recovery)
         self.partner.on_crash.append(self.partner_crashed)
@@ -72,6 +76,7 @@ class PairRecovery:
     def primary_crashed(self, kind: str) -> None:
         """The primary's connection state and writes in progress are lost; the partner will notice."""
         self.sim.note("primary_crash", kind=kind)
+        self.oracle.check_primary_crash(self.primary.nvlog, self.partner.nvlog, self.env.now, kind)
         if not self.service.serving:
             self.service.service_stopped()
         self.completions.reset()
@@ -91,7 +96,8 @@ class PairRecovery:
         """The partner takes over with its NVLog, if it can: up, and in sync (or the takeover forced)."""
         now = self.env.now
         if self.service.taken_over:
-            return  # crashed again while waiting for the giveback: the partner still serves
+            self.service.resume_serving()  # crashed again during the giveback: the partner still owns it all
+            return
         if not self.partner.up:
             self.c_impossible.value += 1
             self.sim.note("takeover_impossible", reason="partner down")
@@ -114,6 +120,7 @@ class PairRecovery:
         """The primary is back (NVLog replayed): it serves now, or after the giveback if it was taken over."""
         if self.service.primary_back(self._after_giveback):
             self._resume()
+            self.cps.primary_restarted()  # its NVLog replayed: a CP a crash interrupted is flushed again
 
     def _after_giveback(self) -> None:
         # a node that was taken over discards its NVLog's unreplayed entries (never acknowledged:
@@ -145,6 +152,7 @@ class PairRecovery:
     def partner_crashed(self, kind: str) -> None:
         """The partner is gone: checked now; the primary notices after the detection delay."""
         self.sim.note("partner_crash", kind=kind)
+        self.partner.out_of_sync = False
         self.oracle.check_partner_crash(self.partner.nvlog, self.env.now, kind)
         self.detector.notice(self._primary_notices, self.partner.crashes)
 
@@ -185,7 +193,9 @@ class PairRecovery:
             self.qp.connect()
             if self._sync_on_reconnect:
                 self._mark_in_sync()  # BROKEN on purpose: the partner still lacks the degraded writes
+            self.partner.out_of_sync = not self.in_sync
             self.resync()
+            self.sim.fault_point("nvlog_mirror.partner.restarted")
 
     # --- resync ----------------------------------------------------------------------------------
     def resync(self) -> None:
@@ -233,6 +243,7 @@ class PairRecovery:
     def _mark_in_sync(self) -> None:
         """The HA state turns in sync: the oracle checks, at this instant, that it is true."""
         self.in_sync = True
+        self.partner.out_of_sync = False
         self.sim.note("in_sync")
         self.oracle.check_in_sync(self.partner.nvlog, self.env.now)
 

@@ -7,9 +7,16 @@ migration) before it serves the primary's clients. It then runs their writes alo
 (Lindley's recursion, as its apply thread), acknowledged after its own append (nothing mirrors
 it: the primary is down). When the primary has restarted it waits for the giveback (ONTAP's
 automatic giveback waits `giveback_delay`); the giveback is a second, brief outage: the partner
-stops serving, writes its takeover-period entries to disk (a CP at `cp_flush_bandwidth`) and
-hands the aggregates back. The primary discards its own NVLog contents (ONTAP: a node that was
-taken over invalidates its NVRAM) and serves again, in sync with the partner.
+stops serving, takes the aggregates offline — writing every entry of them that only its NVLog
+holds to disk (a CP at `cp_flush_bandwidth`): the writes it served during the takeover and the
+primary's entries it replayed that no completed CP had written — and hands them back. The primary
+discards its own NVLog contents (ONTAP: a node that was taken over invalidates its NVRAM,
+`cf.fm.discardNvram`), the partner frees its log of them, and the primary serves again, in sync.
+A primary crash during the giveback leaves the aggregates with the partner, which serves again; a
+partner crash during its flush interrupts it (nothing is handed back) and the giveback is redone
+when the partner restarts; a partner that is down when the primary comes back holds the only copy
+of the takeover writes, so the giveback waits for it. `giveback_without_sync` (BROKEN on purpose)
+hands back without the flush: the takeover writes are then in no NVLog and not on disk.
 
 Availability is measured, not assumed: `unavailable_s` sums the time no node served (from a
 primary crash to the takeover's service, or to the primary's return if there was none; the
@@ -19,6 +26,8 @@ giveback), and `availability` is the fraction of arriving writes that were accep
 from __future__ import annotations
 
 from simpy.events import Timeout
+
+from sim.check.rangeset import RangeSet
 
 
 class TakeoverService:
@@ -44,11 +53,18 @@ class TakeoverService:
         self.taken_over = False  # a takeover happened and has not been given back
         self._takeover_gen = 0
         self._served_lsns: list[int] = []  # entries the partner logged while serving (flushed at giveback)
+        self._skip_sync = p.giveback_without_sync  # BROKEN on purpose when true
+        self._waiting_giveback = None  # (gen, resume) of a giveback waiting for the partner's restart
+        self._resume_cb = None  # the primary's resume after a giveback (set by `recovery`)
+        self.cps = None  # the consistency points (set by the model)
+        self.oracle = system.oracle
+        self.c_gb_flushed = rec.counter("giveback_flushed_entries")
         self._pending: dict[int, object] = {}  # writes the partner is serving: lsn -> write
         self.down_since: float | None = None  # no node serves since then
         self.unavailable_s = 0.0
         self._done_cb = self._served
         self.partner.on_crash.append(self.partner_crashed)
+        self.partner.on_restart.append(self.partner_restarted)
 
     # --- service state -----------------------------------------------------------------------------
     def service_stopped(self) -> None:
@@ -112,32 +128,78 @@ class TakeoverService:
     # --- giveback ----------------------------------------------------------------------------------
     def primary_back(self, resume) -> bool:
         """The primary restarted. Without a takeover it serves now (returns True); else the giveback
-        follows after `giveback_delay` and `resume()` is called when it is done."""
+        follows (after `giveback_delay` if the partner serves) and `resume()` is called when it is done."""
         if not self.taken_over:
             return True
         self._takeover_gen += 1
         gen = self._takeover_gen
         if not self.serving:
-            self._finish_giveback(gen, resume)  # the partner was not serving yet (or crashed): hand back now
+            self._giveback_now(gen, resume)  # the partner was not serving yet (or crashed): hand back now
             return False
-        Timeout(self.env, self.giveback_delay, (gen, resume)).callbacks.append(self._giveback)
+        Timeout(self.env, self.giveback_delay, (gen, resume)).callbacks.append(
+            lambda ev: self._giveback_now(*ev._value))
         return False
 
-    def _giveback(self, ev) -> None:
-        gen, resume = ev._value
+    def _giveback_now(self, gen: int, resume) -> None:
+        """The giveback: the partner stops serving and flushes every entry of the primary's aggregates
+        that only its NVLog holds (the takeover period's writes, and the primary's entries it replayed
+        that no completed CP wrote) to disk, then hands the aggregates back. A partner that is down
+        holds the only copy: the giveback waits for its restart."""
         if gen != self._takeover_gen or not self.primary.up:
+            return
+        if not self.partner.up:
+            self._waiting_giveback = (gen, resume)
             return
         self.serving = False
-        self.service_stopped()  # the giveback's outage: the partner's takeover entries go to disk first
-        flush = len(self._served_lsns) * self._entry * self._inv_cpbw
-        Timeout(self.env, flush, (gen, resume)).callbacks.append(lambda e: self._finish_giveback(*e._value))
+        self.service_stopped()  # the giveback's outage
+        drain = max(self.partner.busy - self.env.now, 0.0)  # the writes it is serving still complete
+        Timeout(self.env, drain, (gen, resume, self.partner.epoch)).callbacks.append(
+            lambda e: self._giveback_flush(*e._value))
 
-    def _finish_giveback(self, gen: int, resume) -> None:
+    def _giveback_flush(self, gen: int, resume, epoch: int) -> None:
+        if gen != self._takeover_gen or not self.primary.up or epoch != self.partner.epoch:
+            return  # interrupted by a crash (`resume_serving`, `partner_restarted`)
+        if self._skip_sync:
+            lsns = RangeSet()  # BROKEN on purpose: hand back at once; the partner's log is freed unflushed
+        else:
+            lsns = self.cps.unflushed_on_partner(self.partner.nvlog)
+        self.c_gb_flushed.value += len(lsns)
+        flush = len(lsns) * self._entry * self._inv_cpbw
+        Timeout(self.env, flush, (gen, resume, lsns, epoch)).callbacks.append(
+            lambda e: self._finish_giveback(*e._value))
+        self.sim.fault_point("nvlog_mirror.giveback.flushing")
+
+    def _finish_giveback(self, gen: int, resume, lsns: RangeSet, epoch: int) -> None:
         if gen != self._takeover_gen or not self.primary.up:
-            return
+            return  # the primary crashed during the giveback: the partner still owns the aggregates
+        if epoch != self.partner.epoch:
+            return  # the partner crashed during its flush: the giveback is redone when it restarts
+        self.cps.flushed_by_partner(lsns)  # on disk: the primary's aggregates are complete
+        self.cps.given_back(self.primary.next_lsn)  # the primary discards its NVLog, the partner frees its own
         self.taken_over = False
         self._served_lsns = []
         self.c_givebacks.value += 1
-        self.sim.note("giveback")
+        self.sim.note("giveback", flushed=len(lsns))
+        self.oracle.check_giveback(self.primary.nvlog, self.partner.nvlog, self.env.now)
         resume()
         self.sim.fault_point("nvlog_mirror.giveback.done")
+
+    def partner_restarted(self) -> None:
+        """A partner that crashed while it owned the primary's aggregates is back: the giveback goes on."""
+        if self.taken_over and self.primary.up and not self.primary.serving:
+            self._takeover_gen += 1
+            self._waiting_giveback = None
+            gen, resume = self._takeover_gen, self._resume_cb
+            self._giveback_now(gen, resume)
+        elif self._waiting_giveback is not None:
+            gen, resume = self._waiting_giveback
+            self._waiting_giveback = None
+            self._giveback_now(gen, resume)
+
+    def resume_serving(self) -> None:
+        """The primary crashed again during the giveback: the partner, which still owns its aggregates,
+        serves again (ONTAP returns to takeover mode when a giveback is interrupted)."""
+        if self.taken_over and self.partner.up and not self.serving and not self.primary.serving:
+            self.serving = True
+            self.sim.note("takeover_serving", reason="giveback interrupted")
+            self.service_resumed()
