@@ -19,8 +19,8 @@ from sim.core.system import Metric
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
 
-COST_ITEMS = ("compute", "stream_shards", "stream_puts", "volumes", "snapshots", "object_storage",
-              "object_requests")
+COST_ITEMS = ("compute", "stream_shards", "stream_puts", "stream_retention", "volumes", "snapshots",
+              "object_storage", "object_requests")
 STORAGE_ITEMS = ("volume", "snapshot", "stream", "object", "journal")
 
 METRICS_SPEC: tuple[Metric, ...] = (
@@ -76,6 +76,8 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("monthly_cost_compute_usd", "monthly cost of the apply instance or appliance"),
     Metric("monthly_cost_stream_shards_usd", "monthly cost of the streams' shard-hours"),
     Metric("monthly_cost_stream_puts_usd", "monthly cost of the streams' PUT payload units"),
+    Metric("monthly_cost_stream_retention_usd", "monthly cost of the streams' long-term retention (data kept "
+           "beyond 7 days, per GB-month, at steady state; 0 with a retention up to 7 days)"),
     Metric("monthly_cost_volumes_usd", "monthly cost of the replica and journal volumes"),
     Metric("monthly_cost_snapshots_usd", "monthly cost of the snapshots at steady state"),
     Metric("monthly_cost_object_storage_usd", "monthly cost of object storage at steady state"),

@@ -155,11 +155,17 @@ class Variant:
 
     def stream_costs(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                      uscale: float) -> None:
-        """The apply instance, the streams' puts (usage) and shard-hours (time-billed)."""
+        """The apply instance, the streams' puts (usage), shard-hours (time-billed, with extended
+        retention beyond 24 h) and long-term retention beyond 7 days (the steady-state GB it holds at
+        the put rate of the span the site was up, per GB-month: a run shorter than the retention
+        cannot accrue it)."""
         c["compute"] = u["compute_usd"] * uscale
         c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
+        up = max(min(m.env.now, m.disaster.get("time", math.inf)), 1e-9)
         for st in self.streams(m):
             c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
+            c["stream_retention"] += (st.long_term_gb_steady(st.put_bytes / up)
+                                      * st.params.price_long_term_retention_gb_month_usd)
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
         """Distinct points recoverable now, `lo` being the first write of the protection window."""
