@@ -374,9 +374,20 @@ class Appliance(Variant):
         m.appliance = appliance_actor.ApplianceInstance(m.sim, p.appliance, m)
         m.journal_volume = CloudVolume(m.sim, p.journal.model_copy(update={"attached": True}), "journal")
         m.replica = CloudVolume(m.sim, m.replica_params().model_copy(update={"attached": True}), "replica")
-        m.journal = []  # undo history, oldest first
-        m.do_journal = []  # the do records received (DoRecord), oldest first
-        m.journal_bytes = 0.0
+        largest = m.workload.max_size + p.record_header
+        if p.journal.capacity < largest:
+            raise ValueError(f"journal.capacity {p.journal.capacity:g} B cannot hold the largest write "
+                             f"({largest:g} B): the appliance could never accept it")
+        m.journal = []  # undo history (UndoChunk per checkpoint), oldest first
+        m.do_journal = []  # the do records received (DoRecord) and not yet applied, oldest first
+        # the journal's hard limit (appliance.make_room): bytes held, peak, history dropped, refusals
+        m.journal_do_bytes = m.journal_undo_bytes = m.journal_peak_bytes = 0.0
+        m.journal_checkpoints_dropped = m.journal_full_alerts = m.journal_refusals = 0
+        m.journal_limited = m.journal_below_sla = False
+        m.journal_pin = None  # first write a running recovery's roll forward needs from the journal
+        m.journal_window_n = 0  # the recovery window held, sampled at each checkpoint (sample_window)
+        m.journal_window_sum = 0.0
+        m.journal_window_min = math.inf
 
     def start(self, m: CdpStreams) -> None:
         m.env.process(appliance_actor.appliance_boot(m))
@@ -391,7 +402,11 @@ class Appliance(Variant):
         return [{"kind": "crash", "target": "appliance", "restart_after": u(0.01, 0.1)}]
 
     def clone(self, m: CdpStreams) -> Clone:
+        m.journal_pin = m.applied + 1  # the journal keeps the do records this clone rolls forward with
         return Clone(dict(m.replica.data), m.applied, [], m.lost_from, m.env.now)
+
+    def release_clone(self, m: CdpStreams) -> None:
+        m.journal_pin = None
 
     def recovery_compute(self, m: CdpStreams):
         return m.params.appliance
@@ -404,14 +419,18 @@ class Appliance(Variant):
     def read_undo(self, m: CdpStreams, clone: Clone, s: int) -> Generator:
         a = clone.applied
         chunks = [c for c in m.journal if c.hi > s and c.lo <= a]
-        if not chunks or chunks[0].lo > s + 1:
-            raise CannotRecover("point is older than the journal window")
+        if not chunks or chunks[0].lo > s + 1:  # beyond journal_window, or dropped at the hard limit
+            raise CannotRecover("point is older than the journal holds")
         yield from retry_io(m, m.journal_volume.read, sum(len(c.blocks) for c in chunks) * m.params.block_size)
         return chunks
 
     def storage(self, m: CdpStreams, out: dict[str, float]) -> None:
         out["storage_volume_bytes"] = m.params.volume.capacity
-        out["storage_journal_bytes"] = m.params.journal.capacity
+        out["storage_journal_bytes"] = m.journal_peak_bytes  # used at peak (billed: the volume's capacity)
+
+    def recoverable_points(self, m: CdpStreams, lo: int) -> int:
+        """Points from the oldest the journal can roll back to (or the window's first) to the latest."""
+        return max(0, m.durable - max(lo, appliance_actor.oldest_point(m)) + 1)
 
     def monthly(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                 uscale: float) -> None:
