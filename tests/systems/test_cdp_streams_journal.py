@@ -82,8 +82,13 @@ def test_a_journal_that_does_not_fill_keeps_the_run_and_reports_its_use():
 def loss_with_many_points() -> dict:
     # the site is lost at 25 min (recovery starts then; the drill, later, is not run); 10 past points
     # drawn over the whole run, the journal holds ~12 min
-    return small("appliance", journal={"capacity": "64MiB"}, recovery_at="39min", past_points=10,
-                 protection_window="40min")
+    return small(
+        "appliance",
+        journal={"capacity": "64MiB"},
+        recovery_at="39min",
+        past_points=10,
+        protection_window="40min",
+    )
 
 
 def test_points_older_than_the_journal_holds_are_refused_and_the_rest_recovered_exactly():
