@@ -17,7 +17,7 @@ import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sim.components.base import GB
+from sim.components.base import GB, SECONDS_PER_MONTH
 from sim.components.cloud import CloudVolume, ComputeInstance, ObjectStore, SnapshotService, StreamService
 from sim.core.process import Pacer
 from sim.systems.cdp_streams import appliance as appliance_actor
@@ -156,16 +156,16 @@ class Variant:
     def stream_costs(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                      uscale: float) -> None:
         """The apply instance, the streams' puts (usage), shard-hours (time-billed, with extended
-        retention beyond 24 h) and long-term retention beyond 7 days (the steady-state GB it holds at
-        the put rate of the span the site was up, per GB-month: a run shorter than the retention
-        cannot accrue it)."""
+        retention beyond 24 h) and long-term retention beyond 7 days: the steady-state GB it holds at
+        the stream's put rate (do: over the span the site was up; undo: the apply cycles' puts over
+        the span they protect), per GB-month — a run shorter than the retention cannot accrue it."""
         c["compute"] = u["compute_usd"] * uscale
         c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
         up = max(min(m.env.now, m.disaster.get("time", math.inf)), 1e-9)
         for st in self.streams(m):
             c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
-            c["stream_retention"] += (st.long_term_gb_steady(st.put_bytes / up)
-                                      * st.params.price_long_term_retention_gb_month_usd)
+            rate = st.put_bytes / up if st is m.stream else u.get("undo_put_bytes", 0.0) * uscale / SECONDS_PER_MONTH
+            c["stream_retention"] += st.long_term_gb_steady(rate) * st.params.price_long_term_retention_gb_month_usd
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
         """Distinct points recoverable now, `lo` being the first write of the protection window."""
@@ -258,6 +258,7 @@ class DoUndo(Variant):
 
     def usage(self, m: CdpStreams, u: dict[str, float]) -> None:
         u["undo_puts_usd"] = m.undo_stream.cost_usd()["put_units_usd"]
+        u["undo_put_bytes"] = m.undo_stream.put_bytes  # the undo of the writes of u["span"]
 
 
 class Chunks(DoUndo):
