@@ -53,24 +53,50 @@ def table(runs: pd.DataFrame, keys: list[str], cols: list[str], spread: str) -> 
 
 
 def apply_interval(runs: pd.DataFrame, fig_dir: Path) -> None:
-    cols = ["monthly_cost_usd", "monthly_cost_compute_usd", "rto_latest_s", "rto_past_s", "recovery_point_gap_s",
-            "recovery_phase_s", "apply_duration_mean_s"]
+    cols = [
+        "monthly_cost_usd",
+        "monthly_cost_compute_usd",
+        "rto_latest_s",
+        "rto_past_s",
+        "recovery_point_gap_s",
+        "recovery_phase_s",
+        "apply_duration_mean_s",
+    ]
     print(table(runs, ["params.variant", "params.apply_interval"], cols, "rto_latest_s"))
     bad = runs[["invariant_violations", "recoveries_unfinished", "past_points_not_recoverable"]].sum()
     print("\ntotals over all runs:", bad.to_dict())
-    fig = plots.metric_vs_param(runs, ["monthly_cost_usd", "rto_latest_s", "rto_past_s", "recovery_point_gap_s"],
-                                "params.apply_interval", "params.variant")
+    # the notebook's panels (notebooks/build_cdp_streams.py)
+    fig = plots.metric_vs_param(
+        runs,
+        ["monthly_cost_usd", "rto_latest_s", "recovery_point_gap_s"],
+        "params.apply_interval",
+        "params.variant",
+    )
     save_figure(fig, fig_dir, "cdp_apply_interval")
 
 
 def journal_size(runs: pd.DataFrame, fig_dir: Path) -> None:
-    cols = ["journal_window_min_s", "journal_window_mean_s", "storage_journal_bytes", "journal_checkpoints_dropped",
-            "journal_full_alerts", "journal_writes_refused", "past_points_recovered", "past_points_not_recoverable",
-            "rto_past_s", "monthly_cost_usd"]
+    cols = [
+        "journal_window_min_s",
+        "journal_window_mean_s",
+        "storage_journal_bytes",
+        "journal_checkpoints_dropped",
+        "journal_full_alerts",
+        "journal_writes_refused",
+        "past_points_recovered",
+        "past_points_not_recoverable",
+        "rto_past_s",
+        "monthly_cost_usd",
+    ]
     print(table(runs, ["params.journal.capacity"], cols, "journal_window_mean_s"))
     print("\ninvariant violations:", int(runs["invariant_violations"].sum()))
-    fig = plots.metric_vs_param(runs, ["journal_window_mean_s", "past_points_not_recoverable"],
-                                "params.journal.capacity", logx=False, logy=False)
+    fig = plots.metric_vs_param(
+        runs,
+        ["journal_window_mean_s", "past_points_not_recoverable"],
+        "params.journal.capacity",
+        logx=False,
+        logy=False,
+    )
     save_figure(fig, fig_dir, "cdp_journal_size")
 
 
