@@ -165,12 +165,12 @@ def test_stream_byte_limit_and_record_size(sim):
 
 
 def test_stream_retention_expiry_is_reported(sim):
-    st = StreamService(sim, StreamParams(retention="10s"))
+    st = StreamService(sim, StreamParams(retention="24h"))  # the shortest Kinesis allows
 
     def go():
         for i in range(5):
             yield from st.put(10, i)
-        yield sim.env.timeout(20)
+        yield sim.env.timeout(25 * 3600)
         yield from st.put(10, "new")
         try:
             yield from st.get_records(0, after_seq=-1)
@@ -180,6 +180,44 @@ def test_stream_retention_expiry_is_reported(sim):
 
     err = run(sim, go())
     assert err is not None and err.lost == 5 and [r.value for r in err.records] == ["new"]
+
+
+@pytest.mark.parametrize("retention", ["1s", "23h", "8761h", "3650d"])
+def test_stream_retention_outside_the_kinesis_range_is_rejected(retention):
+    with pytest.raises(ValueError, match="outside the Kinesis retention range"):
+        StreamParams(retention=retention)
+
+
+def test_stream_retention_at_the_kinesis_edges_is_accepted():
+    assert StreamParams(retention="24h").retention == 24 * 3600
+    assert StreamParams(retention="8760h").retention == 8760 * 3600
+
+
+def test_stream_long_term_retention_is_billed_per_gb_month(sim):
+    """Beyond 7 days a record is billed per GB-month for the time past its first 7 days, on top of
+    the extended-retention shard-hours; up to 7 days nothing is billed by the GB."""
+    st = StreamService(sim, StreamParams(retention="10d"))
+    week = StreamService(sim, StreamParams(retention="7d"), "week")
+
+    def go():
+        yield from st.put(2**20, "a")
+        yield from week.put(2**20, "a")
+        yield sim.env.timeout(9 * 86400 - sim.now)
+
+    run(sim, go())
+    month_s = 730 * 3600
+    gb = 2**20 / 2**30
+    assert st.cost_usd()["long_term_retention_usd"] == pytest.approx(gb * 2 * 86400 / month_s * 0.023, rel=1e-6)
+    assert week.cost_usd()["long_term_retention_usd"] == 0.0
+    hours = sim.now / 3600
+    assert st.cost_usd()["shard_hours_usd"] == pytest.approx(hours * (0.015 + 0.02))
+
+    def later():
+        yield sim.env.timeout(12 * 86400 - sim.now)  # the record expired at 10 d: 3 d beyond 7 d billed
+
+    run(sim, later())
+    assert st.cost_usd()["long_term_retention_usd"] == pytest.approx(gb * 3 * 86400 / month_s * 0.023, rel=1e-6)
+    assert st.long_term_gb_steady(2**30 / 86400) == pytest.approx(3.0)  # 1 GiB a day, kept 3 d beyond 7 d
 
 
 def test_stream_lose_data_and_cost(sim):

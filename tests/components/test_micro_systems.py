@@ -33,8 +33,12 @@ def test_micro_run_is_deterministic():
 
 
 def test_stream_micro_reports_expired_records():
+    # the shortest retention Kinesis allows (24 h) and a consumer that polls every 26 h: after its read
+    # at 26 h, the records put in the next 2 h expire before its read at 52 h (a low put rate keeps the
+    # 53 h run fast)
     scn = load_scenario(ROOT / "scenarios/micro_stream.yaml",
-                        {"duration": "6s", "warmup": "1s", "params.stream.retention": "0.5s"})
+                        {"duration": "53h", "warmup": "1s", "params.stream.retention": "24h",
+                         "params.arrival_rate": "0.01/s", "params.poll_interval": "26h"})
     m = run_scenario(scn, write=False, replications=1).metrics.iloc[0]
     assert m["expired_records"] > 0 and m["invariant_violations"] == 0
 

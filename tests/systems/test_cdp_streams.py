@@ -100,16 +100,19 @@ def test_every_recovered_volume_equals_the_oracle(variants):
 
 
 def retention(variant: str, interval: str, **params) -> dict:
-    d = small(variant, apply_interval=interval, stream={"retention": "15min"}, recovery_at="58min", **params)
-    d["duration"] = "70min"
+    """The shortest retention Kinesis allows (24 h) with applies every `interval`: 27 h at a low write
+    rate (0.05 writes/s: few events, so the day-long run stays fast), the drill at 26.5 h."""
+    d = small(variant, apply_interval=interval, stream={"retention": "24h"}, recovery_at="26.5h", **params)
+    d["duration"] = "27h"
+    d["workload"] = {"arrivals": {"kind": "poisson", "rate": "0.05/s"}}
     return d
 
 
 @pytest.mark.parametrize("variant", ["do_undo", "chunks", "periodic_apply"])
 def test_apply_interval_beyond_retention_loses_data_and_says_so(variant):
-    ok, _ = run(retention(variant, "10min"))
-    assert ok["writes_lost"] == 0 and ok["data_lost_bytes"] == 0
-    lost, viol = run(retention(variant, "25min"))
+    ok, _ = run(retention(variant, "10h"))
+    assert ok["writes_lost"] == 0 and ok["data_lost_bytes"] == 0 and ok["latest_recovered"] == 1
+    lost, viol = run(retention(variant, "26h"))  # the first apply, at 26 h: the first 2 h expired unread
     assert lost["records_expired"] > 0
     assert lost["writes_lost"] > 0 and lost["data_lost_bytes"] > 0
     assert lost["any_point_recoverable"] == 0
@@ -119,10 +122,12 @@ def test_apply_interval_beyond_retention_loses_data_and_says_so(variant):
 
 @pytest.mark.parametrize("variant", ["do_undo", "chunks", "periodic_apply"])
 def test_expiry_at_the_tail_with_nothing_after_it_is_reported(variant):
-    # production stops at 5 min (restarts only after the run); the first apply at 25 min finds every
-    # do record expired (15 min retention) and no later record to reveal the gap: still a loss
+    # production stops at 5 min (restarts only after the run); the first apply at 25 h finds every
+    # do record expired (24 h retention, the Kinesis minimum) and no later record to reveal the gap:
+    # still a loss
     m, viol = run_with_faults(variant, [(300.0, None, "crash", "production", {"restart_after": 1e6})],
-                              apply_interval="25min", stream={"retention": "15min"}, recovery_at="35min")
+                              apply_interval="25h", stream={"retention": "24h"}, recovery_at="26h",
+                              duration="27h")
     assert m["disaster"] == 0 and m["apply_runs"] >= 1
     assert m["records_expired"] > 0
     assert m["writes_lost"] == m["writes"] > 0 and m["data_lost_bytes"] > 0
@@ -133,7 +138,7 @@ def test_expiry_at_the_tail_with_nothing_after_it_is_reported(variant):
 
 
 def test_hidden_expiry_is_caught_by_the_invariant():
-    m, viol = run(retention("do_undo", "25min", detect_expiry=False))
+    m, viol = run(retention("do_undo", "26h", detect_expiry=False))
     assert m["writes_lost"] > 0
     assert m["invariant_violations"] > 0
     assert viol[0]["invariant"] == "recovered_volume_equals_oracle"
@@ -156,8 +161,12 @@ def test_deterministic():
 
 
 # --- faults, injected by test processes with stand-in fault objects -------------------------------
-def run_with_faults(variant: str, faults: list[tuple[float, float | None, str, str, dict]], **params):
-    sc = scenario_from_dict(small(variant, **params))
+def run_with_faults(variant: str, faults: list[tuple[float, float | None, str, str, dict]],
+                    duration: str | None = None, **params):
+    d = small(variant, **params)
+    if duration is not None:
+        d["duration"] = duration
+    sc = scenario_from_dict(d)
     sim, system = build(sc.resolved, 3)
     for at, dur, kind, target, fp in faults:
         fault = SimpleNamespace(kind=kind, target=target, params=fp)
@@ -258,6 +267,17 @@ def test_bad_params_are_reported_with_file_and_line(tmp_path, capsys, line, expe
     err = capsys.readouterr().err
     assert f"{f}:" in err and expect in err
     assert ":6:" in err or ":4:" in err
+
+
+@pytest.mark.parametrize("value", ["15min", "3650d"])
+def test_stream_retention_outside_the_kinesis_range_is_a_located_error(tmp_path, capsys, value):
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: bad\nsystem: cdp_streams\nduration: 1h\nparams:\n  stream:\n"
+                 f"    retention: {value}\n")
+    assert cli_main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"{f}:6: params.stream.retention: ") and "24 h (86,400 s) to 8,760 h" in err[0]
 
 
 def test_chunks_drill_during_an_apply_commit_still_recovers():

@@ -8,7 +8,12 @@ request over a limit fails with `Throttled` (ProvisionedThroughputExceededExcept
 round trip; the caller backs off and retries. Records older than the retention period are gone:
 reading from a sequence number that has expired raises `RecordsExpired` carrying how many
 records were lost, so a consumer that fell behind detects the data loss instead of hiding it.
-Cost: shard-hours (plus extended retention beyond 24 h) and PUT payload units (25 KB chunks).
+Retention is Kinesis's range, 24 h to 8,760 h (365 d); anything else is a parameter error. Cost:
+shard-hours, PUT payload units (25 KB chunks) and, with a retention beyond 24 h, extended retention
+per shard-hour (24 h to 7 d); beyond 7 d, long-term retention per GB-month of the data kept past
+its first 7 days (`cost_usd` charges what the run accrued; `long_term_gb_steady` gives the
+steady-state stored GB for a monthly extrapolation from a short run). Reads of records older than
+7 d are billed per GB retrieved by AWS: not charged here.
 
 Faults: `outage` (every request raises `ServiceUnavailable`), `throttle` (limits scaled by
 `params.factor`, 0 refuses every request), `lose_data` (the records of `params.shard`, or every
@@ -27,9 +32,11 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sim.components.base import (
+    GB,
+    SECONDS_PER_MONTH,
     CloudService,
     RecordsExpired,
     ServiceUnavailable,
@@ -40,6 +47,10 @@ from sim.components.base import (
 from sim.core.registry import register
 from sim.core.system import Params
 from sim.core.units import ByteRate, Duration, PositiveDuration, PositiveRate, PositiveSize
+
+RETENTION_MIN = 24 * 3600.0  # Kinesis Data Streams: 24 h (default and minimum) ..
+RETENTION_MAX = 8760 * 3600.0  # .. 8,760 h (365 d); AWS docs, "Change the data retention period"
+EXTENDED_UNTIL = 7 * 24 * 3600.0  # extended retention (per shard-hour) covers up to 7 d; beyond: per GB-month
 
 
 class StreamParams(Params):
@@ -56,11 +67,21 @@ class StreamParams(Params):
     max_bytes_per_get: PositiveSize = Field(10 * 2**20, description="bytes one GetRecords returns at most")
     put_latency: Duration = Field(20e-3, description="PutRecord round trip, s")
     get_latency: Duration = Field(20e-3, description="GetRecords round trip, s")
-    retention: PositiveDuration = Field(24 * 3600.0, description="records expire after this, s (24 h .. 365 d)")
+    retention: PositiveDuration = Field(24 * 3600.0, description="records expire after this, s (24 h .. 8,760 h)")
     price_shard_hour_usd: float = Field(0.015, ge=0)
     price_put_units_per_million_usd: float = Field(0.014, ge=0)
     put_unit_bytes: PositiveSize = Field(25 * 2**10, description="PUT payload unit size (25 KB)")
     price_extended_retention_shard_hour_usd: float = Field(0.02, ge=0, description="retention beyond 24 h, up to 7 d")
+    price_long_term_retention_gb_month_usd: float = Field(0.023, ge=0, description="data kept beyond 7 d, per "
+                                                          "GB-month (retention > 7 d)")
+
+    @field_validator("retention")
+    @classmethod
+    def _kinesis_retention(cls, v: float) -> float:
+        if not RETENTION_MIN <= v <= RETENTION_MAX:
+            raise ValueError(f"{v:g} s is outside the Kinesis retention range, 24 h (86,400 s) to 8,760 h "
+                             f"(365 d)")
+        return v
 
 
 @dataclass(slots=True)
@@ -119,6 +140,7 @@ class StreamService(CloudService):
         self.throttled_gets = 0
         self.get_calls = 0
         self.lost_records = 0
+        self.long_term_byte_s = 0.0  # bytes x seconds records spent beyond 7 d (expired or lost ones)
 
     # --- helpers -------------------------------------------------------------------------------
     def shard_for(self, partition_key: Any = None, shard: int | None = None) -> Shard:
@@ -132,12 +154,16 @@ class StreamService(CloudService):
         return self.shards[self._rr]
 
     def _trim(self, sh: Shard) -> None:
-        horizon = self.env.now - self.params.retention
+        retention = self.params.retention
+        horizon = self.env.now - retention
         recs = sh.records
+        long_term = retention - EXTENDED_UNTIL
         while recs and recs[0].arrived_at <= horizon:
             r = recs.popleft()
             sh.expired += 1
             sh.retained_bytes -= r.nbytes
+            if long_term > 0:
+                self.long_term_byte_s += r.nbytes * long_term
 
     def _check_available(self) -> None:
         if self.outage:
@@ -260,21 +286,49 @@ class StreamService(CloudService):
 
     # --- cost ----------------------------------------------------------------------------------
     def cost_usd(self) -> dict[str, float]:
+        """Costs so far: shard-hours (with extended retention beyond 24 h), PUT payload units, and
+        long-term retention: GB-months of data kept beyond its first 7 days (retention > 7 d)."""
         p = self.params
         hours = (self.env.now - self.created_at) / 3600.0
-        extended = p.price_extended_retention_shard_hour_usd if p.retention > 24 * 3600.0 else 0.0
+        extended = p.price_extended_retention_shard_hour_usd if p.retention > RETENTION_MIN else 0.0
         return {
             "shard_hours_usd": p.shards * hours * (p.price_shard_hour_usd + extended),
             "put_units_usd": self.put_units / 1e6 * p.price_put_units_per_million_usd,
+            "long_term_retention_usd": self.long_term_gb_months() * p.price_long_term_retention_gb_month_usd,
         }
+
+    def long_term_gb_months(self) -> float:
+        """GB-months of long-term retention accrued so far: records' bytes x time beyond 7 days."""
+        if self.params.retention <= EXTENDED_UNTIL:
+            return 0.0
+        for sh in self.shards:
+            self._trim(sh)  # expired records move their whole time beyond 7 d into long_term_byte_s
+        byte_s = self.long_term_byte_s
+        cut = self.env.now - EXTENDED_UNTIL
+        for sh in self.shards:
+            for r in sh.records:  # oldest first: stop at the first record younger than 7 d
+                if r.arrived_at >= cut:
+                    break
+                byte_s += r.nbytes * (cut - r.arrived_at)
+        return byte_s / GB / SECONDS_PER_MONTH
+
+    def long_term_gb_steady(self, put_bytes_s: float) -> float:
+        """GB held in long-term retention at steady state when `put_bytes_s` bytes/s are put: each
+        record spends `retention - 7 d` there (0 up to 7 d). Times the GB-month price: the monthly cost
+        a run shorter than 7 d cannot accrue yet."""
+        return put_bytes_s * max(0.0, self.params.retention - EXTENDED_UNTIL) / GB
 
     # --- faults --------------------------------------------------------------------------------
     # `outage` and `throttle`: CloudService
     def _inject_lose_data(self, fault: Any) -> None:
         """Every retained record of `params.shard` (or of all shards) is gone."""
         which = fault_param(fault, "shard")
+        cut = self.env.now - EXTENDED_UNTIL
         for sh in self.shards if which is None else [self.shards[int(which)]]:
             self.lost_records += len(sh.records)
+            if self.params.retention > EXTENDED_UNTIL:  # billed for the time they were kept beyond 7 d
+                self.long_term_byte_s += sum(r.nbytes * (cut - r.arrived_at) for r in sh.records
+                                             if r.arrived_at < cut)
             sh.expired += len(sh.records)
             sh.records.clear()
             sh.retained_bytes = 0.0

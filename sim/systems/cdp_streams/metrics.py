@@ -19,8 +19,8 @@ from sim.core.system import Metric
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
 
-COST_ITEMS = ("compute", "stream_shards", "stream_puts", "volumes", "snapshots", "object_storage",
-              "object_requests")
+COST_ITEMS = ("compute", "stream_shards", "stream_puts", "stream_retention", "volumes", "snapshots",
+              "object_storage", "object_requests")
 STORAGE_ITEMS = ("volume", "snapshot", "stream", "object", "journal")
 
 METRICS_SPEC: tuple[Metric, ...] = (
@@ -73,15 +73,27 @@ METRICS_SPEC: tuple[Metric, ...] = (
     Metric("chunk_repair_bytes", "bytes sent over the WAN to repair chunks"),
     Metric("burst_exhausted", "instances (apply, recoveries, appliance) whose network or EBS burst allowance "
            "ran out, falling back to the baseline"),
+    Metric("journal_window_min_s", "appliance: shortest recovery window the journal held (now minus its "
+           "oldest recoverable point, at each checkpoint once the run lasted journal_window or the hard "
+           "limit dropped history; NaN: never, the journal was still filling)"),
+    Metric("journal_window_mean_s", "appliance: mean recovery window the journal held, over the same checkpoints"),
+    Metric("journal_checkpoints_dropped", "appliance: checkpoints whose undo left the journal at its hard limit "
+           "(before journal_window)"),
+    Metric("journal_full_alerts", "appliance: episodes of the journal at its hard limit (Zerto's alert)"),
+    Metric("journal_writes_refused", "appliance: sends refused because the journal could not hold them even "
+           "with no history left (the splitter holds and resends them)"),
     Metric("storage_volume_bytes", "bytes of replica volumes"),
     Metric("storage_snapshot_bytes", "bytes of snapshots (base copy plus increments)"),
     Metric("storage_stream_bytes", "bytes retained in the do and undo streams"),
     Metric("storage_object_bytes", "bytes of chunk, manifest and undo segment objects"),
-    Metric("storage_journal_bytes", "bytes of the appliance's journal volume"),
+    Metric("storage_journal_bytes", "bytes the appliance's journal held at its peak (do data not yet applied "
+           "plus undo history; the journal volume is billed at its capacity)"),
     Metric("storage_bytes", "bytes stored by the protection (volumes, snapshots, streams, objects, journal)"),
     Metric("monthly_cost_compute_usd", "monthly cost of the apply instance or appliance"),
     Metric("monthly_cost_stream_shards_usd", "monthly cost of the streams' shard-hours"),
     Metric("monthly_cost_stream_puts_usd", "monthly cost of the streams' PUT payload units"),
+    Metric("monthly_cost_stream_retention_usd", "monthly cost of the streams' long-term retention (data kept "
+           "beyond 7 days, per GB-month, at steady state; 0 with a retention up to 7 days)"),
     Metric("monthly_cost_volumes_usd", "monthly cost of the replica and journal volumes"),
     Metric("monthly_cost_snapshots_usd", "monthly cost of the snapshots at steady state"),
     Metric("monthly_cost_object_storage_usd", "monthly cost of object storage at steady state"),
@@ -224,6 +236,7 @@ def run_metrics(m: CdpStreams) -> dict[str, float]:
         "chunk_repair_bytes": m.repair_bytes,
         "burst_exhausted": float(burst_exhausted(m)),
     }
+    out.update(journal_metrics(m))
     out.update(storage(m))
     out.update(m.costs.monthly())
     return out
@@ -241,6 +254,18 @@ def burst_exhausted(m: CdpStreams) -> int:
         lk.ebs.update()
         n += lk.net_budget.exhausted_at is not None or lk.ebs.exhausted_at is not None
     return n
+
+
+def journal_metrics(m: CdpStreams) -> dict[str, float]:
+    """The appliance journal's hard limit at work (NaN for the stream variants, which have none)."""
+    keys = ("journal_window_min_s", "journal_window_mean_s", "journal_checkpoints_dropped",
+            "journal_full_alerts", "journal_writes_refused")
+    if m.instance is not None:
+        return dict.fromkeys(keys, math.nan)
+    n = m.journal_window_n
+    vals = (m.journal_window_min if n else math.nan, m.journal_window_sum / n if n else math.nan,
+            float(m.journal_checkpoints_dropped), float(m.journal_full_alerts), float(m.journal_refusals))
+    return dict(zip(keys, vals, strict=True))
 
 
 def recoverable_points(m: CdpStreams) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.components.base import NotRunning, ServiceUnavailable, Throttled
 from sim.core.process import retry
+from sim.systems.cdp_streams.appliance import journal_used, make_room, note_usage
 from sim.systems.cdp_streams.data import DoRecord, pack_do
 
 if TYPE_CHECKING:
@@ -164,12 +165,23 @@ def splitter_to_appliance(m: CdpStreams) -> Generator:
         ok = appliance.running and (yield from wan_send(m, nbytes)) and appliance.running
         if not ok:  # appliance down or WAN cut: writes wait at the splitter
             raise NotDelivered("appliance unreachable")
+        # the journal's hard limit: the oldest checkpoints make room; what still does not fit is refused
+        # (the splitter holds those writes and resends them after the next checkpoints)
+        make_room(m, nbytes)
+        free = m.params.journal.capacity - journal_used(m)
+        if nbytes > free:
+            hi, nbytes = pack(m, lo, hi, free)
+            if nbytes > free:
+                m.journal_refusals += 1
+                raise NotDelivered("journal full")
+        m.journal_do_bytes += nbytes  # reserved while the append is written
         try:
             yield from journal.write(nbytes)  # one sequential journal append
         except NotRunning:
+            m.journal_do_bytes -= nbytes
             raise NotDelivered("journal impaired") from None
-        m.journal_bytes += nbytes
         m.do_journal.append(pack_do(m.log, lo, hi, m.params.truncate_do_payload))
+        note_usage(m)
         m.durable = hi
         record_rpo(m, lo, hi)
 

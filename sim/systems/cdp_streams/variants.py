@@ -17,7 +17,7 @@ import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sim.components.base import GB
+from sim.components.base import GB, SECONDS_PER_MONTH
 from sim.components.cloud import CloudVolume, ComputeInstance, ObjectStore, SnapshotService, StreamService
 from sim.core.process import Pacer
 from sim.systems.cdp_streams import appliance as appliance_actor
@@ -160,11 +160,17 @@ class Variant:
 
     def stream_costs(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                      uscale: float) -> None:
-        """The apply instance, the streams' puts (usage) and shard-hours (time-billed)."""
+        """The apply instance, the streams' puts (usage), shard-hours (time-billed, with extended
+        retention beyond 24 h) and long-term retention beyond 7 days: the steady-state GB it holds at
+        the stream's put rate (do: over the span the site was up; undo: the apply cycles' puts over
+        the span they protect), per GB-month — a run shorter than the retention cannot accrue it."""
         c["compute"] = u["compute_usd"] * uscale
         c["stream_puts"] = (u["do_puts_usd"] + u.get("undo_puts_usd", 0.0)) * uscale
+        up = max(min(m.env.now, m.disaster.get("time", math.inf)), 1e-9)
         for st in self.streams(m):
             c["stream_shards"] += st.cost_usd()["shard_hours_usd"] * scale
+            rate = st.put_bytes / up if st is m.stream else u.get("undo_put_bytes", 0.0) * uscale / SECONDS_PER_MONTH
+            c["stream_retention"] += st.long_term_gb_steady(rate) * st.params.price_long_term_retention_gb_month_usd
 
     def recoverable_points(self, m: CdpStreams, lo: int) -> int:
         """Distinct points recoverable now, `lo` being the first write of the protection window."""
@@ -257,6 +263,7 @@ class DoUndo(Variant):
 
     def usage(self, m: CdpStreams, u: dict[str, float]) -> None:
         u["undo_puts_usd"] = m.undo_stream.cost_usd()["put_units_usd"]
+        u["undo_put_bytes"] = m.undo_stream.put_bytes  # the undo of the writes of u["span"]
 
 
 class Chunks(DoUndo):
@@ -378,9 +385,20 @@ class Appliance(Variant):
         m.appliance.link = InstanceLink(m.env, p.appliance_limits, p.object_store.connection_throughput)
         attach_link(m.replica, m.appliance.link)
         attach_link(m.journal_volume, m.appliance.link)
-        m.journal = []  # undo history, oldest first
-        m.do_journal = []  # the do records received (DoRecord), oldest first
-        m.journal_bytes = 0.0
+        largest = m.workload.max_size + p.record_header
+        if p.journal.capacity < largest:
+            raise ValueError(f"journal.capacity {p.journal.capacity:g} B cannot hold the largest write "
+                             f"({largest:g} B): the appliance could never accept it")
+        m.journal = []  # undo history (UndoChunk per checkpoint), oldest first
+        m.do_journal = []  # the do records received (DoRecord) and not yet applied, oldest first
+        # the journal's hard limit (appliance.make_room): bytes held, peak, history dropped, refusals
+        m.journal_do_bytes = m.journal_undo_bytes = m.journal_peak_bytes = 0.0
+        m.journal_checkpoints_dropped = m.journal_full_alerts = m.journal_refusals = 0
+        m.journal_limited = m.journal_below_sla = False
+        m.journal_pin = None  # first write a running recovery's roll forward needs from the journal
+        m.journal_window_n = 0  # the recovery window held, sampled at each checkpoint (sample_window)
+        m.journal_window_sum = 0.0
+        m.journal_window_min = math.inf
 
     def start(self, m: CdpStreams) -> None:
         m.env.process(appliance_actor.appliance_boot(m))
@@ -395,7 +413,11 @@ class Appliance(Variant):
         return [{"kind": "crash", "target": "appliance", "restart_after": u(0.01, 0.1)}]
 
     def clone(self, m: CdpStreams) -> Clone:
+        m.journal_pin = m.applied + 1  # the journal keeps the do records this clone rolls forward with
         return Clone(dict(m.replica.data), m.applied, [], m.lost_from, m.env.now)
+
+    def release_clone(self, m: CdpStreams) -> None:
+        m.journal_pin = None
 
     def recovery_compute(self, m: CdpStreams):
         return m.params.appliance
@@ -411,14 +433,18 @@ class Appliance(Variant):
     def read_undo(self, m: CdpStreams, clone: Clone, s: int, link: InstanceLink | None = None) -> Generator:
         a = clone.applied
         chunks = [c for c in m.journal if c.hi > s and c.lo <= a]
-        if not chunks or chunks[0].lo > s + 1:
-            raise CannotRecover("point is older than the journal window")
+        if not chunks or chunks[0].lo > s + 1:  # beyond journal_window, or dropped at the hard limit
+            raise CannotRecover("point is older than the journal holds")
         yield from retry_io(m, m.journal_volume.read, sum(len(c.blocks) for c in chunks) * m.params.block_size)
         return chunks
 
     def storage(self, m: CdpStreams, out: dict[str, float]) -> None:
         out["storage_volume_bytes"] = m.params.volume.capacity
-        out["storage_journal_bytes"] = m.params.journal.capacity
+        out["storage_journal_bytes"] = m.journal_peak_bytes  # used at peak (billed: the volume's capacity)
+
+    def recoverable_points(self, m: CdpStreams, lo: int) -> int:
+        """Points from the oldest the journal can roll back to (or the window's first) to the latest."""
+        return max(0, m.durable - max(lo, appliance_actor.oldest_point(m)) + 1)
 
     def monthly(self, m: CdpStreams, c: dict[str, float], u: dict[str, float], scale: float,
                 uscale: float) -> None:
