@@ -111,7 +111,7 @@ def test_points_older_than_the_journal_holds_are_refused_and_the_rest_recovered_
 def test_recovering_past_the_dropped_history_is_caught_by_the_oracle(monkeypatch):
     """Break the refusal on purpose: roll back with whatever undo the journal still has."""
 
-    def read_undo_unchecked(self, m, clone, s):
+    def read_undo_unchecked(self, m, clone, s, link=None):
         chunks = [c for c in m.journal if c.hi > s and c.lo <= clone.applied]
         if not chunks:
             raise CannotRecover("no undo at all")
