@@ -18,6 +18,7 @@ from sim.cli import main as cli_main
 from sim.runner.replication import build
 from sim.scenario import scenario_from_dict
 from sim.systems.cdp_streams.model import CdpStreams
+from tests.systems.test_cdp_streams import small
 
 GIB = 2**30
 UNLIMITED = {
@@ -31,24 +32,10 @@ UNLIMITED = {
 
 
 def scenario(variant: str = "chunks", **params) -> dict:
-    p = {
-        "variant": variant,
-        "apply_interval": "10min",
-        "volume": {"capacity": "1GiB"},
-        "journal": {"capacity": "4GiB"},
-        "chunk_size": "1MiB",
-        "past_points": 0,
-        "recovery_at": "20min",
-    }
-    p.update(params)
-    return {
-        "name": f"cdp_limits_{variant}",
-        "system": "cdp_streams",
-        "seed": 3,
-        "duration": "25min",
-        "params": p,
-        "workload": {"arrivals": {"kind": "poisson", "rate": "5/s"}},
-    }
+    """The small scenario of test_cdp_streams, with no past points and the drill at 20 min of 25."""
+    data = small(variant, **{"past_points": 0, "recovery_at": "20min", **params})
+    data.update(name=f"cdp_limits_{variant}", duration="25min")
+    return data
 
 
 def simulate(data: dict, faults=(), seed: int = 3, patch=None):

@@ -160,31 +160,17 @@ def test_retiring_early_leaves_no_trace_once_its_cp_completes():
 
 
 def test_the_campaign_point_inside_the_cp_flush_interrupts_a_cp():
+    crash_in_cp = [{"kind": "crash", "target": "primary", "point": "nvlog_mirror.cp.flushing", "hit": 3,
+                    "restart_after": "1ms"}]
     res = run(
-        [
-            {
-                "kind": "crash",
-                "target": "primary",
-                "point": "nvlog_mirror.cp.flushing",
-                "hit": 3,
-                "restart_after": "1ms",
-            }
-        ],
+        crash_in_cp,
         duration="20ms",
         **{"checks.heal_phase": "5ms"},
     )
     assert violations(res) == []
     assert any(e["event"] == "cp_interrupted" for e in res.manifest["events"])
     bad = run(
-        [
-            {
-                "kind": "crash",
-                "target": "primary",
-                "point": "nvlog_mirror.cp.flushing",
-                "hit": 3,
-                "restart_after": "1ms",
-            }
-        ],
+        crash_in_cp,
         duration="20ms",
         **{"checks.heal_phase": "5ms", "params.retire_before_cp_done": True},
     )
