@@ -10,50 +10,21 @@ objects are detected (nothing is committed over them).
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.components.base import CorruptData, NoSuchKey, ServiceUnavailable, Throttled
-from sim.core.process import bounded_parallel, retry
+from sim.systems.cdp_streams import repair
 from sim.systems.cdp_streams.apply import read_do_records
 from sim.systems.cdp_streams.data import DoRecord, capture_undo, do_payload
-from sim.systems.cdp_streams.limits import InstanceLink
+from sim.systems.cdp_streams.objects import obj_request, parallel
 from sim.systems.cdp_streams.undo import put_undo
 
 if TYPE_CHECKING:
     from sim.systems.cdp_streams.model import CdpStreams
 
-#: object errors that end one request of a parallel batch (the others go on)
-DAMAGED = (NoSuchKey, CorruptData)
-
-
 def chunk_key(cid: int, epoch: int) -> str:
     return f"chunks/{cid:07d}/{epoch:06d}"
-
-
-def obj_request(m: CdpStreams, op: str, key: str, nbytes: float = 0.0, value: Any = None,
-                recovery: bool = False, link: InstanceLink | None = None) -> Generator:
-    """An object request with retries on throttling/outage; lost or corrupt objects raise. `link`:
-    the instance making it, whose network bandwidth its bytes share with its other requests."""
-    store = m.store
-
-    def once() -> Generator:
-        via = link.network() if link is not None else None
-        if op == "get":
-            m.recovery_gets += recovery
-            return (yield from store.get(key, via=via))
-        return (yield from store.put(key, nbytes, value, via=via))
-
-    def count(_e: BaseException) -> None:
-        m.object_errors += 1
-
-    return (yield from retry(m.env, once, (Throttled, ServiceUnavailable), m.backoff, count))
-
-
-def parallel(m: CdpStreams, items: list, fn) -> Generator:
-    """`fn(item)` for every item, `chunk_workers` requests at a time: (results in order, errors)."""
-    return (yield from bounded_parallel(m.env, items, fn, m.params.chunk_workers, DAMAGED))
 
 
 def seed_chunks(m: CdpStreams) -> Generator:
@@ -102,7 +73,6 @@ def apply_chunks(m: CdpStreams, ranges: list[tuple[int, int, list[DoRecord]]]) -
 
     got, errors = yield from parallel(m, dirty, get)
     if errors:
-        from sim.systems.cdp_streams import repair  # (repair uploads through obj_request)
 
         repair.damaged(m, [m.chunk_keys[c] for c, o in zip(dirty, got, strict=True) if isinstance(o, BaseException)])
         return False  # cannot update what cannot be read: nothing is committed until it is repaired

@@ -18,10 +18,10 @@ from sim.components.base import RecordsExpired, ServiceUnavailable, Throttled
 from sim.components.cloud import CloudVolume, ComputeInstance
 from sim.systems.cdp_streams import repair as chunk_repair
 from sim.systems.cdp_streams.apply import bulk_io, io_cmds_of, new_volume, retry_io, start_instance
-from sim.systems.cdp_streams.chunks import obj_request, parallel
 from sim.systems.cdp_streams.data import DoRecord, UndoChunk, do_payload, roll_back
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.limits import InstanceLink
+from sim.systems.cdp_streams.objects import obj_request, parallel
 from sim.systems.cdp_streams.oracle import check_replica, verify_recovery
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.systems.cdp_streams.chunks import obj_request
+from sim.systems.cdp_streams.objects import obj_request
 from sim.systems.cdp_streams.splitter import wan_send
 
 if TYPE_CHECKING:

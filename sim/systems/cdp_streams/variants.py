@@ -22,6 +22,7 @@ from sim.components.cloud import CloudVolume, ComputeInstance, ObjectStore, Snap
 from sim.core.process import Pacer
 from sim.systems.cdp_streams import appliance as appliance_actor
 from sim.systems.cdp_streams import chunks as chunk_actor
+from sim.systems.cdp_streams import objects
 from sim.systems.cdp_streams.apply import apply_scheduler, apply_volume_records, retry_io
 from sim.systems.cdp_streams.errors import CannotRecover
 from sim.systems.cdp_streams.garbage import GarbageCollector
@@ -344,8 +345,8 @@ class Chunks(DoUndo):
         keys = [(lo, hi, k) for lo, hi, k in clone.archive if hi > s and lo <= a]
         if m.params.undo_capture and (not keys or keys[0][0] > s + 1):
             raise CannotRecover("undo archive does not reach back to the point")
-        objs, errors = yield from chunk_actor.parallel(
-            m, [k for _, _, k in keys], lambda k: chunk_actor.obj_request(m, "get", k, recovery=True, link=link))
+        objs, errors = yield from objects.parallel(
+            m, [k for _, _, k in keys], lambda k: objects.obj_request(m, "get", k, recovery=True, link=link))
         if errors:
             raise CannotRecover("undo segment lost or corrupt in the object store")
         return [o.value for o in objs]
