@@ -16,6 +16,11 @@ while it waits (a suspension) ends its generator and is submitted again later.
   pool is checked against (`tests/components/test_cpu.py`: identical task start and finish times
   on random task mixes, with a crash in the middle).
 
+A task that computes for a while yields the duration as a float (`yield 2e-6`: 2 µs of work,
+holding its worker): the worker schedules its own resumption (a `sim.core.environment.Call`), which
+costs less than a `Timeout` for the task to build and the worker to wait on. Same time, same
+position among equal times as `yield env.timeout(2e-6)`.
+
 A long-lived actor that runs as a series of tasks (a completion handler scheduled again and again)
 may reuse one generator: it yields `RELEASE` where a task would return. The task ends there (its
 worker is free, exactly as at a return), the generator stays suspended, and the next `submit` of
@@ -34,9 +39,14 @@ preemption and time slicing, scheduling latency, cache and NUMA effects.
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
+from numbers import Real
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
+
+from sim.core.environment import Call
 
 __all__ = ["RELEASE", "Worker", "WorkerPool", "ReferenceWorkerPool"]
 
@@ -51,6 +61,7 @@ class _Release:
 
 
 RELEASE = _Release()
+_new = object.__new__
 
 
 class Worker:
@@ -69,13 +80,13 @@ class Worker:
         self.gen = None  # its generator
         self.alive = True
         self.t_start = 0.0
-        self._cb = self._resume
+        self._cb = self._step
 
-    def _resume(self, ev) -> None:
-        if self.alive:
-            self._step(ev._value)
-
-    def _step(self, value: Any) -> None:
+    def _step(self, ev: Any) -> None:
+        """Run the task until it waits: `ev` is the event it waited on (None: the task starts)."""
+        if not self.alive:
+            return
+        value = None if ev is None else ev._value
         gen = self.gen
         while True:
             try:
@@ -97,8 +108,25 @@ class Worker:
                 if self.alive:
                     pool.idle.append(self)
                 return
-            ev.callbacks.append(self._cb)
+            if ev.__class__ is float:  # work for `ev` seconds: resume then (the worker's own Call)
+                self._later(ev)
+                return
+            try:
+                ev.callbacks.append(self._cb)
+            except AttributeError:
+                if not isinstance(ev, Real):
+                    raise TypeError(f"a task yielded {ev!r}: a SimPy event, a delay in seconds or RELEASE") from None
+                self._later(float(ev))
             return
+
+    def _later(self, delay: float) -> None:
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        env = self.pool.env
+        c = _new(Call)
+        c.fn = self._cb
+        c._value = None
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), c))
 
 
 class WorkerPool:
@@ -193,6 +221,8 @@ class ReferenceWorkerPool:
                     break
                 if ev is RELEASE:
                     break
+                if isinstance(ev, Real):
+                    ev = env.timeout(float(ev))
                 value = yield ev
         except simpy.Interrupt:
             gen.close()

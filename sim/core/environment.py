@@ -6,10 +6,15 @@
   events), only without a Python call per event. When `step` has been replaced on an instance
   (`sim.runner.determinism` wraps it to hash every event), `run` falls back to SimPy's own loop,
   so such a wrapper still sees every event.
-- `timeout(env, delay, value)` and `call_later(env, delay, callback, value)`: a `simpy.Timeout`
-  built and scheduled in one Python call instead of two (`Timeout.__init__` + `Environment.schedule`),
-  at the same time (`env.now + delay`), priority and position among equal times (its id is drawn at
-  the same point), so a model using them processes the same events in the same order.
+- `timeout(env, delay, value)`: a `simpy.Timeout` built and scheduled in one Python call instead of
+  two (`Timeout.__init__` + `Environment.schedule`), at the same time (`env.now + delay`), priority
+  and position among equal times (its id is drawn at the same point), so a model using it processes
+  the same events in the same order.
+- `call_later(env, delay, callback, value)`: `callback(event)` at `env.now + delay`, scheduled like
+  that timeout (same time, priority and position) but as a `Call`: a slotted object with only what
+  the loop needs, which `run` calls directly (no `Timeout`, no instance dict, no callbacks list).
+  For events nobody waits on (a message's arrival, a completion, a worker's resumption); what a
+  process yields stays a SimPy event.
 
 `tests/core/test_environment.py` checks both against SimPy's own on random event mixes.
 """
@@ -24,7 +29,7 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, URGENT, Event, EventPriority, Timeout
 
-__all__ = ["Environment", "timeout", "call_later"]
+__all__ = ["Call", "Environment", "timeout", "call_later"]
 
 _new = object.__new__
 _STEP = simpy.Environment.step
@@ -44,19 +49,39 @@ def timeout(env: simpy.Environment, delay: float, value: Any = None) -> Timeout:
     return ev
 
 
+class Call:
+    """A scheduled callback: `fn(call)` runs when it is processed, and reads `call._value`.
+
+    What the run loop needs of an event and no more (no `Timeout`, no instance dict, no callbacks
+    list): `Environment.run` calls `fn` directly. For SimPy's own `step` (the wrapped-step fallback,
+    `sim.runner.determinism`) it also has `callbacks` (`[fn]`) and `_ok`. Not a `simpy.Event`:
+    nothing may yield it or add callbacks to it."""
+
+    __slots__ = ("fn", "_value")
+    _ok = True
+
+    @property
+    def callbacks(self) -> list | None:
+        return None if self.fn is None else [self.fn]
+
+    @callbacks.setter
+    def callbacks(self, cbs: list | None) -> None:  # (SimPy's `step` sets None before running them)
+        self.fn = cbs[0] if cbs else None
+
+    def __repr__(self) -> str:
+        return f"Call({self.fn!r}, {self._value!r})"
+
+
 def call_later(
     env: simpy.Environment, delay: float, callback: Callable[[Any], None], value: Any = None
-) -> Timeout:
-    """`Timeout(env, delay, value).callbacks.append(callback)` in one call: `callback(event)` runs at
-    `env.now + delay`, and `event._value` is `value`."""
+) -> Call:
+    """`callback(call)` runs at `env.now + delay`, with `call._value` = `value` (scheduled where
+    `Timeout(env, delay, value)` would be: same time, priority and position among equal times)."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    ev = _new(Timeout)
-    ev.env = env
-    ev.callbacks = [callback]
+    ev = _new(Call)
+    ev.fn = callback
     ev._value = value
-    ev._delay = delay
-    ev._ok = True
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
     return ev
 
@@ -88,6 +113,9 @@ class Environment(simpy.Environment):
         try:
             while queue:
                 self._now, _, _, event = pop(queue)
+                if event.__class__ is Call:  # a scheduled callback: one call, nothing else to do
+                    event.fn(event)
+                    continue
                 callbacks = event.callbacks
                 event.callbacks = None
                 for callback in callbacks:

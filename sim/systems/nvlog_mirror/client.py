@@ -6,12 +6,12 @@ they are rejected. Abstracted away: client retries of failed or rejected writes,
 
 from __future__ import annotations
 
-from sim.core.environment import timeout
+from sim.core.environment import call_later
 from sim.systems.nvlog_mirror.write_transaction import Write
 
 
 class Client:
-    """`client_arrivals` (the workload) and `ack` (the reply that completes a client's write)."""
+    """`client_arrival` (the workload) and `ack` (the reply that completes a client's write)."""
 
     def __init__(self, system) -> None:
         self.sim = system.sim
@@ -36,31 +36,35 @@ class Client:
         self._fp = system.sim.fault_point
         self._sim = system.sim  # (its `_point_hook` is tested before calling a fault point: a call per write saved)
 
-    def client_arrivals(self):
-        """Open-loop Poisson arrivals of client writes; each becomes a transaction on the worker pool."""
+    def start(self) -> None:
+        """Begin the open-loop Poisson arrivals (`client_arrival`, a chain of scheduled callbacks)."""
         wl = self.workload
-        gap = wl.interarrival(self.sim.rng("nvlog_mirror.arrivals"))
-        size = wl.size.sampler(self.sim.rng("nvlog_mirror.sizes"))
-        fixed = float(wl.size.value) if wl.size.dist == "fixed" else 0.0  # skip the call when constant
+        self._gap = wl.interarrival(self.sim.rng("nvlog_mirror.arrivals"))
+        self._size = wl.size.sampler(self.sim.rng("nvlog_mirror.sizes"))
+        self._fixed = float(wl.size.value) if wl.size.dist == "fixed" else 0.0  # skip the call when constant
+        self._arrival_cb = self.client_arrival
+        self._transaction = self.txn.write_transaction
+        call_later(self.env, self._gap(), self._arrival_cb)
+
+    def client_arrival(self, _call) -> None:
+        """A client write arrives: it becomes a transaction on the primary's worker pool (or, taken
+        over, is served by the partner; else it is rejected); then the next arrival is scheduled.
+        (A callback per arrival rather than a SimPy process: a process resumption less per write.)"""
         env = self.env
-        arrived = self.c_arrived
+        self.c_arrived.value += 1
         primary = self.primary
-        transaction = self.txn.write_transaction
-        while True:
-            yield timeout(env, gap())
-            arrived.value += 1
-            if not primary.serving:
-                if self.service.serving:  # taken over: the partner serves the write
-                    self.seq += 1
-                    self.inflight += 1
-                    self.service.serve(Write(self.seq, fixed or size(), env._now, primary.epoch))
-                    continue
-                self.c_rejected.value += 1
-                continue
+        if primary.serving:
             self.seq += 1
             self.inflight += 1
-            w = Write(self.seq, fixed or size(), env._now, primary.epoch)
-            primary.pool.submit(transaction(w), w)
+            w = Write(self.seq, self._fixed or self._size(), env._now, primary.epoch)
+            primary.pool.submit(self._transaction(w), w)
+        elif self.service.serving:  # taken over: the partner serves the write
+            self.seq += 1
+            self.inflight += 1
+            self.service.serve(Write(self.seq, self._fixed or self._size(), env._now, primary.epoch))
+        else:
+            self.c_rejected.value += 1
+        call_later(env, self._gap(), self._arrival_cb)
 
     def ack(self, w: Write, degraded: bool, now: float) -> None:
         """Complete the client's write (after the partner's acknowledgement, or degraded after the local append)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from sim.components.cpu import RELEASE
 from sim.components.rdma import QueuePair
-from sim.core.environment import timeout
 
 
 class _CompletionTask:
@@ -83,7 +82,7 @@ class CompletionHandler:
                 q.clear()
             else:
                 batch = qp.cq.poll(self._cq_batch)
-            yield timeout(env, len(batch) * self._cq_cost)
+            yield len(batch) * self._cq_cost  # processing the batch (the worker resumes us then)
             now = env._now
             awaiting = self.primary.awaiting_ack
             for wc in batch:

@@ -118,7 +118,7 @@ class NvlogMirror(System):
 
     # --- System contract ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.env.process(self.client.client_arrivals())
+        self.client.start()
 
     def on_warmup(self) -> None:
         self.busy_at_warmup = self.primary.busy_total()

@@ -14,8 +14,6 @@ When the client is told the write is done is the acknowledgement policy's (`vari
 
 from __future__ import annotations
 
-from sim.core.environment import timeout
-
 
 class Write:
     """One client write and its transaction state."""
@@ -87,7 +85,7 @@ class WriteTransaction:
         primary.nvlog_busy = end = start + w.size * self._inv_nvbw
         w.lsn = lsn = primary.next_lsn
         primary.next_lsn = lsn + 1
-        yield timeout(env, end + self._nv_lat - now)
+        yield end + self._nv_lat - now  # the work and the append (the worker resumes us then)
         primary.nvlog.add(lsn)  # durable in the local NVLog
         w.t_appended = now = env._now
         sim = self._sim
