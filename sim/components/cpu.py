@@ -61,7 +61,6 @@ class _Release:
 
 
 RELEASE = _Release()
-_new = object.__new__
 
 
 class Worker:
@@ -108,8 +107,14 @@ class Worker:
                 if self.alive:
                     pool.idle.append(self)
                 return
-            if ev.__class__ is float:  # work for `ev` seconds: resume then (the worker's own Call)
-                self._later(ev)
+            if ev.__class__ is float:  # work for `ev` seconds: resume then (the worker's own Call, as `_later`)
+                if ev < 0:
+                    raise ValueError(f"Negative delay {ev}")
+                env = self.pool.env
+                c = Call()
+                c.fn = self._cb
+                c._value = None
+                heappush(env._queue, (env._now + ev, NORMAL, next(env._eid), c))
                 return
             try:
                 ev.callbacks.append(self._cb)
@@ -120,10 +125,11 @@ class Worker:
             return
 
     def _later(self, delay: float) -> None:
+        """Resume the task after `delay` seconds (its work time)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         env = self.pool.env
-        c = _new(Call)
+        c = Call()
         c.fn = self._cb
         c._value = None
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), c))

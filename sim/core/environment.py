@@ -79,7 +79,7 @@ def call_later(
     `Timeout(env, delay, value)` would be: same time, priority and position among equal times)."""
     if delay < 0:
         raise ValueError(f"Negative delay {delay}")
-    ev = _new(Call)
+    ev = Call()
     ev.fn = callback
     ev._value = value
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))

@@ -18,7 +18,7 @@ class SlotOccupancy:
     """Time-weighted posted and reserved send-queue slots, and the capacity check on each change."""
 
     __slots__ = ("env", "sq", "log", "slots", "_t", "_t0", "_posted", "_res", "_a_posted", "_a_res",
-                 "max_posted", "max_reserved", "max_total", "overruns", "_bad")
+                 "max_posted", "max_reserved", "max_total", "overruns", "_bad", "_watch")
 
     def __init__(self, env, log, slots: int) -> None:
         self.env = env
@@ -38,17 +38,21 @@ class SlotOccupancy:
         self.max_posted = self._posted
         self.max_reserved = self._res
         self.max_total = self._posted + self._res
+        self._watch = min(self.max_total, self.slots)  # `set` looks closer only above this total
 
     def set(self, posted: int) -> None:
         """The send queue's posted count changed (the gauge interface the queue calls)."""
         now = self.env._now
         dt = now - self._t
+        self._t = now
         self._a_posted += self._posted * dt
         self._a_res += self._res * dt
-        self._t = now
-        r = self.sq.reserved
         self._posted = posted
-        self._res = r
+        self._res = r = self.sq.reserved
+        if posted > self.max_posted or r > self.max_reserved or posted + r > self._watch or r < 0 or self._bad:
+            self._peak_or_overrun(posted, r)  # (rare: a new maximum, an overrun or the end of one)
+
+    def _peak_or_overrun(self, posted: int, r: int) -> None:
         total = posted + r
         if total > self.max_total:
             self.max_total = total
@@ -56,6 +60,7 @@ class SlotOccupancy:
             self.max_posted = posted
         if r > self.max_reserved:
             self.max_reserved = r
+        self._watch = min(self.max_total, self.slots)
         if total > self.slots or r < 0:
             self._overrun(posted, r)
         elif self._bad:

@@ -47,7 +47,7 @@ class ReservedSlots:
             self.suspend_time.record(self.env._now - w.suspended_since)
             w.suspended_since = None
         if w.mirror and w.res is None:
-            res = self.qp.reserve(self.spw, self._restart_cb, w)
+            res = self.sq.reserve(self.spw, self._restart_cb, w)
             if res is None:
                 if self._restart_cb is None:
                     # BROKEN on purpose (`post_without_reservation`): carry on as if the slots were granted
