@@ -33,6 +33,7 @@ from sim.core.units import to_seconds
 from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
 from sim.runner.executors import check_main_guard
+from sim.runner.provenance import provenance
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir, environment_info
 from sim.scenario import load_scenario, parse_set_arguments
@@ -256,6 +257,7 @@ class CampaignResult:
     options: dict[str, Any]
     wall_time_s: float = 0.0
     out_dir: Path | None = None
+    provenance: dict[str, Any] | None = None  # git state and code hashes when the campaign started
 
     @property
     def failures(self) -> list[CampaignRun]:
@@ -307,6 +309,7 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
     `swarm`: each run's seed also draws which templates are on — fault kinds and targets, and the
     model's fault points (struck at a hit drawn from a fault-free run's count) — and how many faults."""
     base = prepare_base(scenario, duration, heal)
+    started = provenance(base.get("plugins"))  # the code the runs use, not the checkout at the end
     window = base["duration"] - base["checks"]["heal_phase"]
     cls = scenario.system_cls
     params = cls.Params.model_validate(base["params"])
@@ -363,12 +366,14 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
     options = {"runs": runs, "seed": first, "duration": base["duration"], "heal": base["checks"]["heal_phase"],
                "max_faults": max_faults, "kinds": kinds, "templates": templates, "swarm": swarm,
                "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())], "calibration_hits": point_hits}
-    return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0)
+    return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0, provenance=started)
 
 
 def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
     """campaign.json (kind, system, git commit and versions as every manifest, the base scenario,
-    options, every run's seed, faults and finding) and failures/seed-S.yaml."""
+    options, every run's seed, faults and finding) and failures/seed-S.yaml.
+
+    The git commit, dirty flag and code hashes are those of the campaign's start (`result.provenance`)."""
     from ruamel.yaml import YAML
 
 
@@ -386,7 +391,7 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         "kind": "campaign",
         "scenario": result.name,
         "system": result.base.get("system"),
-        **environment_info(result.base.get("plugins")),
+        **environment_info(result.base.get("plugins"), result.provenance),
         "base": result.base,  # the resolved scenario every run starts from: `sim replay DIR --replication K`
         "options": result.options,
         "wall_time_s": result.wall_time_s,
