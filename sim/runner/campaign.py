@@ -214,6 +214,18 @@ def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
     return rows
 
 
+def not_in_variant(result: CampaignResult) -> set[str]:
+    """The declared points the campaign's variant does not pass, none of them hit.
+
+    A system whose class declares every variant's points may narrow `self.fault_points` to the
+    points its instance's code passes (cdp_streams does); the campaign records that list."""
+    reachable = result.options.get("variant_fault_points")
+    if reachable is None:  # a system that does not narrow its points: every declared point counts
+        return set()
+    hit = {n for r in result.runs for n, k in r.fault_point_hits.items() if k}
+    return set(result.options.get("fault_points") or []) - set(reachable) - hit
+
+
 def failures_by_invariant(result: CampaignResult) -> list[tuple[str, int, int]]:
     """Per invariant that fired: (name, runs it fired in, violations in all), most runs first.
 
@@ -365,7 +377,9 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
         bar.close()
     options = {"runs": runs, "seed": first, "duration": base["duration"], "heal": base["checks"]["heal_phase"],
                "max_faults": max_faults, "kinds": kinds, "templates": templates, "swarm": swarm,
-               "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())], "calibration_hits": point_hits}
+               "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())],
+               "variant_fault_points": [fp.name for fp in getattr(probe, "fault_points", ())],
+               "calibration_hits": point_hits}
     return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0, provenance=started)
 
 
@@ -387,6 +401,7 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         buf = io.StringIO()
         yaml.dump(result.failure_scenario(r), buf)
         atomic_write_bytes(out / "failures" / f"seed-{r.seed}.yaml", buf.getvalue().encode())
+    foreign = not_in_variant(result)
     atomic_write_json(out / "campaign.json", {
         "kind": "campaign",
         "scenario": result.name,
@@ -397,7 +412,8 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
         "failures": len(result.failures),
-        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f} for n, a, h, f in coverage(result)],
+        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f, "in_variant": n not in foreign}
+                     for n, a, h, f in coverage(result)],
         "failures_by_invariant": [{"invariant": n, "runs": k, "violations": v}
                                   for n, k, v in failures_by_invariant(result)],
         "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed, "swarm": r.swarm,
@@ -418,10 +434,14 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
              f"{sum(len(r.faults) for r in result.runs)} faults injected, {result.wall_time_s:.1f} s"]
     cov = coverage(result)
     if cov:
-        lines.append(f"fault points: {sum(1 for c in cov if c[1])}/{len(cov)} hit")
+        foreign = not_in_variant(result)
+        own = [c for c in cov if c[0] not in foreign]
+        lines.append(f"fault points: {sum(1 for c in own if c[1])}/{len(own)} hit"
+                     + (f" (+{len(foreign)} declared for other variants, not passed by this one)" if foreign else ""))
         lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'drawn':>7}")
-        for name, runs_hit, hits, drawn in cov:
-            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}" + ("   NEVER HIT" if not hits else ""))
+        for name, runs_hit, hits, drawn in own + [c for c in cov if c[0] in foreign]:
+            mark = "   not in this variant" if name in foreign else "   NEVER HIT" if not hits else ""
+            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}{mark}")
     by_check = failures_by_invariant(result)
     if by_check:
         lines.append(f"  {'invariant':<44} {'runs':>8} {'violations':>10}")
