@@ -120,3 +120,12 @@ def test_a_campaign_reports_points_its_variant_does_not_pass_apart_from_never_hi
     out = write_campaign(res, tmp_path / "camp")
     cov = {c["point"]: c for c in json.loads((out / "campaign.json").read_text())["coverage"]}
     assert cov["toy.between_steps"]["in_variant"] is False and cov["toy.write_start"]["in_variant"] is True
+
+
+def test_a_plain_campaign_says_it_did_not_count_hits_instead_of_never_hit(tmp_path):
+    from sim.runner.campaign import format_report, run_campaign
+
+    text = format_report(run_campaign(scenario(tmp_path, ""), 2, duration=0.05), "s.yaml")
+    assert "fault points: 2 declared, hits not counted" in text and "NEVER HIT" not in text
+    counted = run_campaign(scenario(tmp_path, "checks: {fault_point_coverage: true}\n"), 2, duration=0.05)
+    assert "fault points: 2/2 hit" in format_report(counted, "s.yaml")
