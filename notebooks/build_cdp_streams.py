@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,28 +31,12 @@ The baseline is an always-on appliance with a journal. See `docs/models/cdp_stre
 Every run recovers to the latest point and to random past points T and compares each recovered
 volume block by block with the oracle (`invariant_violations`)."""),
     ("params", parameters_source("cdp_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-from sim.analysis import plots
-from sim.analysis.notebook import save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 180)
+    ("code", setup_source(width=180, helpers='small_base=SMALL_BASE, violated="a recovered volume differs from '
+                                             'the oracle"', extra="""\
 pd.set_option("display.float_format", lambda x: f"{x:.4g}")
 # a 1 GiB volume at 5 writes/s for minutes instead of 32 GiB at 10 writes/s for hours
 SMALL_BASE = {"params.volume.capacity": "1GiB", "params.journal.capacity": "4GiB", "params.chunk_size": "1MiB",
-              "workload.arrivals.rate": "5/s", "replications": 2}  # 2: a CI
-
-
-def sweep(name, small_overrides):
-    overrides = {**SMALL_BASE, **small_overrides} if SMALL else {}
-    return sweep_checked(name, overrides, out_dir=OUT_DIR,
-                         violated="a recovered volume differs from the oracle")
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+              "workload.arrivals.rate": "5/s", "replications": 2}  # 2: a CI""")),
     ("md", """## Headline: the mechanisms against the appliance, production site lost
 
 `scenarios/cdp_streams_compare.yaml`: the production site is lost (a `crash` of `production` with no

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,22 +34,7 @@ Every run also checks the oracle: every chunk of every migrated component at the
 froze, no launch before a dependency runs (mechanism), placements within capacity and compatible
 (`invariant_violations`)."""),
     ("params", parameters_source("cluster_migration_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-from sim.analysis import plots
-from sim.analysis.notebook import save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 160)
-
-
-def sweep(name, small_overrides):
-    return sweep_checked(name, small_overrides if SMALL else {}, out_dir=OUT_DIR)
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+    ("code", setup_source()),
     ("md", """## Headline: the mechanism against its baselines
 
 `scenarios/cluster_migration.yaml`: a generated 60-component estate (a new topology per replication,

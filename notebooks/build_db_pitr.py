@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,22 +33,7 @@ Every run checks the restored partitions against an oracle of the committed tran
 (`invariant_violations`); the independent baseline's half-applied transactions are a measured
 outcome (`atomicity_violations`), not a violation."""),
     ("params", parameters_source("db_pitr_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-from sim.analysis import plots
-from sim.analysis.notebook import save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 160)
-
-
-def sweep(name, small_overrides):
-    return sweep_checked(name, small_overrides if SMALL else {}, out_dir=OUT_DIR)
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+    ("code", setup_source()),
     ("md", """## Headline: the mechanism against its baselines, same requested point
 
 `scenarios/db_pitr.yaml`: T is drawn uniformly over the run, the same in replication r of every

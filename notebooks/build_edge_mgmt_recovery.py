@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,34 +30,18 @@ covered file's metadata, and a restore of the last backup. See `docs/models/edge
 Every run compares every rebuilt file with the oracle entry by entry (`entries_wrong`,
 `entries_stale`, `entries_missing`, `recoverable`)."""),
     ("params", parameters_source("edge_mgmt_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-import sim
-from sim.analysis import plots
-from sim.analysis.notebook import repo_path, save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 160)
+    ("code", setup_source(import_sim=True, names=("repo_path",), helpers="small_base=SMALL_SET", extra="""\
 # small (CI, ~15 s of CPU): 40,000 files in management files of 2,000, 4 min, 2 replications,
 # checkpoints every 90 s, the failure between 150 and 220 s
 SMALL_SET = {"duration": "4min", "replications": 2, "params.files": 40000, "params.files_per_mgmt": 2000,
-             "params.checkpoint_interval": "90s", "faults[0].at": {"dist": "uniform", "low": "150s", "high": "220s"}}
-
-
-def overrides(extra=None):
-    return (SMALL_SET if SMALL else {}) | (extra or {})
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+             "params.checkpoint_interval": "90s", "faults[0].at": {"dist": "uniform", "low": "150s", "high": "220s"}}""")),
     ("md", """## Headline: the mechanism against its baselines, same failure
 
 `scenarios/edge_mgmt_recovery.yaml`: node[1] fails at a random time (the same in replication r of
 every variant) and loses its management files. `recovery_time_s` runs from the loss until every
 lost file is installed again; `files_unavailable_s` sums, over the affected user files, the time
 they could not be operated on."""),
-    ("code", """head = sweep_checked("edge_mgmt_recovery", overrides(), out_dir=OUT_DIR)
+    ("code", """head = sweep("edge_mgmt_recovery")
 cols = ["recovery_time_s", "files_unavailable_s", "log_bytes_read", "metadata_reads", "entries_wrong",
         "entries_stale", "entries_missing", "recoverable", "invariant_violations"]
 table = head.groupby("params.variant")[cols].mean().reindex(["log_aggregation", "crawl", "backup_restore"])
@@ -79,11 +63,11 @@ file; the HLC (Kulkarni et al. 2014) carries causality through the lock grants a
 A wrong history is an invariant violation (`history_order`): counted here, not hidden."""),
     ("code", """skew = {"params.clock_offset_sd": "100ms"}
 # log aggregation only, both orderings in one sweep (common random numbers); sim.sweep, not
-# sweep_checked: the wall-clock runs violate `history_order` on purpose
+# sweep(): the wall-clock runs violate `history_order` on purpose
 one_grid = {"params.variant": "log_aggregation",
             "sweep": {"grid": {"params.ordering": ["hybrid_logical_clock", "wall_clock"]}}}
 order_runs = sim.sweep(str(repo_path("scenarios", "edge_mgmt_recovery.yaml")), executor="serial",
-                       progress=False, overrides=overrides(skew | one_grid))
+                       progress=False, overrides=helpers.overrides(always=skew | one_grid))
 order_runs = order_runs.assign(ordering=order_runs["params.ordering"])
 ot = order_runs.groupby("ordering")[["entries_wrong", "history_out_of_order", "recoverable"]].mean()
 assert ot.loc["hybrid_logical_clock", "entries_wrong"] == 0 and ot.loc["hybrid_logical_clock", "history_out_of_order"] == 0
@@ -98,7 +82,7 @@ size); the crawl reads every covered file's metadata. More files per node: more 
     ("code", """sizes = [20000, 80000, 320000] if SMALL else [50000, 200000, 800000]
 # one sweep over files x {log_aggregation, crawl}; small: 1 replication per point (the trend only)
 grid = {"params.files": sizes, "params.variant": ["log_aggregation", "crawl"]}
-grow = sweep_checked("edge_mgmt_recovery", overrides({"replications": 1 if SMALL else 2, "sweep": {"grid": grid}}))
+grow = sweep("edge_mgmt_recovery", always={"replications": 1 if SMALL else 2, "sweep": {"grid": grid}}, write=False)
 grow = grow.assign(files=grow["params.files"])
 g = grow.groupby(["files", "params.variant"])["recovery_time_s"].mean().unstack()
 g["crawl / log_aggregation"] = g["crawl"] / g["log_aggregation"]

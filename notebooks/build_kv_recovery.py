@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,24 +31,7 @@ This notebook runs the three scenario files and reproduces the headline comparis
 checks the oracle: every acknowledged write visible after recovery, every replica read equal to the
 value its key had at the replica's snapshot, snapshots never going back (`invariant_violations`)."""),
     ("params", parameters_source("kv_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-import sim
-from sim.analysis import plots
-from sim.analysis.notebook import repo_path, save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 160)
-
-
-def sweep(name, small_overrides):
-    overrides = small_overrides if SMALL else {}
-    return sweep_checked(name, overrides, out_dir=OUT_DIR)
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+    ("code", setup_source(import_sim=True, names=("repo_path",))),
     ("md", """## Headline: the mechanism against its baselines, same crash
 
 `scenarios/kv_recovery.yaml`: the node crashes at a random time (the same in each replication at

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,26 +39,8 @@ page; each recovery (latest image + log replay) equals memory at the failure
     ("params", parameters_source("pmem_image_*.png")),
     (
         "code",
-        """%matplotlib inline
-import re
-
-import pandas as pd
-
-from sim.analysis import plots
-from sim.analysis.notebook import save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 180)
-SCHEMES = ["full_index", "diff_index", "copy_whole", "copy_dirty", "fork_snapshot", "criu_predump"]
-
-
-def sweep(name, small_overrides):
-    overrides = small_overrides if SMALL else {}
-    return sweep_checked(name, overrides, out_dir=OUT_DIR)
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)""",
+        setup_source(stdlib="import re", width=180, extra="""\
+SCHEMES = ["full_index", "diff_index", "copy_whole", "copy_dirty", "fork_snapshot", "criu_predump"]"""),
     ),
     (
         "md",

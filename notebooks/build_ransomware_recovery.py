@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.notebook import parameters_source, write_notebook
+from sim.analysis.notebook import parameters_source, setup_source, write_notebook
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,28 +32,13 @@ full copy-back, hourly immutable snapshots with rollback. See `docs/models/ranso
 Every run checks the oracle (the applications' own record of what they committed): restored and
 served values, losses counted, no critical field in the context store (`invariant_violations`)."""),
     ("params", parameters_source("ransomware_*.png")),
-    ("code", """%matplotlib inline
-import pandas as pd
-
-from sim.analysis import plots
-from sim.analysis.notebook import save_figure, sweep_checked
-
-SMALL = SIZE == "small"
-pd.set_option("display.width", 160)
+    ("code", setup_source(helpers="small_base=SMALL_SIZE", extra="""\
 # small: 10,000 records, 4 h; the attack in the 2nd or 3rd hour, backups hourly, snapshots every 15 min
 SMALL_SIZE = {"duration": "4h", "replications": 3, "params.files": 50, "params.records_per_file": 200,
               "params.extent_size": "64KiB", "params.write_rate": "50/s", "params.write_batch": "10s",
               "params.restore_batch": 1024, "params.backup_interval": "1h", "params.snapshot_interval": "15min",
               "params.detection_delay": "10min", "params.reimage_time": "5min", "params.probe_readers": 4,
-              "faults[0].at": {"dist": "uniform", "low": "1h", "high": "2h"}}
-
-
-def sweep(name, small_overrides=SMALL_SIZE):
-    return sweep_checked(name, small_overrides if SMALL else {}, out_dir=OUT_DIR)
-
-
-def save(fig, name):  # saved to FIG_DIR if set; returned, so that the cell shows it
-    return save_figure(fig, FIG_DIR, name)"""),
+              "faults[0].at": {"dist": "uniform", "low": "1h", "high": "2h"}}""")),
     ("md", """## Headline: the mechanism against its baselines, same attack
 
 `scenarios/ransomware_recovery.yaml`: the encryption starts at a uniform time within a day (the
@@ -96,7 +81,7 @@ degraded read path (one critical-store lookup per tag) and the storage overhead 
 context store and an index entry in the critical store per critical field)."""),
     ("code", """cf = {"sweep": {"grid": {"params.critical_fraction": [0.0625, 0.125, 0.25, 0.5]}},
       "params.variant": "split_backup", "params.detection_delay": "2572s"}
-crit = sweep("ransomware_sweep", {**SMALL_SIZE, **cf} if SMALL else {**cf, "params.files": 100})
+crit = sweep("ransomware_sweep", always=cf if SMALL else {**cf, "params.files": 100})
 ct = crit.groupby("params.critical_fraction")[["storage_overhead_ratio", "degraded_read_latency_p99_s",
                                                "degraded_throughput_ops_s", "records_lost"]].mean()
 assert ct["storage_overhead_ratio"].is_monotonic_increasing

@@ -178,6 +178,31 @@ def parameters_source(fig_names: str | None = None, extra: str = "", out_dir_not
     return "\n".join(lines)
 
 
+def setup_source(*, stdlib: str = "", import_sim: bool = False, names: tuple[str, ...] = (), width: int = 160,
+                 extra: str = "", helpers: str = "") -> str:
+    """The set-up cell of a model notebook (after its parameters cell): inline figures, pandas,
+    `plots`, `SMALL`, any `extra` lines, and `sweep`/`save` from `NotebookHelpers(SIZE, OUT_DIR,
+    FIG_DIR, <helpers>)`. `stdlib`: import lines before pandas's; `import_sim`: also `import sim`;
+    `names`: more names from `sim.analysis.notebook` (e.g. "repo_path")."""
+    lines = ["%matplotlib inline"]
+    if stdlib:
+        lines += [stdlib.rstrip(), ""]
+    lines += ["import pandas as pd", ""]
+    if import_sim:
+        lines.append("import sim")
+    lines += ["from sim.analysis import plots",
+              f"from sim.analysis.notebook import {', '.join(sorted({'NotebookHelpers', *names}))}", "",
+              'SMALL = SIZE == "small"', f'pd.set_option("display.width", {width})']
+    if extra:
+        lines.append(extra.rstrip())
+    call = f"helpers = NotebookHelpers(SIZE, OUT_DIR, FIG_DIR{', ' + helpers if helpers else ''})"
+    if len(call) > 110:
+        call = f"helpers = NotebookHelpers(SIZE, OUT_DIR, FIG_DIR,\n                          {helpers})"
+    lines += [call,
+              "sweep, save = helpers.sweep, helpers.save  # help(helpers.sweep): what each size runs"]
+    return "\n".join(lines)
+
+
 def build_notebook(cells: Cells, kernel: str = "python3"):
     """A notebook of `cells`, each `(kind, source)` with kind "md", "code" or "params" (a code cell
     tagged `parameters`); cell ids are numbered, so that rebuilding gives an identical file."""
@@ -238,6 +263,37 @@ def save_figure(fig, fig_dir: str | Path | None, name: str):
         Path(fig_dir).mkdir(parents=True, exist_ok=True)
         fig.savefig(Path(fig_dir) / f"{name}.png", dpi=150, bbox_inches="tight")
     return fig
+
+
+class NotebookHelpers:
+    """The `sweep` and `save` a model notebook's cells share, bound to its parameters cell.
+
+    `size`, `out_dir`, `fig_dir`: the notebook's SIZE, OUT_DIR and FIG_DIR. `small_base`: the
+    overrides every sweep gets at SIZE "small" (under each call's own small overrides);
+    `violated`: the message of a run that violated an invariant (see `sweep_checked`)."""
+
+    def __init__(self, size: str, out_dir: str | Path | None = None, fig_dir: str | Path | None = None, *,
+                 small_base: dict[str, Any] | None = None, violated: str = "an invariant was violated") -> None:
+        self.small = size == "small"
+        self.out_dir, self.fig_dir = out_dir, fig_dir
+        self.small_base = dict(small_base or {})
+        self.violated = violated
+
+    def overrides(self, small: dict[str, Any] | None = None, always: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`small_base` and `small` at SIZE "small" (nothing at "full": the scenario file as written),
+        then `always` at every size."""
+        return ({**self.small_base, **(small or {})} if self.small else {}) | (always or {})
+
+    def sweep(self, name: str, small: dict[str, Any] | None = None, always: dict[str, Any] | None = None, *,
+              write: bool = True):
+        """`sweep_checked` of `scenarios/<name>.yaml` with `overrides(small, always)`; results under
+        OUT_DIR/<name> when OUT_DIR is set and `write`."""
+        return sweep_checked(name, self.overrides(small, always), out_dir=self.out_dir if write else None,
+                             violated=self.violated)
+
+    def save(self, fig, name: str):
+        """`save_figure(fig, FIG_DIR, name)`: saved when FIG_DIR is set, returned to show inline."""
+        return save_figure(fig, self.fig_dir, name)
 
 
 def image_outputs(nb) -> list[int]:

@@ -33,6 +33,7 @@ from sim.core.units import to_seconds
 from sim.faults.spec import KINDS, _dist, draw
 from sim.faults.targets import supported_kinds
 from sim.runner.executors import check_main_guard
+from sim.runner.provenance import provenance
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_bytes, atomic_write_json, default_out_dir, environment_info
 from sim.scenario import load_scenario, parse_set_arguments
@@ -213,6 +214,18 @@ def coverage(result: CampaignResult) -> list[tuple[str, int, int, int]]:
     return rows
 
 
+def not_in_variant(result: CampaignResult) -> set[str]:
+    """The declared points the campaign's variant does not pass, none of them hit.
+
+    A system whose class declares every variant's points may narrow `self.fault_points` to the
+    points its instance's code passes (cdp_streams does); the campaign records that list."""
+    reachable = result.options.get("variant_fault_points")
+    if reachable is None:  # a system that does not narrow its points: every declared point counts
+        return set()
+    hit = {n for r in result.runs for n, k in r.fault_point_hits.items() if k}
+    return set(result.options.get("fault_points") or []) - set(reachable) - hit
+
+
 def failures_by_invariant(result: CampaignResult) -> list[tuple[str, int, int]]:
     """Per invariant that fired: (name, runs it fired in, violations in all), most runs first.
 
@@ -256,6 +269,7 @@ class CampaignResult:
     options: dict[str, Any]
     wall_time_s: float = 0.0
     out_dir: Path | None = None
+    provenance: dict[str, Any] | None = None  # git state and code hashes when the campaign started
 
     @property
     def failures(self) -> list[CampaignRun]:
@@ -307,6 +321,7 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
     `swarm`: each run's seed also draws which templates are on — fault kinds and targets, and the
     model's fault points (struck at a hit drawn from a fault-free run's count) — and how many faults."""
     base = prepare_base(scenario, duration, heal)
+    started = provenance(base.get("plugins"))  # the code the runs use, not the checkout at the end
     window = base["duration"] - base["checks"]["heal_phase"]
     cls = scenario.system_cls
     params = cls.Params.model_validate(base["params"])
@@ -362,13 +377,18 @@ def run_campaign(scenario, runs: int, *, seed: int | None = None, duration: floa
         bar.close()
     options = {"runs": runs, "seed": first, "duration": base["duration"], "heal": base["checks"]["heal_phase"],
                "max_faults": max_faults, "kinds": kinds, "templates": templates, "swarm": swarm,
-               "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())], "calibration_hits": point_hits}
-    return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0)
+               "fault_points": [fp.name for fp in getattr(cls, "fault_points", ())],
+               "variant_fault_points": [fp.name for fp in getattr(probe, "fault_points", ())],
+               "fault_point_hits_counted": bool(base["checks"].get("fault_point_coverage")),
+               "calibration_hits": point_hits}
+    return CampaignResult(scenario.name, results, base, options, time.monotonic() - t0, provenance=started)
 
 
 def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
     """campaign.json (kind, system, git commit and versions as every manifest, the base scenario,
-    options, every run's seed, faults and finding) and failures/seed-S.yaml."""
+    options, every run's seed, faults and finding) and failures/seed-S.yaml.
+
+    The git commit, dirty flag and code hashes are those of the campaign's start (`result.provenance`)."""
     from ruamel.yaml import YAML
 
 
@@ -382,17 +402,19 @@ def write_campaign(result: CampaignResult, out_dir: str | Path) -> Path:
         buf = io.StringIO()
         yaml.dump(result.failure_scenario(r), buf)
         atomic_write_bytes(out / "failures" / f"seed-{r.seed}.yaml", buf.getvalue().encode())
+    foreign = not_in_variant(result)
     atomic_write_json(out / "campaign.json", {
         "kind": "campaign",
         "scenario": result.name,
         "system": result.base.get("system"),
-        **environment_info(result.base.get("plugins")),
+        **environment_info(result.base.get("plugins"), result.provenance),
         "base": result.base,  # the resolved scenario every run starts from: `sim replay DIR --replication K`
         "options": result.options,
         "wall_time_s": result.wall_time_s,
         "runs": len(result.runs),
         "failures": len(result.failures),
-        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f} for n, a, h, f in coverage(result)],
+        "coverage": [{"point": n, "runs_hit": a, "hits": h, "faults_drawn": f, "in_variant": n not in foreign}
+                     for n, a, h, f in coverage(result)],
         "failures_by_invariant": [{"invariant": n, "runs": k, "violations": v}
                                   for n, k, v in failures_by_invariant(result)],
         "results": [{"run": r.run, "seed": r.seed, "faults": r.faults, "failed": r.failed, "swarm": r.swarm,
@@ -412,11 +434,18 @@ def format_report(result: CampaignResult, scenario_path: str, cli_options: str =
     lines = [f"campaign {result.name}: {n} runs ({seeds}), {len(fails)} failed, "
              f"{sum(len(r.faults) for r in result.runs)} faults injected, {result.wall_time_s:.1f} s"]
     cov = coverage(result)
-    if cov:
-        lines.append(f"fault points: {sum(1 for c in cov if c[1])}/{len(cov)} hit")
+    if cov and not result.options.get("fault_point_hits_counted", True):
+        lines.append(f"fault points: {len(cov)} declared, hits not counted (--swarm or "
+                     "checks.fault_point_coverage counts them)")
+    elif cov:
+        foreign = not_in_variant(result)
+        own = [c for c in cov if c[0] not in foreign]
+        lines.append(f"fault points: {sum(1 for c in own if c[1])}/{len(own)} hit"
+                     + (f" (+{len(foreign)} declared for other variants, not passed by this one)" if foreign else ""))
         lines.append(f"  {'point':<44} {'runs hit':>8} {'hits':>10} {'drawn':>7}")
-        for name, runs_hit, hits, drawn in cov:
-            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}" + ("   NEVER HIT" if not hits else ""))
+        for name, runs_hit, hits, drawn in own + [c for c in cov if c[0] in foreign]:
+            mark = "   not in this variant" if name in foreign else "   NEVER HIT" if not hits else ""
+            lines.append(f"  {name:<44} {runs_hit:>8} {hits:>10} {drawn:>7}{mark}")
     by_check = failures_by_invariant(result)
     if by_check:
         lines.append(f"  {'invariant':<44} {'runs':>8} {'violations':>10}")

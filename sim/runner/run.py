@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sim.runner.executors import open_executor
+from sim.runner.provenance import provenance
 from sim.runner.replication import ReplicationResult, run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
 from sim.scenario import Scenario
@@ -69,6 +70,7 @@ def run_scenario(
     if isinstance(reps, dict):
         reps = int(reps.get("min", 1))
     seeds = replication_seeds(base_seed, int(reps))
+    started = provenance(resolved.get("plugins"))  # the git state of the start, not of the end
     wall0 = time.monotonic()
     results: list[ReplicationResult] = []
     bar = None
@@ -105,7 +107,7 @@ def run_scenario(
         "seed": base_seed,
         "replication_seeds": seeds,
         "wall_time_s": time.monotonic() - wall0,
-        **environment_info(resolved.get("plugins")),
+        **environment_info(resolved.get("plugins"), started),
         "violations": [v | {"replication": r.replication} for r in results for v in r.violations][:20],
         "events": [e | {"replication": r.replication} for r in results for e in r.events][:1000],
         "errors": [{"replication": r.replication, "seed": r.seed, "error": r.error} for r in results if r.error],

@@ -81,14 +81,17 @@ def git_commit() -> str | None:
     return git_state()["git_commit"]
 
 
-def environment_info(plugins: list[str] | None = None) -> dict[str, Any]:
-    """Versions, platform and provenance (git commit, dirty flag, diff hash, code hashes), when written."""
+def environment_info(plugins: list[str] | None = None, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Versions, platform and provenance (git commit, dirty flag, diff hash, code hashes), when written.
+
+    `recorded`: the provenance taken when the work started (a commit made during a long campaign must
+    not be credited with its results); without it, the provenance now."""
     import numpy
     import simpy
 
     return {
         "package_version": __version__,
-        **provenance(plugins),
+        **(recorded if recorded is not None else provenance(plugins)),
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": platform.python_version(),
         "simpy": simpy.__version__,

@@ -40,7 +40,7 @@ import pandas as pd
 from sim.runner.cache import Journal, run_config, run_key
 from sim.runner.executors import EXECUTORS, ExecutorUnavailable, open_executor
 from sim.runner.health import health
-from sim.runner.provenance import code_hash
+from sim.runner.provenance import code_hash, provenance
 from sim.runner.replication import run_replication
 from sim.runner.store import atomic_write_json, atomic_write_parquet, default_out_dir, environment_info
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_set_arguments
@@ -245,6 +245,7 @@ def run_sweep(
     violations: list[dict[str, Any]] = []
     stats = {"executed": 0, "reused": 0, "failed": 0, "points_target_met": 0, "points_target_missed": 0}
     metric_checked = plan.adaptive is None
+    started = provenance(resolved.get("plugins"))  # the git state of the start, not of the end (a long sweep)
     wall0 = time.monotonic()
 
     bar = _progress_bar((spec["n_points"] if spec else 1) * plan.initial, resolved["name"]) if progress else None
@@ -357,7 +358,7 @@ def run_sweep(
             "runs_reused": stats["reused"],
             "runs_failed": stats["failed"],
             "wall_time_s": time.monotonic() - wall0,
-            **environment_info(resolved.get("plugins")),
+            **environment_info(resolved.get("plugins"), started),
             "errors": errors,
             "violations": violations,
         }

@@ -92,3 +92,57 @@ def test_build_notebook_is_stable_and_tags_the_parameters_cell():
     assert "FIG_DIR = None" in nb.cells[1].source and "x_*.png" in nb.cells[1].source
     with pytest.raises(ValueError, match="unknown cell kind"):
         build_notebook([("markdown", "x")])
+
+
+def test_notebook_helpers_apply_small_overrides_at_small_size_and_always_overrides_at_both(monkeypatch, tmp_path):
+    from sim.analysis import notebook
+
+    calls = []
+    monkeypatch.setattr(notebook, "sweep_checked", lambda name, o, out_dir=None, violated="": calls.append(
+        (name, o, out_dir, violated)) or name)
+    base = {"duration": "1s", "replications": 2}
+    small = notebook.NotebookHelpers("small", tmp_path, small_base=base, violated="oracle differs")
+    full = notebook.NotebookHelpers("full", tmp_path, small_base=base)
+    assert small.overrides({"replications": 1}, {"params.x": 3}) == {"duration": "1s", "replications": 1,
+                                                                      "params.x": 3}
+    assert full.overrides({"replications": 1}, {"params.x": 3}) == {"params.x": 3}  # the file, plus `always`
+    assert small.sweep("s") == "s" and calls[-1] == ("s", base, tmp_path, "oracle differs")
+    full.sweep("s", {"duration": "2s"}, write=False)
+    assert calls[-1][1:3] == ({}, None)
+    fig = object()
+    assert full.save(fig, "x") is fig and not list(tmp_path.iterdir())  # no FIG_DIR: shown, not saved
+
+
+def test_setup_source_binds_sweep_and_save_to_the_parameters(tmp_path):
+    from sim.analysis.notebook import NotebookHelpers, setup_source
+
+    src = setup_source(stdlib="import re", import_sim=True, names=("repo_path",), extra="X = 1",
+                       helpers='small_base={"duration": "1s"}, violated="' + "v" * 40 + '"')
+    assert src.startswith("%matplotlib inline\n") and max(map(len, src.splitlines())) <= 110
+    ns = {"SIZE": "small", "OUT_DIR": str(tmp_path), "FIG_DIR": None}
+    exec(src.removeprefix("%matplotlib inline\n"), ns)
+    assert isinstance(ns["helpers"], NotebookHelpers) and ns["SMALL"] and ns["X"] == 1
+    assert ns["sweep"] == ns["helpers"].sweep and ns["save"] == ns["helpers"].save
+    assert ns["helpers"].small_base == {"duration": "1s"} and ns["helpers"].out_dir == str(tmp_path)
+    assert callable(ns["repo_path"]) and ns["re"].__name__ == "re"
+
+
+def test_committed_notebooks_are_what_their_build_scripts_write(tmp_path):
+    """A build script edited but not run (or a notebook edited by hand) shows here."""
+    import importlib.util
+
+    from sim.analysis.notebook import build_notebook
+
+    checked = 0
+    for script in sorted((ROOT / "notebooks").glob("build_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_nb_{script.stem}", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        target = ROOT / "notebooks" / f"{script.stem.removeprefix('build_')}.ipynb"
+        if not hasattr(module, "CELLS") or not target.exists():
+            continue  # build_notebooks.py writes several; build_nvlog_mirror.py draws the doc's figures
+        out = tmp_path / target.name
+        nbformat.write(build_notebook(module.CELLS), str(out))
+        assert out.read_text() == target.read_text(), f"{target.name}: run python notebooks/{script.name}"
+        checked += 1
+    assert checked >= 7

@@ -103,3 +103,23 @@ def test_campaign_input_errors(toy_path, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--runs: must be >= 1" in err and "unknown fault kind 'crsh'" in err
     assert "offers no fault templates" in err and "heal phase must be > 0" in err
+
+
+def test_campaign_json_records_the_git_state_of_the_start(toy_path, tmp_path, monkeypatch):
+    """A commit made while the campaign runs must not be credited with its results."""
+    from sim.runner import campaign, provenance
+
+    state = {"git_commit": "a" * 40, "git_dirty": False, "git_diff_hash": None}
+    monkeypatch.setattr(provenance, "git_state", lambda: dict(state))
+    real_execute = campaign._execute
+
+    def commit_then_run(job):
+        state.update(git_commit="b" * 40, git_dirty=True, git_diff_hash="0123456789abcdef")
+        return real_execute(job)
+
+    monkeypatch.setattr(campaign, "_execute", commit_then_run)
+    out = tmp_path / "camp"
+    assert cli_main(["campaign", str(toy_path), "--runs", "2", "--workers", "1", "--out", str(out),
+                     "--no-progress"]) == 0
+    summary = json.loads((out / "campaign.json").read_text())
+    assert (summary["git_commit"], summary["git_dirty"], summary["git_diff_hash"]) == ("a" * 40, False, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -104,3 +105,27 @@ def test_a_swarm_campaign_finds_the_zero_length_window_and_reports_coverage(tmp_
     assert again.metrics["invariant_violations"] >= 1  # the failure file replays the failure
     ok = run_campaign(scenario(tmp_path, "params: {ack_first: false}\n"), 20, duration=0.05, swarm=True)
     assert not ok.failures
+
+
+def test_a_campaign_reports_points_its_variant_does_not_pass_apart_from_never_hit(tmp_path):
+    """A point declared for other variants is not a coverage gap of this one."""
+    from sim.runner.campaign import format_report, run_campaign, write_campaign
+
+    res = run_campaign(scenario(tmp_path, "params: {one_step: true}\n"), 4, duration=0.05, swarm=True)
+    text = format_report(res, "s.yaml", " --swarm")
+    assert "fault points: 1/1 hit (+1 declared for other variants" in text
+    row = next(line for line in text.splitlines() if "toy.between_steps" in line)
+    assert row.endswith("not in this variant") and "NEVER HIT" not in text
+    assert not any(f.get("point") == "toy.between_steps" for r in res.runs for f in r.faults)
+    out = write_campaign(res, tmp_path / "camp")
+    cov = {c["point"]: c for c in json.loads((out / "campaign.json").read_text())["coverage"]}
+    assert cov["toy.between_steps"]["in_variant"] is False and cov["toy.write_start"]["in_variant"] is True
+
+
+def test_a_plain_campaign_says_it_did_not_count_hits_instead_of_never_hit(tmp_path):
+    from sim.runner.campaign import format_report, run_campaign
+
+    text = format_report(run_campaign(scenario(tmp_path, ""), 2, duration=0.05), "s.yaml")
+    assert "fault points: 2 declared, hits not counted" in text and "NEVER HIT" not in text
+    counted = run_campaign(scenario(tmp_path, "checks: {fault_point_coverage: true}\n"), 2, duration=0.05)
+    assert "fault points: 2/2 hit" in format_report(counted, "s.yaml")

@@ -79,3 +79,28 @@ def test_plugin_hash_is_empty_without_plugins_and_names_unknown_modules():
     assert provenance.plugin_source_hash([]) == ""
     assert provenance.plugin_source_hash(["no_such_module_xyz"]) != provenance.plugin_source_hash(["sys"])
     assert "sim" in sys.modules
+
+
+def test_sweep_and_run_manifests_record_the_git_state_of_the_start(tmp_path, monkeypatch):
+    """A commit made while a long sweep or run executes must not be credited with its results."""
+    from sim.runner import run as run_module
+    from sim.runner import sweep as sweep_module
+
+    _plugin_path, scen = _plugin(tmp_path, monkeypatch)
+    state = {"git_commit": "a" * 40, "git_dirty": False, "git_diff_hash": None}
+    monkeypatch.setattr(provenance, "git_state", lambda: dict(state))
+
+    def committing(real):
+        def run_replication(*args, **kwargs):
+            state["git_commit"] = "b" * 40  # the researcher commits while the replications run
+            return real(*args, **kwargs)
+        return run_replication
+
+    monkeypatch.setattr(sweep_module, "run_replication", committing(sweep_module.run_replication))
+    monkeypatch.setattr(run_module, "run_replication", committing(run_module.run_replication))
+    swept = run_sweep(scen, executor="serial", out=tmp_path / "o", progress=False)
+    assert swept.manifest["git_commit"] == "a" * 40
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["git_commit"] == "a" * 40
+    state["git_commit"] = "a" * 40
+    ran = run_scenario(load_scenario(scen, {"sweep": None}), tmp_path / "r")
+    assert ran.manifest["git_commit"] == "a" * 40

@@ -2,6 +2,8 @@
 
 `ack_first: true` is the broken order (acknowledge, then persist): a crash between the two steps
 loses an acknowledged write. The window is one zero-length instant, so only a fault point finds it.
+`one_step: true` is a variant that persists and acknowledges at once: it never passes
+`toy.between_steps`, and narrows its instance's `fault_points` to say so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class ToyPoints(System):
     class Params(Params):
         interval: float = Field(1e-3, gt=0, description="time between writes, s")
         ack_first: bool = Field(False, description="BROKEN on purpose: acknowledge before persisting")
+        one_step: bool = Field(False, description="a variant that persists and acknowledges in one step")
 
     metrics_spec = (Metric("writes_acknowledged", "writes acknowledged"),
                     Metric("writes_persisted", "writes in the durable log"))
@@ -29,6 +32,8 @@ class ToyPoints(System):
 
     def __init__(self, sim, params, workload=None) -> None:
         super().__init__(sim, params, workload)
+        if self.params.one_step:  # the points this variant's writer passes (the class lists every variant's)
+            self.fault_points = tuple(fp for fp in type(self).fault_points if fp.name != "toy.between_steps")
         self.node = Host(sim, None, "node", restart_time=1e-3)
         self.node.on_restart.append(lambda: self.node.process(self.writer()))
         self.durable: set[int] = set()
@@ -49,6 +54,10 @@ class ToyPoints(System):
             self.seq += 1
             s = self.seq
             fp("toy.write_start")
+            if self.params.one_step:
+                self.durable.add(s)
+                self.acked.add(s)
+                continue
             first, second = (self.acked, self.durable) if self.params.ack_first else (self.durable, self.acked)
             first.add(s)
             fp("toy.between_steps")
