@@ -70,7 +70,7 @@ class Worker:
     generator returns.
     """
 
-    __slots__ = ("pool", "index", "task", "gen", "alive", "t_start", "_cb")
+    __slots__ = ("pool", "index", "task", "gen", "alive", "t_start", "_cb", "_env")
 
     def __init__(self, pool: WorkerPool, index: int) -> None:
         self.pool = pool
@@ -80,6 +80,7 @@ class Worker:
         self.alive = True
         self.t_start = 0.0
         self._cb = self._step
+        self._env = pool.env
 
     def _step(self, ev: Any) -> None:
         """Run the task until it waits: `ev` is the event it waited on (None: the task starts)."""
@@ -94,7 +95,7 @@ class Worker:
                 ev = RELEASE
             if ev is RELEASE:  # the task ended (returned, or yielded RELEASE to be resubmitted later)
                 pool = self.pool
-                now = pool.env._now  # (the `now` property, without the call: this runs per task)
+                now = self._env._now  # (the `now` property, without the call: this runs per task)
                 pool.busy_time += now - self.t_start
                 runq = pool.runq
                 if runq and self.alive:  # the next task, FIFO
@@ -107,10 +108,10 @@ class Worker:
                 if self.alive:
                     pool.idle.append(self)
                 return
-            if ev.__class__ is float:  # work for `ev` seconds: resume then (the worker's own Call, as `_later`)
+            if ev.__class__ is float:  # work for `ev` seconds: resume then (`_later`, inlined)
                 if ev < 0:
                     raise ValueError(f"Negative delay {ev}")
-                env = self.pool.env
+                env = self._env
                 c = Call()
                 c.fn = self._cb
                 c._value = None
@@ -128,7 +129,7 @@ class Worker:
         """Resume the task after `delay` seconds (its work time)."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        env = self.pool.env
+        env = self._env
         c = Call()
         c.fn = self._cb
         c._value = None

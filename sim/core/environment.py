@@ -57,16 +57,23 @@ class Call:
     `sim.runner.determinism`) it also has `callbacks` (`[fn]`) and `_ok`. Not a `simpy.Event`:
     nothing may yield it or add callbacks to it."""
 
-    __slots__ = ("fn", "_value")
+    __slots__ = ("fn", "_value", "_left")
     _ok = True
 
     @property
     def callbacks(self) -> list | None:
-        return None if self.fn is None else [self.fn]
+        fn = self.fn
+        return [fn] if fn is not None else getattr(self, "_left", None)
 
     @callbacks.setter
-    def callbacks(self, cbs: list | None) -> None:  # (SimPy's `step` sets None before running them)
-        self.fn = cbs[0] if cbs else None
+    def callbacks(self, cbs: list | None) -> None:
+        # SimPy's `step` sets None before running the callbacks and, stopped by a StopSimulation,
+        # the ones left to run (none: a Call has one)
+        if cbs:
+            self.fn = cbs[0]
+        else:
+            self.fn = None
+            self._left = cbs
 
     def __repr__(self) -> str:
         return f"Call({self.fn!r}, {self._value!r})"

@@ -113,3 +113,26 @@ def test_negative_delays_and_failed_events_behave_as_in_simpy():
         env.run()
     with pytest.raises(RuntimeError):
         env.run(until=env.event())  # nothing left to trigger it
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_call_whose_callback_stops_the_run_is_not_run_again(wrapped):
+    """The wall-clock alarm ends `run` by raising StopSimulation inside whatever callback runs; the
+    next `run` goes on without running that callback twice (SimPy's step reschedules the event
+    with the callbacks left: none)."""
+    env = Environment()
+    if wrapped:
+        plain = env.step
+        env.step = lambda: plain()  # SimPy's own loop, as under the determinism check
+    seen = []
+
+    def stop(ev):
+        seen.append(env.now)
+        raise simpy.core.StopSimulation(None)
+
+    call_later(env, 1.0, stop)
+    call_later(env, 2.0, lambda ev: seen.append(env.now))
+    env.run(until=5)
+    assert seen == [1.0]
+    env.run(until=5)
+    assert seen == [1.0, 2.0]
