@@ -1,7 +1,8 @@
 """Bounded-memory metric recorders: counters, time-weighted gauges, distributions.
 
-Distributions keep streaming moments (Welford) plus a fixed-size reservoir sample (Li's
-Algorithm L, so random draws are rare once the reservoir is full) for percentiles. Nothing
+Distributions keep streaming moments (folded in chunks: Chan et al.'s pairwise update) plus a
+fixed-size reservoir sample (Li's Algorithm L, so random draws are rare once the reservoir is full)
+for percentiles. Nothing
 grows with the number of events. All recorders are reset at the end of the warm-up period.
 """
 
@@ -16,43 +17,73 @@ RESERVOIR_SIZE = 8192
 
 
 class Tally:
-    """Distribution of a sampled quantity (latency, lag): count, mean, variance, min, max, percentiles."""
+    """Distribution of a sampled quantity (latency, lag): count, mean, variance, min, max, percentiles.
 
-    __slots__ = ("name", "n", "mean", "m2", "min", "max", "_res", "_cap", "_rng", "_next", "_w")
+    `record` only appends to a buffer of `CHUNK` values; a full buffer (or any read) is folded in:
+    moments with numpy and Chan et al.'s pairwise update (as exact as Welford's per-sample one, to
+    rounding), min and max, and the reservoir with the same Algorithm L draws, in the same order,
+    as a per-sample update would make (so the reservoir, hence every percentile, is identical).
+    Memory stays bounded: the buffer plus the reservoir. `tests/core/test_metrics_random.py`
+    checks it against the per-sample reference."""
+
+    __slots__ = ("name", "_n", "_mean", "_m2", "_min", "_max", "_res", "_cap", "_rng", "_next", "_w", "_buf")
+
+    CHUNK = 1024
 
     def __init__(self, name: str, rng: np.random.Generator, capacity: int = RESERVOIR_SIZE) -> None:
         self.name = name
         self._cap = capacity
         self._rng = rng
+        self._buf: list[float] = []
         self.reset()
 
     def reset(self) -> None:
-        self.n = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-        self.min = math.inf
-        self.max = -math.inf
+        self._buf.clear()
+        self._n = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+        self._min = math.inf
+        self._max = -math.inf
         self._res: list[float] = []
         self._w = 1.0
         self._next = self._cap - 1  # 0-based index of the next sample to enter the reservoir once full
 
     def record(self, x: float) -> None:
-        n = self.n + 1
-        self.n = n
-        d = x - self.mean
-        self.mean += d / n
-        self.m2 += d * (x - self.mean)
-        if x < self.min:
-            self.min = x
-        if x > self.max:
-            self.max = x
-        if n <= self._cap:
-            self._res.append(x)
-            if n == self._cap:
+        buf = self._buf
+        buf.append(x)
+        if len(buf) >= self.CHUNK:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Fold the buffered values into the moments, the extremes and the reservoir."""
+        buf = self._buf
+        m = len(buf)
+        if not m:
+            return
+        a = np.fromiter(buf, dtype=float, count=m)
+        start = self._n
+        n = start + m
+        mean_b = float(a.mean())
+        m2_b = float(((a - mean_b) ** 2).sum())
+        delta = mean_b - self._mean
+        self._mean += delta * m / n
+        self._m2 += m2_b + delta * delta * start * m / n
+        self._n = n
+        lo, hi = float(a.min()), float(a.max())
+        if lo < self._min:
+            self._min = lo
+        if hi > self._max:
+            self._max = hi
+        res, cap = self._res, self._cap
+        if len(res) < cap:  # filling: the first `cap` samples
+            take = cap - len(res)
+            res.extend(buf[:take])
+            if len(res) == cap:
                 self._advance()
-        elif n - 1 == self._next:
-            self._res[int(self._rng.integers(self._cap))] = x
+        while self._next < n:  # Algorithm L: the samples at the drawn indexes replace a random slot
+            res[int(self._rng.integers(cap))] = buf[self._next - start]
             self._advance()
+        buf.clear()
 
     def _advance(self) -> None:
         # Algorithm L (Li 1994): geometric skip to the next sample that replaces a reservoir slot.
@@ -61,16 +92,43 @@ class Tally:
         self._next += int(math.log(r[1] or 1e-300) / math.log1p(-self._w)) + 1 if self._w < 1 else 1
 
     @property
+    def n(self) -> int:
+        return self._n + len(self._buf)
+
+    @property
+    def mean(self) -> float:
+        self._fold()
+        return self._mean
+
+    @property
+    def m2(self) -> float:
+        self._fold()
+        return self._m2
+
+    @property
+    def min(self) -> float:
+        self._fold()
+        return self._min
+
+    @property
+    def max(self) -> float:
+        self._fold()
+        return self._max
+
+    @property
     def variance(self) -> float:
-        return self.m2 / (self.n - 1) if self.n > 1 else 0.0
+        self._fold()
+        return self._m2 / (self._n - 1) if self._n > 1 else 0.0
 
     def percentile(self, q: float) -> float:
+        self._fold()
         if not self._res:
             return math.nan
         return float(np.percentile(self._res, q))
 
     def sample(self) -> np.ndarray:
         """The reservoir (all samples while fewer than its capacity were recorded)."""
+        self._fold()
         return np.asarray(self._res, dtype=float)
 
     def summary(self, base: str, unit: str = "s", percentiles: tuple[float, ...] = (50, 99)) -> dict[str, float]:
