@@ -2,8 +2,7 @@
 
 Distributions keep streaming moments (folded in chunks: Chan et al.'s pairwise update) plus a
 fixed-size reservoir sample (Li's Algorithm L, so random draws are rare once the reservoir is full)
-for percentiles. Nothing
-grows with the number of events. All recorders are reset at the end of the warm-up period.
+for percentiles. Nothing grows with the number of events. All recorders are reset at the end of the warm-up period.
 """
 
 from __future__ import annotations
