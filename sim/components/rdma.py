@@ -59,12 +59,21 @@ class SendQueue:
     their completion is processed and `complete(n)` is called). Waiters of both kinds are
     served in FIFO order as slots free up; a waiter at the head that does not fit blocks those
     behind it (no overtaking, so a large request cannot starve).
+
+    It keeps its own occupancy accounting, exact and O(1) per change: slot-seconds posted and
+    reserved (`slot_seconds`: a change of a level by d at time t adds -d*t, so the integral up to
+    now is that sum plus level*now) and the peaks of posted, reserved and their sum (`peaks`,
+    `reset_peaks`). And it audits itself where slots change: `0 <= reserved` and
+    `posted + reserved <= slots`; when a change breaks that (a send on a forged or reused
+    reservation, say) `on_overrun(posted, reserved)` is called, once per episode (until the queue
+    is back within its slots).
     """
 
-    __slots__ = ("env", "slots", "posted", "reserved", "_res_waiters", "_post_waiters", "occupancy",
-                 "reservations_granted", "reservation_waits")
+    __slots__ = ("env", "slots", "posted", "reserved", "_res_waiters", "_post_waiters", "on_overrun",
+                 "reservations_granted", "reservation_waits", "_posted_area", "_reserved_area",
+                 "max_posted", "max_reserved", "max_taken", "_watch", "_bad")
 
-    def __init__(self, env, slots: int, occupancy=None) -> None:
+    def __init__(self, env, slots: int, on_overrun: Callable[[int, int], None] | None = None) -> None:
         if slots < 1:
             raise ValueError("a send queue needs at least one slot")
         self.env = env
@@ -73,9 +82,13 @@ class SendQueue:
         self.reserved = 0
         self._res_waiters: deque[list] = deque()  # [n, on_granted, ctx]
         self._post_waiters: deque[list] = deque()  # [n, event]
-        self.occupancy = occupancy  # optional gauge with .set(level): posted slots over time
+        self.on_overrun = on_overrun
         self.reservations_granted = 0
         self.reservation_waits = 0
+        self._posted_area = 0.0  # sum of -change * time of the posted level (see slot_seconds)
+        self._reserved_area = 0.0
+        self._bad = False  # in an overrun episode
+        self.reset_peaks()
 
     # --- state ------------------------------------------------------------------------------------
     @property
@@ -91,6 +104,44 @@ class SendQueue:
         if n < 1 or n > self.slots:
             raise ValueError(f"cannot take {n} slots of a {self.slots}-slot send queue")
 
+    # --- occupancy accounting ---------------------------------------------------------------------
+    def slot_seconds(self) -> tuple[float, float]:
+        """(posted, reserved) slot-seconds since the start: the integrals of the two levels."""
+        now = self.env._now
+        return self._posted_area + self.posted * now, self._reserved_area + self.reserved * now
+
+    def peaks(self) -> tuple[int, int, int]:
+        """Maxima of posted, reserved and posted + reserved since the last `reset_peaks`."""
+        return self.max_posted, self.max_reserved, self.max_taken
+
+    def reset_peaks(self) -> None:
+        self.max_posted = self.posted
+        self.max_reserved = self.reserved
+        self.max_taken = self.posted + self.reserved
+        self._watch = min(self.max_taken, self.slots)  # (a change looks closer only above this sum)
+
+    def _audit(self) -> None:
+        """After a change that may be a new peak, an overrun or the end of one (the rare path)."""
+        posted, reserved = self.posted, self.reserved
+        taken = posted + reserved
+        if posted > self.max_posted:
+            self.max_posted = posted
+        if reserved > self.max_reserved:
+            self.max_reserved = reserved
+        if taken > self.max_taken:
+            self.max_taken = taken
+            self._watch = min(taken, self.slots)
+        if taken > self.slots or reserved < 0:
+            if not self._bad:
+                self._bad = True
+                if self.on_overrun is not None:
+                    self.on_overrun(posted, reserved)
+        else:
+            self._bad = False
+
+    # Each change below updates the areas, then calls `_audit` only when the new levels pass a peak
+    # or the limits (or an overrun episode is open): one comparison chain on the common path.
+
     # --- reservation API --------------------------------------------------------------------------
     def reserve(self, n: int, on_granted: Callable[[Any, Reservation], None] | None = None,
                 ctx: Any = None) -> Reservation | None:
@@ -101,8 +152,11 @@ class SendQueue:
         if n < 1:
             self._check(n)
         if self.slots - self.posted - self.reserved >= n and not self._res_waiters and not self._post_waiters:
-            self.reserved += n
+            self.reserved = r = self.reserved + n
+            self._reserved_area -= n * self.env._now
             self.reservations_granted += 1
+            if r > self.max_reserved or r + self.posted > self._watch or self._bad:
+                self._audit()
             return Reservation(n)
         self._check(n)
         if on_granted is not None:
@@ -116,16 +170,22 @@ class SendQueue:
         if k > res.n or k < 1:
             raise ValueError(f"cannot send {k} work requests on a reservation of {res.n}")
         res.n -= k
-        self.reserved -= k
-        self.posted += k
-        if self.occupancy is not None:
-            self.occupancy.set(self.posted)
+        now = self.env._now
+        self.reserved = r = self.reserved - k
+        self._reserved_area += k * now
+        self.posted = p = self.posted + k
+        self._posted_area -= k * now
+        if p > self.max_posted or r < 0 or self._bad:
+            self._audit()
 
     def release(self, res: Reservation) -> None:
         """Return the unused part of a reservation (abort path)."""
         if res.n:
             self.reserved -= res.n
+            self._reserved_area += res.n * self.env._now
             res.n = 0
+            if self.reserved < 0 or self._bad:
+                self._audit()
             self._grant()
 
     # --- plain verbs path -------------------------------------------------------------------------
@@ -134,9 +194,10 @@ class SendQueue:
         if n < 1:
             self._check(n)
         if self.slots - self.posted - self.reserved >= n and not self._post_waiters and not self._res_waiters:
-            self.posted += n
-            if self.occupancy is not None:
-                self.occupancy.set(self.posted)
+            self.posted = p = self.posted + n
+            self._posted_area -= n * self.env._now
+            if p > self.max_posted or p + self.reserved > self._watch or self._bad:
+                self._audit()
             return True
         self._check(n)
         return False
@@ -155,8 +216,9 @@ class SendQueue:
         self.posted -= n
         if self.posted < 0:
             raise RuntimeError("send queue completed more work requests than were posted")
-        if self.occupancy is not None:
-            self.occupancy.set(self.posted)
+        self._posted_area += n * self.env._now
+        if self._bad:
+            self._audit()
         if self._res_waiters or self._post_waiters:
             self._grant()
 
@@ -168,13 +230,15 @@ class SendQueue:
             if self._post_waiters and self._post_waiters[0][0] <= free:
                 n, ev = self._post_waiters.popleft()
                 self.posted += n
-                if self.occupancy is not None:
-                    self.occupancy.set(self.posted)
+                self._posted_area -= n * self.env._now
+                self._audit()
                 ev.succeed()
                 continue
             if self._res_waiters and self._res_waiters[0][0] <= free:
                 n, cb, ctx = self._res_waiters.popleft()
                 self.reserved += n
+                self._reserved_area -= n * self.env._now
+                self._audit()
                 self.reservations_granted += 1
                 cb(ctx, Reservation(n))
                 continue
@@ -182,19 +246,21 @@ class SendQueue:
 
     def flush(self) -> None:
         """All posted work requests completed in error (QP reset): their slots are free."""
+        self._posted_area += self.posted * self.env._now
         self.posted = 0
-        if self.occupancy is not None:
-            self.occupancy.set(0)
+        self._audit()
         self._grant()
 
     def clear(self) -> None:
         """Forget everything (the node holding the queue lost its volatile state)."""
+        now = self.env._now
+        self._posted_area += self.posted * now
+        self._reserved_area += self.reserved * now
         self.posted = 0
         self.reserved = 0
         self._res_waiters.clear()
         self._post_waiters.clear()
-        if self.occupancy is not None:
-            self.occupancy.set(0)
+        self._audit()
 
 
 class CompletionQueue:
@@ -355,14 +421,14 @@ class QueuePair:
     RECV = 1
 
     def __init__(self, env, link: RdmaLink, direction: int, send_queue_slots: int,
-                 on_completion: Callable[[], None] | None = None, occupancy=None,
+                 on_completion: Callable[[], None] | None = None, on_overrun=None,
                  signal_interval: int = 1, signal_below_free: int = 1) -> None:
         if signal_interval < 1:
             raise ValueError("signal_interval must be >= 1")
         self.env = env
         self.link = link
         self.direction = direction
-        self.sq = SendQueue(env, send_queue_slots, occupancy)
+        self.sq = SendQueue(env, send_queue_slots, on_overrun)
         self.cq = CompletionQueue(on_completion)
         self.connected = True
         self.epoch = 0  # bumped on disconnect: completions of older sends are dropped

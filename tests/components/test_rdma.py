@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import simpy
 
-from sim.components.rdma import CompletionQueue, QueuePair, RdmaLink, SendQueue
+from sim.components.rdma import CompletionQueue, QueuePair, RdmaLink, Reservation, SendQueue
 
 
 def fault(kind, target="interconnect", **params):
@@ -119,15 +119,37 @@ def test_try_post_is_the_enomem_case_and_flush_frees_everything():
     assert sq.posted == 0 and sq.free == 2
 
 
-def test_occupancy_gauge_follows_posted_slots():
+def test_slot_seconds_and_peaks_follow_posted_and_reserved_slots():
     env = simpy.Environment()
-    levels = []
-    gauge = SimpleNamespace(set=levels.append)
-    sq = SendQueue(env, 4, occupancy=gauge)
-    r = sq.reserve(2)
-    sq.send(r)
-    sq.complete(2)
-    assert levels == [2, 0]
+    sq = SendQueue(env, 4)
+
+    def proc():
+        r = sq.reserve(2)  # t=0: 2 reserved
+        yield env.timeout(1)
+        sq.send(r)  # t=1: 2 posted
+        assert sq.try_post(1)  # 3 posted
+        yield env.timeout(2)
+        sq.complete(3)  # t=3: none
+        yield env.timeout(1)
+
+    env.process(proc())
+    env.run()
+    assert sq.slot_seconds() == (6.0, 2.0)
+    assert sq.peaks() == (3, 2, 3)
+    sq.reset_peaks()
+    assert sq.peaks() == (0, 0, 0)
+
+
+def test_an_overrun_is_reported_once_per_episode():
+    env = simpy.Environment()
+    seen = []
+    sq = SendQueue(env, 4, on_overrun=lambda p, r: seen.append((p, r)))
+    sq.send(Reservation(3))  # a forged reservation: 3 posted, -3 reserved
+    sq.send(Reservation(1))  # the same episode
+    assert seen == [(3, -3)]
+    sq.reserve(4)  # 4 posted, 0 reserved: back within its slots, the episode ended ...
+    sq.send(Reservation(1))  # ... so a new one is reported
+    assert seen == [(3, -3), (5, -1)]
 
 
 def test_completion_queue_signals_only_on_empty_to_nonempty():

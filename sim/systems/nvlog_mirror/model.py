@@ -80,10 +80,10 @@ class NvlogMirror(System):
         self.sq_occupancy = SlotOccupancy(self.env, self.violation_log, p.send_queue_slots)
         # components: the two nodes and the interconnect's queue pair
         self.link = RdmaLink(self.env, p.rdma_latency, p.rdma_bandwidth, name="interconnect")
-        self.qp = MirrorQueuePair(self.env, self.link, 0, p.send_queue_slots, None, self.sq_occupancy,
+        self.qp = MirrorQueuePair(self.env, self.link, 0, p.send_queue_slots, None,
                                   signal_interval=p.signal_interval, signal_below_free=p.slots_per_write,
                                   rnr_timer=p.rnr_timer)
-        self.sq_occupancy.sq = self.qp.sq
+        self.sq_occupancy.attach(self.qp.sq)
         self.primary = PrimaryNode(sim, p, p.primary_recovery_time)
         self.oracle = AckOracle(self.violation_log)
         # actors

@@ -35,7 +35,6 @@ class ReservedSlots:
         self.suspend_time = system.suspend_time
         self.c_susp = system.c_susp
         self.c_aborts = system.c_aborts
-        self.occupancy = system.sq_occupancy
         self.sq = system.qp.sq
         self._restart_cb = None if system.params.post_without_reservation else self.restart
         self._fp = system.sim.fault_point
@@ -47,7 +46,7 @@ class ReservedSlots:
             self.suspend_time.record(self.env._now - w.suspended_since)
             w.suspended_since = None
         if w.mirror and w.res is None:
-            res = self.sq.reserve(self.spw, self._restart_cb, w)
+            res = self.qp.reserve(self.spw, self._restart_cb, w)
             if res is None:
                 if self._restart_cb is None:
                     # BROKEN on purpose (`post_without_reservation`): carry on as if the slots were granted
@@ -58,7 +57,6 @@ class ReservedSlots:
                 self.c_susp.value += 1
                 return False
             w.res = res
-            self.occupancy.set(self.sq.posted)  # (SlotOccupancy.changed, inlined)
             if self._sim._point_hook is not None:
                 self._fp("nvlog_mirror.reservation.granted")
         return True
@@ -67,11 +65,9 @@ class ReservedSlots:
         """Slots were granted to a suspended transaction: restart it (run-queue tail)."""
         if w.epoch != self.primary.epoch:
             self.qp.release(res)
-            self.occupancy.changed()
             self._fp("nvlog_mirror.reservation.released")
             return
         w.res = res
-        self.occupancy.changed()
         self._fp("nvlog_mirror.reservation.granted")
         self.primary.pool.submit(self.txn.write_transaction(w), w)
 
@@ -82,7 +78,6 @@ class ReservedSlots:
         """The write goes degraded: hand back an unused reservation (the abort path)."""
         if w.res is not None:
             self.qp.release(w.res)
-            self.occupancy.changed()
             self.c_aborts.value += 1
             w.res = None
             self._fp("nvlog_mirror.reservation.released")
