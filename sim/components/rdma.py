@@ -167,7 +167,7 @@ class SendQueue:
     def send(self, res: Reservation, n: int | None = None) -> None:
         """Post `n` work requests (default: the whole reservation) using reserved slots."""
         k = res.n if n is None else n
-        if k > res.n or k < 1:
+        if k < 1 or (n is not None and k > res.n):
             raise ValueError(f"cannot send {k} work requests on a reservation of {res.n}")
         res.n -= k
         now = self.env._now

@@ -77,39 +77,53 @@ class CompletionHandler:
         env = self.env
         send_kind = QueuePair.SEND
         client = self.client
+        complete = qp.sq.complete
+        record_lag = self.lag.record
+        max_batch = self._cq_batch
+        cost = self._cq_cost
+        broken = self._leak_every or self._early_ack
         while True:
             self.queued_since = None
-            if len(q) <= self._cq_batch:  # poll (as CompletionQueue.poll): everything, or a batch
+            if len(q) <= max_batch:  # poll (as CompletionQueue.poll): everything, or a batch
                 batch = list(q)
                 q.clear()
             else:
-                batch = qp.cq.poll(self._cq_batch)
-            yield len(batch) * self._cq_cost  # processing the batch (the worker resumes us then)
+                batch = qp.cq.poll(max_batch)
+            yield len(batch) * cost  # processing the batch (the worker resumes us then)
             now = env._now
             awaiting = self.primary.awaiting_ack
             for wc in batch:
                 if wc[0] == send_kind:
                     if wc[3] == qp.epoch:  # (a flushed connection's slots are already free)
-                        n = wc[2]
-                        if self._leak_every:
-                            n = self._leaky(n)
-                        qp.sq.complete(n)  # frees slots: waiting reservations are granted, transactions restart
-                        if self._early_ack:
-                            self._ack_on_send_completion(wc[1], now)
+                        if broken:
+                            self._broken_send_completion(wc, now)
+                        else:
+                            complete(wc[2])  # frees slots: waiting reservations are granted, transactions restart
                     continue
                 # the partner's acknowledgement of a mirrored entry
                 w = wc[1]
                 if awaiting.pop(w.lsn, None) is None:
                     continue  # already settled (acknowledged in degraded mode at a partner crash)
-                self.lag.record(now - w.t_appended)
+                record_lag(now - w.t_appended)
                 if not w.acked:
                     client.ack(w, False, now)
             if q:
                 self.queued_since = now
-                self.primary.pool.submit(self._next_loop(), COMPLETIONS)
+                turn = self._turn  # (`_next_loop`, inlined)
+                self._turn = turn ^ 1
+                self.primary.pool.submit(self._loops[turn], COMPLETIONS)
             else:
                 self.scheduled = False
             yield RELEASE  # the task ends; the next submit of this generator runs the loop again
+
+    def _broken_send_completion(self, wc, now: float) -> None:
+        """A send completion in a deliberately broken variant (`leak_slot_every`, `ack_on_transport_ack`)."""
+        n = wc[2]
+        if self._leak_every:
+            n = self._leaky(n)
+        self.qp.sq.complete(n)
+        if self._early_ack:
+            self._ack_on_send_completion(wc[1], now)
 
     def _ack_on_send_completion(self, w, now: float) -> None:
         """BROKEN on purpose (`ack_on_transport_ack`): the transport ACK says the partner's NIC has the
