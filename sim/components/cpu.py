@@ -108,32 +108,23 @@ class Worker:
                 if self.alive:
                     pool.idle.append(self)
                 return
-            if ev.__class__ is float:  # work for `ev` seconds: resume then (`_later`, inlined)
-                if ev < 0:
-                    raise ValueError(f"Negative delay {ev}")
-                env = self._env
-                c = Call()
-                c.fn = self._cb
-                c._value = None
-                heappush(env._queue, (env._now + ev, NORMAL, next(env._eid), c))
-                return
-            try:
-                ev.callbacks.append(self._cb)
-            except AttributeError:
-                if not isinstance(ev, Real):
-                    raise TypeError(f"a task yielded {ev!r}: a SimPy event, a delay in seconds or RELEASE") from None
-                self._later(float(ev))
+            if ev.__class__ is not float:
+                try:
+                    ev.callbacks.append(self._cb)  # a SimPy event: resume when it fires
+                    return
+                except AttributeError:
+                    if not isinstance(ev, Real):
+                        raise TypeError(f"a task yielded {ev!r}: a SimPy event, a delay in seconds or RELEASE") from None
+                    ev = float(ev)
+            # work for `ev` seconds: the worker schedules its own resumption
+            if ev < 0:
+                raise ValueError(f"Negative delay {ev}")
+            env = self._env
+            c = Call()
+            c.fn = self._cb
+            c._value = None
+            heappush(env._queue, (env._now + ev, NORMAL, next(env._eid), c))
             return
-
-    def _later(self, delay: float) -> None:
-        """Resume the task after `delay` seconds (its work time)."""
-        if delay < 0:
-            raise ValueError(f"Negative delay {delay}")
-        env = self._env
-        c = Call()
-        c.fn = self._cb
-        c._value = None
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), c))
 
 
 class WorkerPool:

@@ -9,12 +9,14 @@ instant a task starts is ordered differently by the two, a tie no real run produ
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.components.cpu import RELEASE, ReferenceWorkerPool, WorkerPool
+from sim.core.environment import Environment
 
 GRID = st.integers(0, 12).map(lambda k: k * 0.25)
 
@@ -33,8 +35,8 @@ def task_mix(draw):
     return workers, tasks, stop
 
 
-def run(pool_cls, workers, tasks, stop):
-    env = simpy.Environment()
+def run(pool_cls, workers, tasks, stop, env_cls=simpy.Environment):
+    env = env_cls()
     pool = pool_cls(env, workers)
     started: dict[str, float] = {}
     finished: dict[str, float] = {}
@@ -45,7 +47,7 @@ def run(pool_cls, workers, tasks, stop):
             if i == 1:
                 for j, child in enumerate(children):
                     pool.submit(task(f"{name}.{j}", child, []), f"{name}.{j}")
-            yield env.timeout(w)
+            yield env.timeout(w) if i % 2 == 0 else w  # every other wait as a bare work time
         finished[name] = env.now
 
     def client(i, at, waits, children):
@@ -134,3 +136,34 @@ def test_a_task_released_with_RELEASE_runs_alike_on_both_pools(workers, runs, su
     assert fast[0] == ref[0]
     assert fast[1] == pytest.approx(ref[1], rel=1e-12, abs=1e-12)
     assert [k for _t, what, k in fast[0] if what == "start"] == list(range((len(submits) + 1) // 2))  # one generator
+
+
+@pytest.mark.parametrize("pool_cls", [WorkerPool, ReferenceWorkerPool])
+def test_a_task_may_yield_its_work_time_as_a_number(pool_cls):
+    """A float, an int or a numpy float is that many seconds of work; anything else is refused."""
+    env = Environment()
+    pool = pool_cls(env, 1)
+    done = []
+
+    def task():
+        yield 0.5
+        yield 2
+        yield np.float64(1.0)
+        done.append(env.now)
+
+    pool.submit(task(), "t")
+    env.run()
+    assert done == [3.5]
+
+    def bad():
+        yield "soon"
+
+    pool = pool_cls(env, 1)
+    with pytest.raises((TypeError, RuntimeError), match="soon"):  # (the fast pool runs it at once)
+        pool.submit(bad(), "b")
+        env.run()
+
+
+def test_the_fast_pool_matches_the_reference_on_the_models_environment():
+    mix = (2, [(0.0, [0.5, 0.25, 0.25], [[0.5], [0.25, 0.25]]), (0.25, [0.5, 0.5], []), (0.25, [0.25], [])], None)
+    assert run(WorkerPool, *mix, env_cls=Environment) == run(ReferenceWorkerPool, *mix, env_cls=Environment)
