@@ -149,6 +149,11 @@ class Host(Component):
         """What a crash loses besides the processes (subclasses: DRAM, caches, queues)."""
         return None
 
+    def power_loss_is_crash(self) -> bool:
+        """A host loses the same on a power loss as on a crash, unless a subclass's `_lose_volatile`
+        tells the two reasons apart (then it overrides this)."""
+        return True
+
     def _reboot(self, incarnation: int):
         if self.restart_time:
             yield self.env.timeout(self.restart_time)

@@ -93,6 +93,10 @@ class StorageNode(Host):
         if reason == "power_loss" and self.pmem is not None:
             self.pmem.power_loss()
 
+    def power_loss_is_crash(self) -> bool:
+        """Without PMEM a power loss loses what a crash loses (DRAM and `volatile`)."""
+        return self.pmem is None
+
     def restart(self) -> None:
         """Reboot now, whatever keeps it down (a test's or operator's hand): up after `restart_time`."""
         self.down_depth = 1

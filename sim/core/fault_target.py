@@ -41,6 +41,11 @@ class FaultTarget:
         """Validate model-specific keys of a fault before any run. Default: accept."""
         return None
 
+    def power_loss_is_crash(self) -> bool:
+        """True if a `power_loss` here does exactly what a `crash` does (nothing persistent-but-volatile
+        to lose, such as PMEM's unpersisted stores): a campaign then draws only the crash. Default: False."""
+        return False
+
     def fault_depth(self, kind: str) -> int:
         """How many faults of `kind`'s family are active on this target."""
         return self.__dict__.get("_fault_depths", {}).get(FAMILY.get(kind, kind), 0)

@@ -27,6 +27,6 @@ def schedule(sim, system, faults: list[dict[str, Any]]) -> FaultScheduler:
     sim.faults = sched
     if sched.specs:
         sim.add_probe("faults_active", lambda: float(len(sched.active)))
-    if sched.specs or sched.heal_start is not None:
-        sched.start()
+    if sched.specs or sched.heal_start is not None or sim.checks.get("fault_point_coverage"):
+        sched.start()  # also to count the points' hits in a run without faults
     return sched

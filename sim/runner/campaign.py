@@ -71,6 +71,16 @@ def default_templates(kind: str, target: str, window: float) -> list[dict[str, A
     return [base | table[kind]]
 
 
+def campaign_kinds(system: Any, target: str) -> tuple[str, ...]:
+    """The kinds a campaign draws for `target`: those it takes, less `power_loss` where it does exactly
+    what a `crash` does (`FaultTarget.power_loss_is_crash`: no PMEM), which would only double that template."""
+    ft = system.fault_targets()[target]
+    kinds = supported_kinds(system, target)
+    if "crash" in kinds and ft.power_loss_is_crash():
+        kinds = tuple(k for k in kinds if k != "power_loss")
+    return kinds
+
+
 def campaign_templates(system: Any, window: float, kinds: list[str] | None = None) -> list[dict[str, Any]]:
     """The templates a campaign draws from: the system's own, else defaults per (target, kind)."""
     own = getattr(system, "campaign_faults", None)
@@ -78,7 +88,7 @@ def campaign_templates(system: Any, window: float, kinds: list[str] | None = Non
     if templates is None:
         templates = []
         for target in sorted(system.fault_targets()):
-            for kind in supported_kinds(system, target):
+            for kind in campaign_kinds(system, target):
                 templates += default_templates(kind, target, window)
     if kinds:
         templates = [t for t in templates if t["kind"] in kinds]
@@ -90,14 +100,15 @@ DOWN_KINDS = ("crash", "power_loss")
 
 def point_templates(system: Any, window: float) -> list[dict[str, Any]]:
     """One template per (fault point, target, down-family kind the target takes): a crash or power
-    loss struck at a hit of the point, healed after a short delay."""
+    loss (only where it differs from a crash: `campaign_kinds`) struck at a hit of the point, healed
+    after a short delay."""
     out = []
     targets = system.fault_targets()
     for fp in getattr(system, "fault_points", ()):
         for target in fp.targets:
             if target not in targets:
                 continue
-            for kind in supported_kinds(system, target):
+            for kind in campaign_kinds(system, target):
                 if kind in DOWN_KINDS:
                     out += [t | {"point": fp.name} for t in default_templates(kind, target, window)]
     return out

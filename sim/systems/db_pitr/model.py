@@ -64,6 +64,8 @@ FAULT_POINTS = (
     FaultPoint("db.pitr.threshold_chosen", "restore: the catalog read and the recovered point chosen, no "
                "restore host started", ()),
 )
+#: the points only a restore that restores the coordinators passes (not the `independent` baseline)
+COORDINATOR_RESTORE_POINTS = ("db.restore.coordinator_replay", "db.restore.coordinator_answer")
 
 
 @register_system("db_pitr")
@@ -78,6 +80,10 @@ class DbPitr(System):
         super().__init__(sim, params, workload)
         p = params
         self.variant = VARIANTS[p.variant]()
+        # the points this variant passes (the class lists every variant's, for validation and
+        # `sim list faultpoints`): a swarm campaign strikes only these
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if self.variant.restores_coordinators
+                                  or fp.name not in COORDINATOR_RESTORE_POINTS)
         self.oracle = Oracle()
         self.truth = BackupTruth()
         self.store = ObjectStore(sim, p.backup, name="backup")

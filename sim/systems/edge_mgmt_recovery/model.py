@@ -65,6 +65,9 @@ class EdgeMgmtRecovery(System):
         super().__init__(sim, params, workload)
         p = params
         self.variant = VARIANTS[p.variant]()
+        # the points this variant's actors pass (the class lists every variant's, for validation and
+        # `sim list faultpoints`): a swarm campaign strikes only these
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if fp.name.startswith(self.variant.points))
         self.blocking = p.broken != "no_blocking"
         skew = sim.rng("edge.clock_error")
         offsets = skew.normal(0.0, p.clock_offset_sd, p.nodes) if p.clock_offset_sd else np.zeros(p.nodes)

@@ -61,6 +61,9 @@ class LogAggregation:
     """The mechanism: extract from every node's log, aggregate in effect order, apply onto the checkpoint."""
 
     name = "log_aggregation"
+    #: the fault points its code passes (prefixes; the model narrows its list to them)
+    points = ("edge.op.", "edge.checkpoint.", "edge.recovery.read_checkpoint", "edge.recovery.extract",
+              "edge.recovery.aggregate", "edge.recovery.apply", "edge.recovery.install")
 
     def rebuild(self, system: EdgeMgmtRecovery, node: EdgeNode, job: list[int]):
         p, mg, env = system.params, system.mgmt, system.env
@@ -143,6 +146,7 @@ class Crawl:
     """Baseline: read every covered user file's metadata across the cluster (a scan-based rebuild)."""
 
     name = "crawl"
+    points = ("edge.op.", "edge.checkpoint.", "edge.recovery.crawl", "edge.recovery.install")
 
     def rebuild(self, system: EdgeMgmtRecovery, node: EdgeNode, job: list[int]):
         p, mg, env = system.params, system.mgmt, system.env
@@ -165,6 +169,7 @@ class BackupRestore:
     """Baseline: restore the last backup of each lost file (the latest checkpoint): fast, stale."""
 
     name = "backup_restore"
+    points = ("edge.op.", "edge.checkpoint.", "edge.recovery.read_checkpoint", "edge.recovery.install")
 
     def rebuild(self, system: EdgeMgmtRecovery, node: EdgeNode, job: list[int]):
         mg = system.mgmt

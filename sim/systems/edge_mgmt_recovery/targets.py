@@ -57,6 +57,10 @@ class RecoveryTarget(FaultTarget):
         if node is not None:
             node.come_up()
 
+    def power_loss_is_crash(self) -> bool:
+        """The struck node's own answer (every node is alike)."""
+        return all(n.power_loss_is_crash() for n in self.system.nodes)
+
     def _inject_crash(self, fault: Any) -> None:
         self._down(fault, "crash")
 

@@ -141,6 +141,10 @@ class KvRecovery(System):
         self.node.on_crash.append(self._node_crashed)
         self.node.on_restart.append(self._node_restarted)
         self.replicas = [Replica(self, i) for i in range(self.variant.replicas(p))]
+        # the points this instance's actors pass (the class lists every variant's, for validation and
+        # `sim list faultpoints`): a swarm campaign strikes only these
+        unused = (() if self.variant.checkpoints else ("kv.checkpoint.",)) + (() if self.replicas else ("kv.replica.",))
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if not fp.name.startswith(unused))
         self.outage = OutageTracker()
         self.oracle = Oracle(self.n_keys_padded)
         self.mapping_oracle = MappingOracle(self.n_pages)

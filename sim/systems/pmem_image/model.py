@@ -75,6 +75,8 @@ FAULT_POINTS = (
                _DOWN),
     FaultPoint("pmem.copy.manifest_written", "copy checkpoint: manifest written, before it is reported", _DOWN),
 )
+#: the points only group commit passes (`log_flush_interval > 0`; every scheme's captures force it)
+GROUP_COMMIT_POINTS = ("pmem.log.group_commit_start", "pmem.log.group_commit_written", "pmem.capture.log_forced")
 
 
 @register_system("pmem_image")
@@ -107,6 +109,11 @@ class PmemImage(System):
         self.log = AppLog()
         self.oracle = MemoryOracle(self.n_pages)
         self.scheme = SCHEMES[p.scheme](self)
+        # the points this scheme's actors pass (the class lists every scheme's, for validation and
+        # `sim list faultpoints`): a swarm campaign strikes only these
+        group_commit = p.log_flush_interval > 0
+        self.fault_points = tuple(fp for fp in FAULT_POINTS if (group_commit if fp.name in GROUP_COMMIT_POINTS
+                                                                else fp.name.startswith(self.scheme.fault_prefixes)))
         self._seq = 0
         self.need_full = True  # the next image/checkpoint must be full (no usable predecessor)
         self.epoch = 0  # one more at every failure: actors in flight notice and abandon their work

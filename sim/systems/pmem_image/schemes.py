@@ -34,6 +34,8 @@ class Scheme:
     """What the model asks of a scheme (`m`: the model, whose chains, frames and gauges it works on)."""
 
     name: ClassVar[str] = ""
+    #: the fault points its actors pass (prefixes; with group commit also GROUP_COMMIT_POINTS)
+    fault_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, m) -> None:
         self.m = m
@@ -68,6 +70,7 @@ class ImageScheme(Scheme):
 
     #: reclaiming merges the oldest image into its successor (a difference chain)
     merges: ClassVar[bool] = False
+    fault_prefixes = ("pmem.capture.", "pmem.reclaim.dropped")
 
     def items(self) -> list:
         return self.m.chain.images
@@ -218,6 +221,7 @@ class DiffIndex(ImageScheme):
 
     name = "diff_index"
     merges = True
+    fault_prefixes = ("pmem.capture.", "pmem.reclaim.merged_", "pmem.reclaim.base_dropped")  # never a plain drop
 
     def full_capture_due(self) -> bool:
         return self.m.need_full or self.m.chain.latest() is None
@@ -225,6 +229,8 @@ class DiffIndex(ImageScheme):
 
 class CopyScheme(Scheme):
     """The copy-checkpoint baseline: stop the application and copy memory to the SSD or object store."""
+
+    fault_prefixes = ("pmem.copy.",)
 
     def __init__(self, m) -> None:
         super().__init__(m)

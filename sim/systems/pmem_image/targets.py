@@ -45,6 +45,10 @@ class Node(Host):
         self.process.go_down(f"{self.name} {reason}")  # the process first: its capture in progress is discarded
         self._lose_memory(power=reason == "power_loss")
 
+    def power_loss_is_crash(self) -> bool:
+        """A power loss also drops PMEM's unpersisted stores, which a reboot keeps."""
+        return False
+
 
 class ImageIndex(FaultTarget):
     """The index of one retained image (or a checkpoint's page map), which a fault may damage."""
