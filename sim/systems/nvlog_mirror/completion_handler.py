@@ -58,9 +58,7 @@ class CompletionHandler:
         if not self.scheduled and self.primary.up:
             self.scheduled = True
             self.queued_since = self.env._now
-            turn = self._turn  # (`_next_loop`, inlined: this runs about twice a write)
-            self._turn = turn ^ 1
-            self.primary.pool.submit(self._loops[turn], COMPLETIONS)
+            self.primary.pool.submit(self._next_loop(), COMPLETIONS)
 
     def _next_loop(self):
         """The handler generator to submit: two alternate, because a run that submits the next one
@@ -109,9 +107,7 @@ class CompletionHandler:
                     client.ack(w, False, now)
             if q:
                 self.queued_since = now
-                turn = self._turn  # (`_next_loop`, inlined)
-                self._turn = turn ^ 1
-                self.primary.pool.submit(self._loops[turn], COMPLETIONS)
+                self.primary.pool.submit(self._next_loop(), COMPLETIONS)
             else:
                 self.scheduled = False
             yield RELEASE  # the task ends; the next submit of this generator runs the loop again
