@@ -54,6 +54,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("availability", "fraction of the writes arrived in the window that a node accepted (not rejected)"),
     Metric("pair_in_sync", "1 if the pair's HA state is in sync at the end of the run"),
     Metric("consistency_points", "consistency points completed (NVLog halves flushed to disk)"),
+    Metric("consistency_points_interrupted", "consistency points cut short by a primary crash (their half stays "
+                                             "in the NVLog: flushed again after the restart, or by the partner "
+                                             "before its giveback)"),
+    Metric("giveback_flushed_entries", "log entries the partner flushed to disk before its givebacks (what "
+                                       "it held that no completed CP had written: the writes it served, the "
+                                       "primary's entries it replayed)"),
     Metric("nvlog_backpressure_waits", "appends that waited for NVLog space (both halves full: a back-to-back CP)"),
     Metric("nvlog_backpressure_wait_mean_s", "time such an append waited for the running CP to complete, mean"),
     Metric("link_messages", "messages sent on the interconnect (both directions)"),
@@ -120,6 +126,8 @@ def collect(system) -> dict[str, float]:
         "availability": 1.0 - system.c_rejected.value / system.c_arrived.value if system.c_arrived.value else math.nan,
         "pair_in_sync": float(system.recovery.in_sync),
         "consistency_points": system.cps.c_cps.value,
+        "consistency_points_interrupted": system.cps.c_interrupted.value,
+        "giveback_flushed_entries": system.service.c_gb_flushed.value,
         "nvlog_backpressure_waits": system.cps.c_waits.value,
         "nvlog_backpressure_wait_mean_s": system.cps.wait_time.mean if system.cps.wait_time.n else math.nan,
         "link_messages": system.link.messages,
