@@ -80,9 +80,9 @@ for (n, dens), grp in knee.groupby(level=[0, 1]):
     assert abs(t[-1] - t[-2]) < 0.15 * t[-2], (n, dens)  # past the knee: flat
 fig = plots.metric_vs_param(sw, "migration_time_s", "params.parallelism", hue="params.topology.components",
                             col="params.topology.density")
-for ax, (dens, grp) in zip(fig.axes, sw.groupby("params.topology.density"), strict=False):
+for ax, (_dens, grp) in zip(fig.axes, sw.groupby("params.topology.density"), strict=False):
     yf = plots.axis_label("migration_time_s", sw["migration_time_s"])[1]
-    for n, g in grp.groupby("params.topology.components"):
+    for _n, g in grp.groupby("params.topology.components"):
         ax.axhline(g["data_bytes"].mean() / 1.25e9 / yf, color="grey", ls=":", lw=1)
 save(fig, "cluster_migration_knee")"""),
 ]
